@@ -1,0 +1,38 @@
+# One entry point for people and CI. `make test` sets up everything on a fresh Debian
+# machine (venv, pip packages, Debian packages when missing) and runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNDOWN ?= rundown/nye-of-science-2023.yaml
+# Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
+DEBIAN_PACKAGES ?= obs-studio xvfb xauth
+
+.PHONY: setup deps test lint run simulate clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed deps
+
+deps:
+	@scripts/ensure-debian-packages $(DEBIAN_PACKAGES)
+
+lint: setup
+	$(VENV)/bin/ruff check control tests bench
+
+test: setup
+	$(VENV)/bin/ruff check control tests bench
+	$(PY) -m pytest -q
+
+# The main job. For now: simulate the sample show in virtual time.
+run: setup
+	$(VENV)/bin/showctl validate $(RUNDOWN)
+	$(VENV)/bin/showctl plan $(RUNDOWN)
+	$(VENV)/bin/showctl simulate $(RUNDOWN)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""showctl: the control system of the New Year's Eve of Science live show."""

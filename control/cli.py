@@ -1,0 +1,217 @@
+"""`showctl`: the command line. Thin: read files, call the core, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from .show.diagnostics import Diagnostic, RundownError
+from .show.durations import DurationError, format_duration, parse_duration
+from .show.fields import json_schema
+from .show.loader import Loaded, load_rundown
+from .show.localtime import clock_text, zone
+from .show.plan import static_plan
+from .show.simulate import simulate
+
+
+def read_rundown(path: str) -> Loaded:
+    """Load a rundown file; unreadable files become a diagnostic like any other error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RundownError([Diagnostic(path, 1, 1, "error", f"cannot read: {exc}")]) from None
+    return load_rundown(text, path)
+
+
+def _report(diagnostics: Sequence[Diagnostic]) -> None:
+    for d in diagnostics:
+        print(d, file=sys.stderr)
+
+
+def _load_or_exit(path: str) -> Loaded:
+    try:
+        loaded = read_rundown(path)
+    except RundownError as exc:
+        _report(exc.diagnostics)
+        raise SystemExit(1) from None
+    _report(loaded.warnings)
+    return loaded
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            loaded = read_rundown(path)
+        except RundownError as exc:
+            _report(exc.diagnostics)
+            print(f"{path}: {len(exc.errors)} error(s)", file=sys.stderr)
+            status = 1
+            continue
+        _report(loaded.warnings)
+        n = len(loaded.rundown.segments)
+        print(f"{path}: ok, {n} segments, {len(loaded.warnings)} warning(s)")
+    return status
+
+
+def _table(rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    rundown = _load_or_exit(args.file).rundown
+    tz = zone(rundown.show.timezone)
+    plan = static_plan(rundown)
+    hard = {h.segment_id: h for h in plan.hard_starts}
+    if args.json:
+        print(json.dumps({
+            "segments": [{"id": s.segment_id, "start_ms": s.start_ms,
+                          "duration_ms": s.duration_ms} for s in plan.slots],
+            "hard_starts": [{"id": h.segment_id, "target_ms": h.target_ms,
+                             "slack_ms": h.slack_ms, "shortfall_ms": h.shortfall_ms}
+                            for h in plan.hard_starts],
+        }, indent=2))
+        return 0
+    fills = {}  # the segment before a hard start stays on air until it: show that
+    ids = [s.segment_id for s in plan.slots]
+    for h in plan.hard_starts:
+        if h.shortfall_ms < 0 and ids.index(h.segment_id) > 0:
+            fills[ids[ids.index(h.segment_id) - 1]] = -h.shortfall_ms
+    rows = [["#", "segment", "start", "duration", "flex", "then", "hard start", "slack"]]
+    for i, seg in enumerate(rundown.segments, 1):
+        slot = plan.slot(seg.id)
+        h = hard.get(seg.id)
+        duration = format_duration(slot.duration_ms) if slot else ""
+        if seg.id in fills:
+            duration += f" +{format_duration(fills[seg.id])} fill"
+        rows.append([
+            str(i), seg.id,
+            clock_text(slot.start_ms, tz) if slot else "",
+            duration,
+            f"{format_duration(seg.min_ms)}..{format_duration(seg.max_ms)}" if seg.flex else "",
+            seg.then,
+            clock_text(seg.at_ms, tz) if seg.at_ms is not None else "",
+            _slack(h.slack_ms, h.min_arrival_ms - h.target_ms) if h else "",
+        ])
+    print(f"{rundown.show.title}  ({rundown.show.timezone})")
+    print(_table(rows, right={0, 3}))
+    if plan.end_ms is not None:
+        print(f"planned end {clock_text(plan.end_ms, tz)}"
+              + (f", hard out {clock_text(rundown.show.end_ms, tz)}"
+                 if rundown.show.end_ms is not None else ""))
+    return 0
+
+
+def _slack(slack_ms: int, min_late_ms: int) -> str:
+    """Slack before a hard start: spare time as written, and how much flex could still give."""
+    text = "on time" if slack_ms == 0 else (
+        f"+{format_duration(slack_ms)} fill" if slack_ms > 0 else
+        f"{format_duration(slack_ms)} (flex)")
+    return f"{text}, flex can absorb {format_duration(max(0, -min_late_ms))} more"
+
+
+def _overruns(pairs: list[str], sign: int, out: dict[str, int]) -> None:
+    for pair in pairs:
+        sid, sep, text = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"showctl: expected ID=DURATION, got {pair!r}")
+        try:
+            out[sid.strip()] = out.get(sid.strip(), 0) + sign * parse_duration(text)
+        except DurationError as exc:
+            raise SystemExit(f"showctl: {pair}: {exc}") from None
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    rundown = _load_or_exit(args.file).rundown
+    over: dict[str, int] = {}
+    _overruns(args.overrun, 1, over)
+    _overruns(args.underrun, -1, over)
+    try:
+        result = simulate(rundown, over)
+    except KeyError as exc:
+        raise SystemExit(f"showctl: no segment {exc.args[0]} in {args.file}") from None
+    rep = result.report
+    if args.json:
+        print(json.dumps(rep, indent=2, ensure_ascii=False))
+        return 0
+    rows = [["segment", "planned", "start", "end", "planned dur", "duration", "over/under"]]
+    for s in rep["segments"]:
+        rows.append([
+            s["id"], _hms(s["planned_start"]), _hms(s["start"]) or "skipped", _hms(s["end"]),
+            _dur(s["planned_duration_s"]), _dur(s["duration_s"]),
+            _dur(s["over_under_s"], signed=True),
+        ])
+    print(f"{rep['title']}: simulated as-run ({rep['timezone']})")
+    print(_table(rows, right={4, 5, 6}))
+    for h in rep["hard_starts"]:
+        print(f"hard start {h['id']}: target {_hms(h['target'])}, started {_hms(h['start'])}, "
+              f"error {_dur(h['error_s'], signed=True)}, shortfall "
+              f"{_dur(h['shortfall_s'], signed=True)}")
+    print(f"planned end {_hms(rep['planned_end'])}, end {_hms(rep['end'])}, "
+          f"over/under {_dur(rep['over_under_s'], signed=True)}")
+    return 0
+
+
+def _hms(iso_text: str | None) -> str:
+    """Local time of day from an ISO timestamp, with milliseconds only when there are any."""
+    if iso_text is None:
+        return ""
+    t = datetime.fromisoformat(iso_text)
+    return t.strftime("%H:%M:%S") + (f".{t.microsecond // 1000:03d}" if t.microsecond else "")
+
+
+def _dur(s: float | None, signed: bool = False) -> str:
+    if s is None:
+        return ""
+    text = format_duration(round(s * 1000))
+    return f"+{text}" if signed and s > 0 else text
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="showctl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check rundown files; errors as FILE:LINE:COL")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("plan", help="the planned timeline as a table")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("simulate", help="run the show in virtual time; print the as-run")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--overrun", action="append", default=[], metavar="ID=DURATION",
+                   help="that segment stays on air DURATION longer than asked")
+    p.add_argument("--underrun", action="append", default=[], metavar="ID=DURATION",
+                   help="the director takes the next segment DURATION before the planned "
+                   "end (never into an armed hard start: that segment fills until its time)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("schema", help="print the rundown's JSON Schema (for editors)")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
