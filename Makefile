@@ -22,10 +22,10 @@ deps:
 	@scripts/ensure-debian-packages $(DEBIAN_PACKAGES)
 
 lint: setup
-	$(VENV)/bin/ruff check control tests bench
+	$(VENV)/bin/ruff check .
 
 test: setup
-	$(VENV)/bin/ruff check control tests bench
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 # The main job. For now: simulate the sample show in virtual time.
