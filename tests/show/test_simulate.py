@@ -89,3 +89,30 @@ def test_the_rehearsal_show_runs_through():
 def test_unknown_segment_in_overruns(sample):
     with pytest.raises(KeyError):
         simulate(sample, {"nope": M})
+
+
+def test_a_show_across_the_autumn_clock_change_in_berlin():
+    text = """\
+show:
+  title: Late night
+  timezone: Europe/Berlin
+  start: 2023-10-29 01:00:00
+  end: 2023-10-29 03:30:00
+segments:
+  - {id: a, title: A, duration: 1h, scene: S, then: next}
+  - {id: b, title: B, duration: 1h, flex: 30m..90m, scene: S, then: next}
+  - {id: c, title: C, duration: 30m, scene: S, at: "03:00:00", then: next}
+"""
+    r = load_rundown(text, "berlin.yaml").rundown
+    # 01:00 CEST to 03:00 CET is three real hours: b would need 2h, flex stops it at 1h30m,
+    # so b stays on air 30m longer as the fill before c
+    rep = simulate(r).report
+    segs = {s["id"]: s for s in rep["segments"]}
+    assert segs["a"]["start"] == "2023-10-29T01:00:00+02:00"
+    assert segs["b"]["start"] == "2023-10-29T02:00:00+02:00"
+    assert segs["b"]["end"] == "2023-10-29T03:00:00+01:00"
+    assert segs["b"]["duration_s"] == 2 * 3600  # 90m planned + 30m fill
+    h = rep["hard_starts"][0]
+    assert h == {"id": "c", "target": "2023-10-29T03:00:00+01:00",
+                 "start": "2023-10-29T03:00:00+01:00", "error_s": 0.0, "shortfall_s": -1800.0}
+    assert rep["end"] == "2023-10-29T03:30:00+01:00"
