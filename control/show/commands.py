@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .state import Mode
 
@@ -69,3 +71,81 @@ class Arm(Command):
     """Arm or disarm hard starts (and the automatic show start)."""
 
     armed: bool = True
+
+
+KINDS: dict[str, type[Command]] = {
+    "take": Take, "next": SetNext, "hold": Hold, "extend": Extend, "skip": Skip,
+    "back": Back, "panic": Panic, "mode": SetMode, "arm": Arm,
+}
+_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+
+
+class BadCommand(ValueError):
+    """A command in JSON that does not fit; the message says which field and why."""
+
+
+def to_json(cmd: Command) -> dict[str, Any]:
+    """{"kind": "take", "segment_id": ..., "by": ...}: for the journal and the API."""
+    out: dict[str, Any] = {"kind": _KIND_OF[type(cmd)]}
+    for f in fields(cmd):
+        out[f.name] = getattr(cmd, f.name)
+    return out
+
+
+def from_json(data: Any) -> Command:
+    """The inverse of to_json, checking every field's type (API bodies are untrusted)."""
+    if not isinstance(data, dict):
+        raise BadCommand("a command must be a JSON object")
+    kind = data.get("kind")
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise BadCommand(f"unknown command kind {kind!r}; one of {', '.join(KINDS)}")
+    args: dict[str, Any] = {}
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        if f.name not in data:
+            if f.default is MISSING:
+                raise BadCommand(f"{kind}: missing field {f.name!r}")
+            continue
+        value = data[f.name]
+        if not _fits(value, hints[f.name]):
+            raise BadCommand(f"{kind}: field {f.name!r} must be {_describe(hints[f.name])}, "
+                             f"not {json_type(value)}")
+        args[f.name] = value
+    unknown = set(data) - {f.name for f in fields(cls)} - {"kind"}
+    if unknown:
+        raise BadCommand(f"{kind}: unknown field(s) {', '.join(sorted(unknown))}")
+    return cls(**args)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return True
+        if option is bool and isinstance(value, bool):
+            return True
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return abs(value) < 10**12
+        if option is str and isinstance(value, str):
+            return len(value) <= 200
+        if get_origin(option) is Literal and value in get_args(option):
+            return True
+    return False
+
+
+def _describe(hint: Any) -> str:
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    words = []
+    for option in options:
+        if get_origin(option) is Literal:
+            words.append(" or ".join(repr(a) for a in get_args(option)))
+        else:
+            words.append({type(None): "null", bool: "true/false", int: "an integer",
+                          str: "a string"}.get(option, str(option)))
+    return " or ".join(words)
+
+
+def json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null", int: "a number", float: "a number"}.get(type(value), "a value")
