@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from .config import ConfigError, Settings, load_settings
 from .show.diagnostics import Diagnostic, RundownError
 from .show.durations import DurationError, format_duration, parse_duration
 from .show.fields import json_schema
 from .show.loader import Loaded, load_rundown
-from .show.localtime import clock_text, zone
+from .show.localtime import LocalTimeError, clock_text, zone
 from .show.plan import static_plan
 from .show.simulate import simulate
+
+DEFAULT_CONFIG = Path("config/show.yaml")
 
 
 def read_rundown(path: str) -> Loaded:
@@ -184,6 +189,67 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    path = Path(args.config) if args.config else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists()
+                                                  else None)
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        raise SystemExit(f"showctl: {exc}") from None
+
+
+async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bool,
+                 terminal: bool) -> None:
+    from .app import controller
+    from .terminal import run_terminal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with controller(rundown, settings, start=start, fresh=fresh) as ctl:
+        shift = ctl.runner.state.rundown.shift_ms
+        print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
+              f"(OBS {settings.obs_url})" + (f"; show clock shifted by {shift / 1000:+.0f} s"
+                                             if shift else ""), flush=True)
+        if terminal:
+            await run_terminal(ctl.read_model, ctl.command, stop)
+        else:
+            await stop.wait()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _load_or_exit(args.rundown)
+    if not settings.director_token:
+        raise SystemExit("showctl: no director token: set SHOWCTL_DIRECTOR_TOKEN (or "
+                         "auth.director_token_file in the config); the API never runs open")
+    try:
+        asyncio.run(_serve(Path(args.rundown), settings, args.start, args.fresh,
+                           not args.no_terminal))
+    except LocalTimeError as exc:
+        raise SystemExit(f"showctl: {exc}") from None
+    return 0
+
+
+def cmd_asrun(args: argparse.Namespace) -> int:
+    from .asrun import asrun_rows, write_csv
+    from .journal import JournalError, read_journal, replay
+
+    try:
+        state = replay(read_journal(Path(args.journal))).state
+    except (OSError, JournalError) as exc:
+        raise SystemExit(f"showctl: {args.journal}: {exc}") from None
+    rows = asrun_rows(state)
+    if args.csv:
+        write_csv(rows, sys.stdout)
+        return 0
+    keys = list(rows[0]) if rows else []
+    print(_table([keys, *[[str(r[k] if r[k] is not None else "") for k in keys] for r in rows]],
+                 right=set()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="showctl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("schema", help="print the rundown's JSON Schema (for editors)")
     p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("run", help="run the show: OBS link, API, journal, terminal")
+    p.add_argument("rundown", metavar="RUNDOWN")
+    p.add_argument("--config", help=f"settings file (default {DEFAULT_CONFIG} if present)")
+    p.add_argument("--start", metavar="now|HH:MM[:SS]|DATETIME",
+                   help="rehearsal: move the whole rundown so it starts then")
+    p.add_argument("--fresh", action="store_true",
+                   help="start the show again (the old journal is kept, renamed)")
+    p.add_argument("--no-terminal", action="store_true", help="no status line or keys")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("asrun", help="the planned-vs-actual report of a journal")
+    p.add_argument("journal", metavar="JOURNAL")
+    p.add_argument("--csv", action="store_true")
+    p.set_defaults(func=cmd_asrun)
     return parser
 
 

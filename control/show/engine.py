@@ -213,6 +213,9 @@ def advance(state: ShowState, now: int) -> Step:
             step = _put_on_air(state, due.segment_id, due.at_ms, due.kind, None)
         if fresh is not None:
             step = _as_missed(step, fresh, due.kind)
+            missed = state.asrun[fresh].segment_id
+            # its take never reached the program: the skip replaces it in the as-run
+            events = [e for e in events if not (e.kind == "take" and e.segment_id == missed)]
         state = step.state
         events.extend(step.events)
         fresh = len(state.asrun) - 1 if due.kind != "end" else None
@@ -293,6 +296,8 @@ def _apply(state: ShowState, cmd: C.Command, now: int) -> Step:
             raise Refused("nothing to skip")
         if seg.id == state.on_air:
             raise Refused(f"{seg.id!r} is on air: take the next segment instead")
+        if cmd.skip and state.aired(seg.id) and seg.id not in upcoming(state):
+            raise Refused(f"{seg.id!r} has aired already")
         if not cmd.skip:
             return Step(replace(state, skipped=state.skipped - {seg.id}),
                         (Event("unskip", now, seg.id, by=by),))

@@ -118,6 +118,9 @@ def test_skip_and_unskip(show):
     assert next_segment(s).id == "b"
     with pytest.raises(Refused, match="on air"):
         apply(s, C.Skip("a"), t0 + 3 * S)
+    s = apply(s, C.Take(), t0 + 4 * S).state
+    with pytest.raises(Refused, match="'a' has aired already"):
+        apply(s, C.Skip("a"), t0 + 5 * S)
 
 
 def test_hard_start_cuts_what_is_on_air_and_skips_what_never_aired(show):
@@ -172,6 +175,8 @@ def test_resume_late_does_not_burst_through_missed_segments(show):
     assert aired(s3.state)[-1] == ("h", 10 * M, None, "hard-start")
     assert ("d", "missed") in skipped(s3.state)
     assert any("d was not aired" in n for n in s3.state.notices)
+    assert [(e.kind, e.segment_id) for e in s3.events if e.segment_id in ("d", "h")] == [
+        ("skip", "d"), ("take", "h")]  # d's take never reached the program: no take event
     # down past h's end as well: only z, where the show is now, goes on air
     s4 = advance(s, t0 + 11 * M + 5 * S)
     assert aired(s4.state)[-1] == ("z", 11 * M, None, "auto")

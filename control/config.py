@@ -1,0 +1,158 @@
+"""Controller settings: config/show.yaml, overridden by SHOWCTL_* environment variables.
+
+Secrets (OBS password, tokens) come from the environment or from files named in the
+config (`*_file`), never from the repository; the shipped config/show.yaml holds none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .show.diagnostics import did_you_mean
+from .show.durations import DurationError, parse_duration
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it and says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    obs_url: str = "ws://127.0.0.1:4455"
+    obs_password: str | None = None
+    studio_mode_preview: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    director_token: str | None = None
+    producer_token: str | None = None
+    viewer_token: str | None = None
+    state_dir: Path = Path("state")
+    mode: str = "rehearsal"
+    armed: bool = True
+    min_take_interval_ms: int = 500
+    take_lead_ms: int | None = None  # None: use the measured OBS take latency
+    source: str = "defaults"
+
+
+# config file key (section.key) -> (Settings field, kind)
+_KEYS: dict[str, tuple[str, str]] = {
+    "obs.url": ("obs_url", "url"),
+    "obs.password_file": ("obs_password", "secret_file"),
+    "obs.studio_mode_preview": ("studio_mode_preview", "bool"),
+    "http.host": ("http_host", "str"),
+    "http.port": ("http_port", "port"),
+    "auth.director_token_file": ("director_token", "secret_file"),
+    "auth.producer_token_file": ("producer_token", "secret_file"),
+    "auth.viewer_token_file": ("viewer_token", "secret_file"),
+    "state_dir": ("state_dir", "path"),
+    "show.mode": ("mode", "mode"),
+    "show.armed": ("armed", "bool"),
+    "show.min_take_interval": ("min_take_interval_ms", "duration"),
+    "show.take_lead": ("take_lead_ms", "lead"),
+}
+# environment variable -> (Settings field, kind)
+_ENV: dict[str, tuple[str, str]] = {
+    "SHOWCTL_OBS_URL": ("obs_url", "url"),
+    "SHOWCTL_OBS_PASSWORD": ("obs_password", "secret"),
+    "SHOWCTL_OBS_PASSWORD_FILE": ("obs_password", "secret_file"),
+    "SHOWCTL_HTTP_HOST": ("http_host", "str"),
+    "SHOWCTL_HTTP_PORT": ("http_port", "port"),
+    "SHOWCTL_DIRECTOR_TOKEN": ("director_token", "secret"),
+    "SHOWCTL_DIRECTOR_TOKEN_FILE": ("director_token", "secret_file"),
+    "SHOWCTL_PRODUCER_TOKEN": ("producer_token", "secret"),
+    "SHOWCTL_PRODUCER_TOKEN_FILE": ("producer_token", "secret_file"),
+    "SHOWCTL_VIEWER_TOKEN": ("viewer_token", "secret"),
+    "SHOWCTL_VIEWER_TOKEN_FILE": ("viewer_token", "secret_file"),
+    "SHOWCTL_STATE_DIR": ("state_dir", "path"),
+    "SHOWCTL_MODE": ("mode", "mode"),
+}
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping of settings")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in _KEYS:
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
+    text = "" if value is None else str(value).strip()
+    if kind == "secret":
+        return text or None
+    if kind == "str":
+        return text
+    if kind == "secret_file":
+        if not text:
+            return None
+        path = (base / text) if not Path(text).is_absolute() else Path(text)
+        try:
+            return path.read_text("utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    if kind == "url":
+        if not text.startswith(("ws://", "wss://")):
+            raise ConfigError(f"{name}: expected ws://HOST:PORT, got {text!r}")
+        return text
+    if kind == "port":
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise ConfigError(f"{name}: expected a port number, got {text!r}")
+        return int(text)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if text.lower() in ("true", "yes", "1", "on"):
+            return True
+        if text.lower() in ("false", "no", "0", "off"):
+            return False
+        raise ConfigError(f"{name}: expected true or false, got {text!r}")
+    if kind == "path":
+        return Path(text) if Path(text).is_absolute() else base / text
+    if kind == "mode":
+        if text not in ("rehearsal", "live"):
+            raise ConfigError(f"{name}: expected rehearsal or live, got {text!r}")
+        return text
+    if kind in ("duration", "lead"):
+        if kind == "lead" and text in ("", "auto"):
+            return None
+        try:
+            return parse_duration(text)
+        except DurationError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    raise AssertionError(kind)
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the config file (if any), then the environment."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    source = "defaults"
+    base = Path.cwd()
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text("utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        for key, value in _flatten(data).items():
+            if key not in _KEYS:
+                raise ConfigError(f"{path}: unknown setting {key!r}{did_you_mean(key, _KEYS)}")
+            fname, kind = _KEYS[key]
+            values[fname] = _convert(f"{path}: {key}", kind, value, base)
+        source = str(path)
+    for var, (fname, kind) in _ENV.items():
+        if var in env:
+            values[fname] = _convert(var, kind, env[var], base)
+    return replace(Settings(), source=source, **values)

@@ -1,0 +1,134 @@
+"""The one writer: every change to the show goes through this task, in order.
+
+It owns the ShowState. It wakes exactly when the engine has something scheduled (a take,
+less the take lead) or a command arrives, applies it through the pure engine, tells the
+listeners (OBS sync, console push) at once, and journals (append + fsync, off the event
+loop) before a command is acknowledged. No locks: nothing else writes the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from .journal.records import step_records
+from .show.commands import Command
+from .show.engine import Event, Refused, Step, advance, apply, next_event_ms
+from .show.outputs import cue_boundaries
+from .show.state import ShowState
+
+log = logging.getLogger(__name__)
+Listener = Callable[[ShowState, tuple[Event, ...], int], None]
+HEARTBEAT_MS = 1000  # listeners hear the clock at least this often (countdowns, terminal)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class JournalWriter(Protocol):
+    def append_all(self, records: list[dict[str, Any]]) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    command: Command
+    done: asyncio.Future[ShowState]
+
+
+class Runner:
+    def __init__(self, state: ShowState, journal: JournalWriter, *,
+                 clock: Callable[[], int] = wall_clock_ms,
+                 lead_source: Callable[[], int | None] | None = None) -> None:
+        self._state = state
+        self._journal = journal
+        self._clock = clock
+        self._lead_source = lead_source
+        self._listeners: list[Listener] = []
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self.journal_seconds: list[float] = []  # recent journal write latencies (metrics)
+
+    @property
+    def state(self) -> ShowState:
+        return self._state
+
+    def now(self) -> int:
+        return self._clock()
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def command(self, command: Command) -> ShowState:
+        """Apply a command in turn; returns once it is journaled. Raises Refused."""
+        done: asyncio.Future[ShowState] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Request(command, done))
+        return await done
+
+    async def run(self) -> None:
+        """The loop: tick, then sleep until the next scheduled thing or a command."""
+        while True:
+            await self._tick()
+            timeout = max(0.0, (self._next_wake() - self._clock()) / 1000)
+            try:
+                request = await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                continue
+            await self._handle(request)
+
+    def _next_wake(self) -> int:
+        now = self._clock()
+        times = [now + HEARTBEAT_MS]
+        scheduled = next_event_ms(self._state)
+        if scheduled is not None:
+            times.append(scheduled)
+        if self._state.on_air and self._state.since_ms is not None:
+            seg = self._state.rundown.segment(self._state.on_air)
+            times.extend(t for t in cue_boundaries(seg, self._state.since_ms) if t > now)
+        return min(times)
+
+    async def _tick(self) -> None:
+        self._update_lead()
+        now = self._clock()
+        step = advance(self._state, now)
+        await self._commit(step, now, None)
+
+    async def _handle(self, request: _Request) -> None:
+        now = self._clock()
+        # what was due before the command is its own journal entry, so a replay meets the
+        # records in the order the engine produced them
+        await self._commit(advance(self._state, now), now, None)
+        try:
+            step = apply(self._state, request.command, now)
+        except Exception as exc:  # Refused, or a bug: the caller hears it, the show goes on
+            if not request.done.done():
+                request.done.set_exception(exc)
+            if not isinstance(exc, Refused):
+                log.exception("command %r failed", request.command)
+            return
+        await self._commit(step, now, request.command)
+        if not request.done.done():
+            request.done.set_result(self._state)
+
+    async def _commit(self, step: Step, now: int, command: Command | None) -> None:
+        """Publish first (OBS hears a take at once), then make it durable."""
+        self._state = step.state
+        for listener in self._listeners:
+            try:
+                listener(self._state, step.events, now)
+            except Exception:
+                log.exception("listener failed")
+        records = step_records(step, now, command)
+        if records:
+            seconds = await asyncio.to_thread(self._journal.append_all, records)
+            self.journal_seconds = [*self.journal_seconds[-99:], seconds]
+
+    def _update_lead(self) -> None:
+        if self._lead_source is None:
+            return
+        lead = self._lead_source()
+        if lead is not None and lead != self._state.lead_ms:
+            self._state = replace(self._state, lead_ms=max(0, min(int(lead), 500)))

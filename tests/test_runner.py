@@ -1,0 +1,102 @@
+"""The one writer, on the real event loop and the real clock (a rundown moved to now)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rundowns import HEADER, load
+
+from control.runner import Runner, wall_clock_ms
+from control.show import commands as C
+from control.show.engine import Refused
+from control.show.state import ShowState, initial_state
+
+SHOW = HEADER + """\
+  - {id: a, title: A, duration: 300ms, scene: SA, then: next}
+  - {id: b, title: B, duration: 10m, scene: SB}
+  - {id: c, title: C, duration: 1m, scene: SC}
+"""
+
+
+class MemoryJournal:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def append_all(self, records: list[dict[str, Any]]) -> float:
+        self.records.extend(records)
+        return 0.0
+
+
+def state_now(lead: int = 0) -> ShowState:
+    r = load(SHOW).rundown
+    now = wall_clock_ms()
+    return initial_state(r.shifted(now + 200 - r.show.start_ms), lead_ms=lead)
+
+
+async def until(predicate, timeout: float = 5.0) -> None:
+    async def poll():
+        while not predicate():
+            await asyncio.sleep(0.005)
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_scheduled_takes_happen_on_time_and_are_journaled():
+    journal = MemoryJournal()
+    runner = Runner(state_now(), journal)
+    seen: list[str] = []
+    runner.listen(lambda state, events, now: seen.extend(e.kind for e in events))
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.state.on_air == "b")
+        start = runner.state.rundown.show.start_ms
+        assert runner.state.since_ms == start + 300  # exact, not when the loop woke
+        assert seen == ["take", "take"]
+        kinds = [(r["type"], r["event"]["kind"], r["event"]["source"]) for r in journal.records]
+        assert kinds == [("event", "take", "show-start"), ("event", "take", "auto")]
+    finally:
+        task.cancel()
+
+
+async def test_a_command_is_journaled_before_it_returns_and_refusals_are_not():
+    journal = MemoryJournal()
+    runner = Runner(state_now(), journal)
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.state.on_air == "b")
+        await until(lambda: runner.now() - runner.state.last_take_ms >= 500)  # no double take
+        await runner.command(C.Take(source="api", by="director"))
+        assert journal.records[-2]["type"] == "command"
+        assert journal.records[-2]["command"]["kind"] == "take"
+        assert journal.records[-1]["event"]["segment_id"] == "c"
+        count = len(journal.records)
+        with pytest.raises(Refused, match="take refused"):
+            await runner.command(C.Take())
+        assert len(journal.records) == count
+        assert runner.state.on_air == "c"
+    finally:
+        task.cancel()
+
+
+async def test_the_take_lead_comes_from_the_measured_latency():
+    runner = Runner(state_now(), MemoryJournal(), lead_source=lambda: 44)
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.state.lead_ms == 44)
+    finally:
+        task.cancel()
+
+
+async def test_commands_from_many_tasks_are_applied_one_at_a_time():
+    runner = Runner(state_now(), MemoryJournal())
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.state.on_air == "b")
+        results = await asyncio.gather(
+            *(runner.command(C.Extend(1000, by=f"p{i}")) for i in range(20)),
+            return_exceptions=True)
+        assert not [r for r in results if isinstance(r, BaseException)]
+        assert runner.state.extra_ms == 20_000
+    finally:
+        task.cancel()
