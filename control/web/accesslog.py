@@ -1,0 +1,18 @@
+"""An access log without query strings: `?token=` (the websocket's credential) stays out.
+
+aiohttp's default format logs the request line, token and all. Wire it with
+`web.AppRunner(app, access_log_class=AccessLogger)`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+
+class AccessLogger(AbstractAccessLogger):
+    """`REMOTE METHOD PATH STATUS SECONDS`, the path without its query."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %d %.3fs", request.remote, request.method, request.path,
+                         response.status, time)

@@ -1,0 +1,177 @@
+"""The state websocket: every client gets the latest read model, none can hold up another.
+
+Each client has one slot holding the newest state not yet sent, and its own sender task.
+`publish` only fills slots and wakes senders, so it never waits; a client that reads slowly
+skips intermediate states (it only ever needs the latest), and one that stops reading holds
+up nothing but its own sender, which gives up after `send_timeout` and drops the connection
+(the console reconnects and gets a fresh snapshot). Protocol, server to client:
+`{"type": "state", "state": {...}}`, `{"type": "pong"}`, `{"type": "error", "reason": "..."}`;
+client to server: `{"type": "ping"}` only (commands go through the HTTP API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from .errors import dumps
+
+log = logging.getLogger(__name__)
+
+MAX_CLIENT_MESSAGE = 4096  # pings are tiny; bigger messages close the socket (1009)
+MAX_REPLIES = 8            # pongs/errors owed to a client that does not read them: oldest go
+
+
+class _Client:
+    """One socket: its newest unsent state, the replies it is owed, and its sender task."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        self.request = request
+        self.ws = ws
+        self.state: str | None = None
+        self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
+        self.wake = asyncio.Event()
+        self.sender: asyncio.Task[None] | None = None
+
+    def offer(self, state: str) -> None:
+        self.state = state
+        self.wake.set()
+
+    def reply(self, message: dict[str, Any]) -> None:
+        self.replies.append(dumps(message))
+        self.wake.set()
+
+    def abort(self) -> None:
+        """Cut the connection without a close handshake: for peers that stopped reading."""
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
+
+
+class StateHub:
+    """Fans the latest published read model out to every connected websocket."""
+
+    def __init__(self, *, send_timeout: float = 10.0, close_timeout: float = 2.0,
+                 heartbeat: float | None = 20.0) -> None:
+        self.send_timeout = send_timeout
+        self.close_timeout = close_timeout
+        self.heartbeat = heartbeat
+        self._clients: set[_Client] = set()
+        self._closed = False
+
+    def __len__(self) -> int:
+        """The number of connected clients."""
+        return len(self._clients)
+
+    def behind(self) -> int:
+        """How many clients have a newer state waiting than they have accepted (a metric)."""
+        return sum(client.state is not None for client in self._clients)
+
+    def publish(self, model: dict[str, Any]) -> None:
+        """Make `model` the state every client gets next. Never waits; call on every change."""
+        if self._closed:
+            return
+        message = dumps({"type": "state", "state": model})  # serialised once for all
+        for client in self._clients:
+            client.offer(message)
+
+    async def serve(self, request: web.Request, snapshot: dict[str, Any]) -> web.WebSocketResponse:
+        """Run one authenticated client's socket until it or the server closes it."""
+        ws = web.WebSocketResponse(heartbeat=self.heartbeat, timeout=self.close_timeout,
+                                   max_msg_size=MAX_CLIENT_MESSAGE)
+        await ws.prepare(request)
+        if self._closed:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+            return ws
+        client = _Client(request, ws)
+        client.offer(dumps({"type": "state", "state": snapshot}))
+        self._clients.add(client)
+        client.sender = asyncio.create_task(self._send(client), name="showctl-ws-sender")
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    client.reply(_answer(msg.data))
+                elif msg.type is WSMsgType.BINARY:
+                    client.reply(_error("binary messages are not understood; send JSON text"))
+                else:  # ERROR: aiohttp has closed or is closing the socket
+                    break
+        finally:
+            self._clients.discard(client)
+            client.sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await client.sender
+        return ws
+
+    async def _send(self, client: _Client) -> None:
+        ws = client.ws
+        try:
+            while not self._closed:
+                await client.wake.wait()
+                client.wake.clear()
+                async with asyncio.timeout(self.send_timeout):
+                    while client.replies:
+                        await ws.send_str(client.replies.popleft())
+                    if client.state is not None:
+                        state, client.state = client.state, None
+                        await ws.send_str(state)
+        except TimeoutError:
+            log.warning("websocket client %s took over %gs to accept a message: dropped",
+                        client.request.remote, self.send_timeout)
+            client.abort()
+        except asyncio.CancelledError:
+            if _really_cancelled():
+                raise
+            client.abort()  # a shared drain future was cancelled under us (see _hang_up)
+        except ConnectionError as e:  # the peer went away, or a close is under way
+            if not ws.closed:
+                log.info("websocket client %s gone: %s", client.request.remote, e)
+                client.abort()
+        except Exception:
+            log.exception("websocket client %s: sending failed", client.request.remote)
+            client.abort()
+
+    async def close(self) -> None:
+        """Close every socket with 1001 (going away): for app shutdown. New ones are refused."""
+        self._closed = True
+        await asyncio.gather(*(self._hang_up(c) for c in list(self._clients)))
+
+    async def _hang_up(self, client: _Client) -> None:
+        try:
+            async with asyncio.timeout(self.close_timeout):
+                await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        except TimeoutError:  # the peer stopped reading: the close frame cannot get through
+            client.abort()
+        except asyncio.CancelledError:
+            # aiohttp has one drain future per connection, shared by every writer waiting on
+            # it: a stuck sender that gives up cancels it for us too. Not our cancellation.
+            if _really_cancelled():
+                raise
+            client.abort()
+
+
+def _really_cancelled() -> bool:
+    """Whether this task was cancelled (rather than a future it awaited, by someone else)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _error(reason: str) -> dict[str, Any]:
+    return {"type": "error", "reason": reason}
+
+
+def _answer(text: str) -> dict[str, Any]:
+    """The reply to a client's text message."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return _error("not JSON; the only message is {\"type\": \"ping\"}")
+    if isinstance(message, dict) and message.get("type") == "ping":
+        return {"type": "pong"}
+    return _error("unknown message; the only message is {\"type\": \"ping\"} "
+                  "(commands go to the HTTP API)")

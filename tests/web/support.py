@@ -1,0 +1,73 @@
+"""Helpers for the web adapter tests: tokens, a fake controller, one-call requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from control.show.commands import Command
+from control.show.engine import Refused
+from control.web.app import create_app
+from control.web.auth import Auth
+from control.web.hub import StateHub
+
+DIRECTOR = "director-token-0123456789"
+PRODUCER = "producer-token-0123456789"
+VIEWER = "viewer-token-0123456789"
+TOKENS = {"director": DIRECTOR, "producer": PRODUCER, "viewer": VIEWER}
+
+SAMPLE = Path(__file__).resolve().parents[2] / "rundown" / "nye-of-science-2023.yaml"
+
+MODEL: dict[str, Any] = {
+    "show": {"title": "New Year's Eve of Science", "title_zh": "科学跨年夜", "mode": "rehearsal"},
+    "on_air": None,
+    "segments": [{"id": "opening", "status": "planned"}, {"id": "weather", "status": "planned"},
+                 {"id": "midnight-sky", "status": "planned"}],
+}
+
+
+class FakeController:
+    """Records every command it is given; refuses (or crashes) when told to."""
+
+    def __init__(self, model: dict[str, Any] | None = None) -> None:
+        self.model = model if model is not None else MODEL
+        self.received: list[Command] = []
+        self.refuse: str | None = None
+        self.crash: Exception | None = None
+
+    def read_model(self) -> dict[str, Any]:
+        return self.model
+
+    async def command(self, cmd: Command) -> None:
+        self.received.append(cmd)
+        if self.crash is not None:
+            raise self.crash
+        if self.refuse is not None:
+            raise Refused(self.refuse)
+
+
+def make_app(fake: FakeController, hub: StateHub | None = None) -> web.Application:
+    return create_app(fake, Auth.from_settings(**TOKENS),
+                      hub=hub if hub is not None else StateHub(send_timeout=2.0, close_timeout=0.5))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def call(client: TestClient, method: str, path: str, *, token: str | None = DIRECTOR,
+               body: Any = None, data: bytes | str | None = None,
+               headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """One request; asserts the answer is JSON and returns (status, parsed body)."""
+    all_headers = {**(bearer(token) if token else {}), **(headers or {})}
+    kwargs: dict[str, Any] = {"headers": all_headers}
+    if body is not None:
+        kwargs["json"] = body
+    elif data is not None:
+        kwargs["data"] = data
+    async with client.request(method, path, **kwargs) as resp:
+        assert resp.content_type == "application/json", (resp.status, await resp.text())
+        return resp.status, await resp.json()

@@ -1,0 +1,142 @@
+"""The state websocket: auth, snapshot, publish, pings, slow clients, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient, TestServer
+from web.support import DIRECTOR, MODEL, VIEWER, FakeController, bearer, make_app
+
+from control.web.hub import StateHub
+
+BIG = "x" * 100_000  # states this size fill socket buffers within a few dozen publishes
+
+
+@pytest.mark.parametrize(("kwargs"), [{}, {"params": {"token": "wrong"}},
+                                      {"headers": bearer("wrong")},
+                                      {"headers": {"Authorization": "Basic x"},
+                                       "params": {"token": VIEWER}}])
+async def test_the_socket_needs_a_token(client: TestClient, kwargs: dict) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+        await client.ws_connect("/api/ws", **kwargs)
+    assert info.value.status == 401
+
+
+@pytest.mark.parametrize("kwargs", [{"headers": bearer(VIEWER)}, {"params": {"token": VIEWER}},
+                                    {"params": {"token": DIRECTOR}}])
+async def test_it_sends_a_snapshot_then_what_is_published(client: TestClient, kwargs: dict
+                                                          ) -> None:
+    hub = client.app["hub"]
+    async with client.ws_connect("/api/ws", **kwargs) as ws:
+        assert await ws.receive_json() == {"type": "state", "state": MODEL}
+        hub.publish({"segments": [], "n": 1})
+        assert await ws.receive_json() == {"type": "state", "state": {"segments": [], "n": 1}}
+
+
+async def test_pings_are_answered_and_anything_else_is_an_error(client: TestClient) -> None:
+    async with client.ws_connect("/api/ws", headers=bearer(VIEWER)) as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "ping"})
+        assert await ws.receive_json() == {"type": "pong"}
+        for bad in ('{"type": "take"}', "[]", "not json", '"ping"'):
+            await ws.send_str(bad)
+            answer = await ws.receive_json()
+            assert answer["type"] == "error" and "ping" in answer["reason"], bad
+        await ws.send_bytes(b"\x00")
+        assert (await ws.receive_json())["reason"].startswith("binary messages")
+        await ws.send_json({"type": "ping"})
+        assert await ws.receive_json() == {"type": "pong"}  # still open
+
+
+async def test_an_oversized_message_closes_the_socket(client: TestClient) -> None:
+    async with client.ws_connect("/api/ws", headers=bearer(VIEWER)) as ws:
+        await ws.receive_json()
+        await ws.send_str("x" * 10_000)
+        msg = await ws.receive()
+        assert msg.type is WSMsgType.CLOSE and msg.data == 1009
+    assert len(client.app["hub"]) == 0 or await _until(lambda: len(client.app["hub"]) == 0)
+
+
+@asynccontextmanager
+async def never_reading(port: int) -> AsyncIterator[socket.socket]:
+    """A websocket client that reads its handshake and first bytes, then never reads again."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+        await loop.sock_sendall(sock, (
+            "GET /api/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {VIEWER}\r\n\r\n").encode())
+        seen = b""
+        while b"\r\n\r\n" not in seen or seen.endswith(b"\r\n\r\n"):  # 101 + a first frame
+            chunk = await loop.sock_recv(sock, 1)
+            assert chunk, seen
+            seen += chunk
+        assert seen.startswith(b"HTTP/1.1 101"), seen
+        yield sock
+    finally:
+        sock.close()
+
+
+async def _until(condition, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    """Wait for `condition` by yielding to the loop; never a fixed sleep."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0)
+    return True
+
+
+async def test_a_client_that_never_reads_holds_up_no_one(fake: FakeController) -> None:
+    hub = StateHub(send_timeout=60.0, close_timeout=0.2)  # the stuck client is not dropped
+    async with TestClient(TestServer(make_app(fake, hub), host="127.0.0.1")) as client:
+        async with never_reading(client.server.port), \
+                client.ws_connect("/api/ws", headers=bearer(VIEWER)) as good:
+            assert (await good.receive_json())["state"] == MODEL
+            assert len(hub) == 2
+            last = 200
+            for n in range(1, last + 1):
+                hub.publish({"segments": [], "n": n, "pad": BIG})  # returns at once
+                await asyncio.sleep(0)  # let the senders run between publishes
+            seen: list[int] = []
+            async with asyncio.timeout(10):
+                while not seen or seen[-1] != last:
+                    seen.append((await good.receive_json())["state"]["n"])
+            assert seen == sorted(set(seen))  # in order, latest-value: none twice
+            assert len(hub) == 2 and hub.behind() == 1  # the stuck one is behind, still there
+        # the stuck one went away: its sender notices and the hub forgets it
+        await _until(lambda: len(hub) == 0)
+
+
+async def test_sockets_close_with_1001_on_shutdown_even_a_stuck_one(fake: FakeController
+                                                                    ) -> None:
+    hub = StateHub(send_timeout=60.0, close_timeout=0.2)
+    server = TestServer(make_app(fake, hub), host="127.0.0.1")
+    async with TestClient(server) as client, never_reading(server.port), \
+            client.ws_connect("/api/ws", headers=bearer(VIEWER)) as ws:
+        await ws.receive_json()
+        for n in range(50):
+            hub.publish({"segments": [], "n": n, "pad": BIG})
+            await asyncio.sleep(0)
+        assert hub.behind() >= 1  # the stuck one at least
+        async with asyncio.timeout(5):  # close_timeout, not forever, for the stuck one
+            closing = asyncio.create_task(server.close())
+            while (msg := await ws.receive()).type is WSMsgType.TEXT:
+                pass
+            assert msg.type is WSMsgType.CLOSE and msg.data == 1001
+            await closing
+        assert len(hub) == 0
+
+
+async def test_publish_without_clients_is_fine() -> None:
+    hub = StateHub()
+    hub.publish(MODEL)
+    assert len(hub) == 0 and hub.behind() == 0
