@@ -4,11 +4,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-RUNDOWN ?= rundown/nye-of-science-2023.yaml
+RUNDOWN ?= rundown/rehearsal.yaml
 # Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
 DEBIAN_PACKAGES ?= obs-studio xvfb xauth
 
-.PHONY: setup deps test lint run simulate clean
+.PHONY: setup deps test lint run simulate bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,18 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
-# The main job. For now: simulate the sample show in virtual time.
+# The main job: the controller on a private headless OBS, the show moved to start now.
 run: setup
+	$(VENV)/bin/showctl demo $(RUNDOWN)
+
+simulate: setup
 	$(VENV)/bin/showctl validate $(RUNDOWN)
 	$(VENV)/bin/showctl plan $(RUNDOWN)
 	$(VENV)/bin/showctl simulate $(RUNDOWN)
+
+# Benchmarks against the real parts (not timed tests); results in bench/results/.
+bench: setup
+	$(PY) bench/take_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -232,6 +233,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from .obs.client import ObsClient
+    from .obs.preflight import format_findings, preflight
+
+    settings = _settings(args)
+    rundown = _load_or_exit(args.rundown).rundown
+
+    async def check() -> list:
+        async with ObsClient(settings.obs_url, settings.obs_password) as client:
+            await client.wait_connected(args.timeout)
+            return await preflight(client, rundown, provision=args.provision)
+
+    try:
+        findings = asyncio.run(check())
+    except Exception as exc:  # OBS down, wrong password: say so plainly
+        raise SystemExit(f"showctl: preflight: cannot reach OBS at {settings.obs_url}: "
+                         f"{exc}") from None
+    print(format_findings(findings, source=args.rundown))
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """A private headless OBS with the rundown's scenes, and the controller on it."""
+    import secrets
+    import tempfile
+
+    from .obs.launcher import ObsLauncher, ObsLaunchError, scenes_for
+
+    rundown = _load_or_exit(args.rundown).rundown
+    settings = _settings(args)
+    root = Path(tempfile.mkdtemp(prefix="showctl-demo-"))
+    token = settings.director_token or secrets.token_urlsafe(16)
+    try:
+        obs = ObsLauncher(root / "obs", scenes=scenes_for(rundown)).start()
+    except ObsLaunchError as exc:
+        raise SystemExit(f"showctl demo: {exc}") from None
+    settings = replace(settings, obs_url=obs.url, obs_password=obs.password,
+                       director_token=token, state_dir=root / "state")
+    print(f"showctl demo: OBS {obs.url} (home {obs.home}); director token: {token}\n"
+          f"  API: curl -H 'Authorization: Bearer {token}' "
+          f"http://{settings.http_host}:{settings.http_port}/api/state", flush=True)
+    try:
+        asyncio.run(_serve(Path(args.rundown), settings, "now", True, not args.no_terminal))
+    finally:
+        obs.close()
+    return 0
+
+
 def cmd_asrun(args: argparse.Namespace) -> int:
     from .asrun import asrun_rows, write_csv
     from .journal import JournalError, read_journal, replay
@@ -280,6 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start the show again (the old journal is kept, renamed)")
     p.add_argument("--no-terminal", action="store_true", help="no status line or keys")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("demo", help="run a rundown against a private headless OBS")
+    p.add_argument("rundown", metavar="RUNDOWN", nargs="?", default="rundown/rehearsal.yaml")
+    p.add_argument("--config", help=f"settings file (default {DEFAULT_CONFIG} if present)")
+    p.add_argument("--no-terminal", action="store_true", help="no status line or keys")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("preflight", help="check that OBS has every scene and item")
+    p.add_argument("rundown", metavar="RUNDOWN")
+    p.add_argument("--config", help=f"settings file (default {DEFAULT_CONFIG} if present)")
+    p.add_argument("--provision", action="store_true", help="create what is missing")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for OBS")
+    p.set_defaults(func=cmd_preflight)
     p = sub.add_parser("asrun", help="the planned-vs-actual report of a journal")
     p.add_argument("journal", metavar="JOURNAL")
     p.add_argument("--csv", action="store_true")

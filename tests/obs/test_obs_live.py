@@ -29,7 +29,7 @@ from control.obs import (
 )
 
 if TYPE_CHECKING:
-    from conftest import ObsProcess
+    from control.obs.launcher import ObsLauncher
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
     return asyncio.run(bounded())
 
 
-async def other_scene(client: ObsClient, obs: ObsProcess) -> str:
+async def other_scene(client: ObsClient, obs: ObsLauncher) -> str:
     current = (await client.call("GetCurrentProgramScene"))["currentProgramSceneName"]
     return next(s for s in obs.scenes if s != current)
 
@@ -69,7 +69,7 @@ async def eventually(predicate: Callable[[], bool], changed: asyncio.Event) -> N
         changed.clear()
 
 
-def test_identify_and_get_version(obs: ObsProcess, record_property: Any) -> None:
+def test_identify_and_get_version(obs: ObsLauncher, record_property: Any) -> None:
     async def main() -> list[float]:
         async with ObsClient(obs.url, obs.password) as client:
             await client.wait_connected(timeout=10)
@@ -95,7 +95,7 @@ def test_identify_and_get_version(obs: ObsProcess, record_property: Any) -> None
 
 
 def test_wrong_password_is_fatal_and_not_retried(
-    obs: ObsProcess, caplog: pytest.LogCaptureFixture
+    obs: ObsLauncher, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def main(password: str | None) -> tuple[ObsFatalError, ObsClient]:
         client = ObsClient(obs.url, password)
@@ -121,7 +121,7 @@ def test_wrong_password_is_fatal_and_not_retried(
     assert client.connection_attempts == 1
 
 
-def test_set_program_scene_and_wait_for_the_event(obs: ObsProcess) -> None:
+def test_set_program_scene_and_wait_for_the_event(obs: ObsLauncher) -> None:
     async def main() -> None:
         async with ObsClient(obs.url, obs.password) as client:
             await client.wait_connected(timeout=10)
@@ -136,7 +136,7 @@ def test_set_program_scene_and_wait_for_the_event(obs: ObsProcess) -> None:
     run(main())
 
 
-def test_batch_serial_realtime_take(obs: ObsProcess) -> None:
+def test_batch_serial_realtime_take(obs: ObsLauncher) -> None:
     async def main() -> None:
         async with ObsClient(obs.url, obs.password) as client:
             await client.wait_connected(timeout=10)
@@ -175,7 +175,7 @@ def test_batch_serial_realtime_take(obs: ObsProcess) -> None:
     run(main())
 
 
-def test_reidentify_changes_event_subscriptions(obs: ObsProcess) -> None:
+def test_reidentify_changes_event_subscriptions(obs: ObsLauncher) -> None:
     async def main() -> list[Event]:
         async with ObsClient(obs.url, obs.password) as client:
             await client.wait_connected(timeout=10)
@@ -197,7 +197,7 @@ def test_reidentify_changes_event_subscriptions(obs: ObsProcess) -> None:
     assert all(e.event_intent == EventSubscription.Scenes for e in seen), seen
 
 
-def test_missing_scene_is_a_request_error_600(obs: ObsProcess) -> None:
+def test_missing_scene_is_a_request_error_600(obs: ObsLauncher) -> None:
     async def main() -> ObsRequestError:
         async with ObsClient(obs.url, obs.password) as client:
             await client.wait_connected(timeout=10)
@@ -214,7 +214,7 @@ def test_missing_scene_is_a_request_error_600(obs: ObsProcess) -> None:
 
 
 def test_crash_and_restart(
-    own_obs: ObsProcess, caplog: pytest.LogCaptureFixture, record_property: Any
+    own_obs: ObsLauncher, caplog: pytest.LogCaptureFixture, record_property: Any
 ) -> None:
     """OBS starts after the client, is SIGKILLed with a request in flight, and restarts on
     the same port: the request fails at once, the client reconnects by itself, and the

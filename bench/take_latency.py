@@ -1,0 +1,199 @@
+"""Take latency and hard-start accuracy against one real OBS, side by side in one run.
+
+1. bare: a plain obs-websocket client's SetCurrentProgramScene (Cut): request round trip
+   and time to CurrentProgramSceneChanged.
+2. controller: `showctl run` (its own process); POST /api/take -> CurrentProgramSceneChanged
+   seen by an observer client. Ratio = controller median / bare median (to the event).
+3. hard starts: 20 hard starts 2 s apart, taken by the controller on its own; error =
+   CurrentProgramSceneChanged arrival - target (the controller sends early by the measured
+   take latency).
+
+Run: `make bench` (or .venv/bin/python bench/take_latency.py [--takes 50] [--hard 20]).
+Loopback only; bounded: about a minute. Results: bench/results/take_latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from control.obs.client import ObsClient  # noqa: E402
+from control.obs.launcher import ObsLauncher, free_port  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+SCENES = {"Bench A": ["Bug"], "Bench B": ["Bug"]}
+TOKEN = "bench-director-token"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"n": len(values), "median_ms": statistics.median(values), "p95_ms": pct(values, .95),
+            "p99_ms": pct(values, .99), "min_ms": min(values), "max_ms": max(values)}
+
+
+class Observer:
+    """Timestamps every CurrentProgramSceneChanged as it arrives (wall clock, ms)."""
+
+    def __init__(self, client: ObsClient) -> None:
+        self.arrivals: asyncio.Queue[tuple[str, float, float]] = asyncio.Queue()
+        client.add_event_listener(self._on)
+
+    def _on(self, event) -> None:
+        if event.event_type == "CurrentProgramSceneChanged":
+            self.arrivals.put_nowait((event.data["sceneName"], time.perf_counter(),
+                                      time.time() * 1000))
+
+    async def wait(self, scene: str, timeout: float = 5.0) -> tuple[float, float]:
+        async with asyncio.timeout(timeout):
+            while True:
+                name, perf, wall = await self.arrivals.get()
+                if name == scene:
+                    return perf, wall
+
+
+async def bare(client: ObsClient, observer: Observer, takes: int) -> tuple[list, list]:
+    await client.call("SetCurrentSceneTransition", {"transitionName": "Cut"})
+    rtt, to_event = [], []
+    for i in range(takes):
+        scene = "Bench A" if i % 2 else "Bench B"
+        t0 = time.perf_counter()
+        await client.call("SetCurrentProgramScene", {"sceneName": scene})
+        t1 = time.perf_counter()
+        perf, _ = await observer.wait(scene)
+        rtt.append((t1 - t0) * 1000)
+        to_event.append((perf - t0) * 1000)
+        await asyncio.sleep(0.1)  # pacing between takes, as an operator would
+    return rtt, to_event
+
+
+def rundown_text(start: datetime, warmups: int, takes: int, hard: int) -> str:
+    lines = ["show:", "  title: Bench", "  timezone: Asia/Shanghai",
+             f"  start: {start:%Y-%m-%d %H:%M:%S}", "  transition: cut", "segments:"]
+    n = 0
+    for _ in range(warmups + takes):
+        scene = "Bench A" if n % 2 else "Bench B"
+        lines.append(f"  - {{id: s{n}, title: S{n}, duration: 500ms, scene: {scene}, "
+                     "then: hold}")
+        n += 1
+    # after the manual takes (one every ~0.6 s), with room to spare
+    first_hard = start + timedelta(seconds=round((warmups + takes) * 0.7) + 10)
+    for i in range(hard):
+        scene = "Bench A" if n % 2 else "Bench B"
+        at = first_hard + timedelta(seconds=2 * i)
+        lines.append(f"  - {{id: s{n}, title: S{n}, duration: 2s, scene: {scene}, "
+                     f"at: \"{at:%Y-%m-%d %H:%M:%S}\", then: next}}")
+        n += 1
+    lines.append("  - {id: end, title: End, duration: 10m, scene: Bench A}")
+    return "\n".join(lines) + "\n"
+
+
+async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes: int,
+                         hard: int) -> tuple[list, list, dict]:
+    port = free_port()
+    start = datetime.now(TZ).replace(microsecond=0) + timedelta(seconds=3)
+    warmups = 5
+    text = rundown_text(start, warmups, takes, hard)
+    rundown = tmp / "bench.yaml"
+    rundown.write_text(text, "utf-8")
+    env = {**os.environ, "SHOWCTL_OBS_URL": obs.url, "SHOWCTL_OBS_PASSWORD": obs.password,
+           "SHOWCTL_HTTP_PORT": str(port), "SHOWCTL_DIRECTOR_TOKEN": TOKEN,
+           "SHOWCTL_STATE_DIR": str(tmp / "state")}
+    log = (tmp / "controller.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "control.cli", "run", "--no-terminal",
+                             str(rundown)], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/api"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    latencies: list[float] = []
+    errors: list[float] = []
+    try:
+        async with aiohttp.ClientSession(headers=headers) as http:
+            async with asyncio.timeout(30):
+                while True:
+                    try:
+                        async with http.get(f"{url}/state") as r:
+                            if r.status == 200 and (await r.json())["on_air"]:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.1)
+            for i in range(1, warmups + takes):
+                scene = "Bench A" if i % 2 else "Bench B"
+                await asyncio.sleep(0.55)  # the controller refuses takes closer than 500 ms
+                t0 = time.perf_counter()
+                async with http.post(f"{url}/take") as r:
+                    assert r.status == 200, await r.text()
+                perf, _ = await observer.wait(scene)
+                if i >= warmups:
+                    latencies.append((perf - t0) * 1000)
+            state = await (await http.get(f"{url}/state")).json()
+            lead_ms = state["obs"]["take_latency_ms"]
+            hard_starts = [s for s in state["segments"] if s["hard_start"]]
+            for i, seg in enumerate(hard_starts):
+                scene = "Bench A" if (warmups + takes + i) % 2 else "Bench B"
+                target = datetime.fromisoformat(seg["hard_start"]).timestamp() * 1000
+                _, wall = await observer.wait(scene, timeout=2 * hard + 120)
+                errors.append(wall - target)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+    return latencies, errors, {"measured_lead_ms": lead_ms}
+
+
+async def main(takes: int, hard: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="showctl-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        obs = ObsLauncher(tmp / "obs", scenes=SCENES).start()
+        try:
+            async with ObsClient(obs.url, obs.password) as client:
+                await client.wait_connected(10)
+                observer = Observer(client)
+                rtt, to_event = await bare(client, observer, takes)
+                ctl, errors, extra = await controller_run(obs, observer, tmp, takes, hard)
+        finally:
+            obs.close()
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "bare_request_round_trip": summary(rtt),
+        "bare_to_event": summary(to_event),
+        "controller_to_event": summary(ctl),
+        "ratio_median": statistics.median(ctl) / statistics.median(to_event),
+        "overhead_p99_ms": pct(ctl, .99) - pct(to_event, .99),
+        "hard_start_error": summary(errors),
+        "hard_start_abs_p95_ms": pct([abs(e) for e in errors], .95),
+        **extra,
+    }
+    return report
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--takes", type=int, default=50)
+    parser.add_argument("--hard", type=int, default=20)
+    args = parser.parse_args()
+    result = asyncio.run(main(args.takes, args.hard))
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "take_latency.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
