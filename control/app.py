@@ -28,17 +28,22 @@ from .journal import (
     session_state,
 )
 from .obs.client import ObsClient
+from .obs.errors import ObsError
 from .obs.sync import ObsSync
+from .osc import OscInput
 from .runner import Runner, wall_clock_ms
 from .show.commands import Command
+from .show.diagnostics import Diagnostic, RundownError
 from .show.engine import Event
-from .show.loader import load_rundown
+from .show.loader import Loaded, load_rundown
 from .show.outputs import desired
 from .show.shift import start_shift
 from .show.state import ShowState
 from .show.view import show_view
 from .web.app import create_app
 from .web.auth import Auth
+from .web.controller import Output, OutputFailed
+from .web.sessions import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -114,18 +119,36 @@ def alarms(state: ShowState, model: dict[str, Any], obs: dict[str, Any]) -> list
         if seg.at_ms is not None:
             out.append({"level": "info", "text": f"{seg.id} is a hard start: it is taken by "
                         "itself on time; TAKE now would put it on air early"})
+    if obs.get("manual_override"):
+        out.append({"level": "warning",
+                    "text": f"OBS program was cut by hand to {obs['manual_override']}: showctl "
+                    "leaves it there until the show's next scene change"})
     for note in state.notices[-3:]:
         out.append({"level": "info", "text": note})
     return out
 
 
+def read_rundown_file(path: Path) -> tuple[str, Loaded]:
+    """Read and load a rundown file (its text as loaded, for the journal). Raises
+    RundownError; an unreadable file is a diagnostic like any other."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RundownError([Diagnostic(str(path), 1, 1, "error", f"cannot read: {exc}")]
+                           ) from None
+    return text, load_rundown(text, str(path))
+
+
 class ShowController:
     """What the API needs (control.web.controller.Controller), on top of the runner."""
 
-    def __init__(self, runner: Runner, sync: ObsSync, client: ObsClient) -> None:
+    def __init__(self, runner: Runner, sync: ObsSync, client: ObsClient,
+                 rundown_path: Path | None = None) -> None:
         self.runner = runner
         self.sync = sync
         self.client = client
+        self.rundown_path = rundown_path  # what POST /api/reload reads again
+        self.osc_error: str | None = None  # OSC input enabled but not listening: why
 
     def read_model(self) -> dict[str, Any]:
         state, now = self.runner.state, self.runner.now()
@@ -140,10 +163,36 @@ class ShowController:
         model["guests"] = [{"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role,
                             "status": "invited"} for g in state.rundown.guests]
         model["alarms"] = alarms(state, model, obs)
+        if self.osc_error is not None:
+            model["alarms"].append({"level": "warning", "text": self.osc_error})
         return model
 
     async def command(self, cmd: Command) -> None:
         await self.runner.command(cmd)
+
+    async def reload(self) -> dict[str, Any]:
+        """Re-read the rundown file; swap it in through the runner (journaled)."""
+        if self.rundown_path is None:
+            raise RundownError([Diagnostic("<rundown>", 1, 1, "error",
+                                           "this controller was not started from a file")])
+        path = self.rundown_path
+        # file I/O and YAML off the event loop
+        text, loaded = await asyncio.to_thread(read_rundown_file, path)
+        shift = self.runner.state.rundown.shift_ms  # the session's rehearsal shift
+        rundown = loaded.rundown.shifted(shift) if shift else loaded.rundown
+        changes = await self.runner.reload(rundown, str(path), text)
+        return {"changes": changes.to_json(), "warnings": [str(w) for w in loaded.warnings]}
+
+    async def output(self, name: Output, active: bool) -> None:
+        """Start or stop streaming or recording; returns once OBS confirms it."""
+        action = {("stream", True): self.sync.start_stream,
+                  ("stream", False): self.sync.stop_stream,
+                  ("record", True): self.sync.start_record,
+                  ("record", False): self.sync.stop_record}[(name, active)]
+        try:
+            await action()
+        except ObsError as exc:
+            raise OutputFailed(str(exc)) from exc
 
 
 @contextlib.asynccontextmanager
@@ -163,11 +212,27 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
         return None if measured is None else round(measured)
 
     runner = Runner(opened.state, opened.journal, lead_source=lead)
-    ctl = ShowController(runner, sync, client)
+    ctl = ShowController(runner, sync, client, rundown_path)
+    # console sessions outlive a restart: a crash mid-show must not log the director out
     auth = Auth.from_settings(director=settings.director_token,
-                              producer=settings.producer_token, viewer=settings.viewer_token)
+                              producer=settings.producer_token, viewer=settings.viewer_token,
+                              sessions=Sessions(settings.state_dir / "console-sessions.json"))
     app = create_app(ctl, auth)
     hub = app["hub"]
+    # --- metrics --- (GET /metrics, GET /healthz; reads caches only, never OBS)
+    from .metrics import Metrics, Sources, install
+
+    metrics = Metrics(Sources(
+        show=lambda: show_view(runner.state, runner.now()),
+        obs=lambda: {**sync.status().to_json(),
+                     "connection_attempts": client.connection_attempts},
+        take_latencies=lambda: sync.take_latencies,
+        journal_seconds=lambda: runner.journal_seconds,
+        websocket_clients=lambda: len(hub)))
+    runner.listen(metrics.on_change)
+    install(app, metrics, token_ok=lambda token: auth.role_of(token) is not None,
+            public=settings.metrics_public)
+    # --- end metrics ---
 
     def on_change(state: ShowState, events: tuple[Event, ...], now: int) -> None:
         sync.want(desired(state, now))
@@ -182,12 +247,30 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
     tasks = [asyncio.create_task(sync.run(), name="obs-sync"),
              asyncio.create_task(runner.run(), name="runner")]
     await site.start()
+    osc = await _start_osc(ctl, settings)
     try:
         yield ctl
     finally:
+        if osc is not None:
+            await osc.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await web_runner.cleanup()
         await client.stop()
         opened.journal.close()
+
+
+async def _start_osc(ctl: ShowController, settings: Settings) -> OscInput | None:
+    """OSC input, when enabled. A port it cannot have is an alarm, not a stopped show."""
+    if not settings.osc_enabled:
+        return None
+    osc = OscInput(ctl, settings.osc_host, settings.osc_port)
+    try:
+        await osc.start()
+    except OSError as exc:
+        ctl.osc_error = (f"OSC input is not listening: cannot bind {settings.osc_host}:"
+                         f"{settings.osc_port}/udp: {exc.strerror or exc}")
+        log.error("%s", ctl.osc_error)
+        return None
+    return osc

@@ -213,6 +213,10 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
         print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
               f"(OBS {settings.obs_url})" + (f"; show clock shifted by {shift / 1000:+.0f} s"
                                              if shift else ""), flush=True)
+        print(f"showctl: console http://{settings.http_host}:{settings.http_port}/ (log in "
+              "with a token, or open /?token=TOKEN once)"
+              + (f"; OSC on {settings.osc_host}:{settings.osc_port}/udp"
+                 if settings.osc_enabled else ""), flush=True)
         if terminal:
             await run_terminal(ctl.read_model, ctl.command, stop)
         else:
@@ -273,7 +277,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        director_token=token, state_dir=root / "state")
     print(f"showctl demo: OBS {obs.url} (home {obs.home}); director token: {token}\n"
           f"  API: curl -H 'Authorization: Bearer {token}' "
-          f"http://{settings.http_host}:{settings.http_port}/api/state", flush=True)
+          f"http://{settings.http_host}:{settings.http_port}/api/state\n"
+          f"  console: http://{settings.http_host}:{settings.http_port}/?token={token}",
+          flush=True)
     try:
         asyncio.run(_serve(Path(args.rundown), settings, "now", True, not args.no_terminal))
     finally:

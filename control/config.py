@@ -37,6 +37,10 @@ class Settings:
     armed: bool = True
     min_take_interval_ms: int = 500
     take_lead_ms: int | None = None  # None: use the measured OBS take latency
+    osc_enabled: bool = False        # OSC input (control surfaces); no auth: trusted hosts only
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 9000
+    metrics_public: bool = False     # /metrics without a token (only on a trusted network)
     source: str = "defaults"
 
 
@@ -55,6 +59,10 @@ _KEYS: dict[str, tuple[str, str]] = {
     "show.armed": ("armed", "bool"),
     "show.min_take_interval": ("min_take_interval_ms", "duration"),
     "show.take_lead": ("take_lead_ms", "lead"),
+    "osc.enabled": ("osc_enabled", "bool"),
+    "osc.host": ("osc_host", "str"),
+    "osc.port": ("osc_port", "port"),
+    "metrics.public": ("metrics_public", "bool"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -71,6 +79,10 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_VIEWER_TOKEN_FILE": ("viewer_token", "secret_file"),
     "SHOWCTL_STATE_DIR": ("state_dir", "path"),
     "SHOWCTL_MODE": ("mode", "mode"),
+    "SHOWCTL_OSC_ENABLED": ("osc_enabled", "bool"),
+    "SHOWCTL_OSC_HOST": ("osc_host", "str"),
+    "SHOWCTL_OSC_PORT": ("osc_port", "port"),
+    "SHOWCTL_METRICS_PUBLIC": ("metrics_public", "bool"),
 }
 
 

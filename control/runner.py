@@ -15,10 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from .journal.records import step_records
+from .journal.records import rundown_record, step_records
+from .show.changes import RundownChanges
 from .show.commands import Command
 from .show.engine import Event, Refused, Step, advance, apply, next_event_ms
+from .show.model import Rundown
 from .show.outputs import cue_boundaries
+from .show.reload import swap_rundown
 from .show.state import ShowState
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,16 @@ class _Request:
     done: asyncio.Future[ShowState]
 
 
+@dataclass(frozen=True, slots=True)
+class _Reload:
+    """A new rundown (loaded and shifted like the session's) and the text it came from."""
+
+    rundown: Rundown
+    path: str
+    text: str
+    done: asyncio.Future[RundownChanges]
+
+
 class Runner:
     def __init__(self, state: ShowState, journal: JournalWriter, *,
                  clock: Callable[[], int] = wall_clock_ms,
@@ -49,7 +62,7 @@ class Runner:
         self._clock = clock
         self._lead_source = lead_source
         self._listeners: list[Listener] = []
-        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Request | _Reload] = asyncio.Queue()
         self.journal_seconds: list[float] = []  # recent journal write latencies (metrics)
 
     @property
@@ -66,6 +79,13 @@ class Runner:
         """Apply a command in turn; returns once it is journaled. Raises Refused."""
         done: asyncio.Future[ShowState] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Request(command, done))
+        return await done
+
+    async def reload(self, rundown: Rundown, path: str, text: str) -> RundownChanges:
+        """Swap in a reloaded rundown in turn (journaled as a `rundown` record before this
+        returns); returns what changed. Raises Refused (the segment on air is gone)."""
+        done: asyncio.Future[RundownChanges] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Reload(rundown, path, text, done))
         return await done
 
     async def run(self) -> None:
@@ -96,11 +116,14 @@ class Runner:
         step = advance(self._state, now)
         await self._commit(step, now, None)
 
-    async def _handle(self, request: _Request) -> None:
+    async def _handle(self, request: _Request | _Reload) -> None:
         now = self._clock()
         # what was due before the command is its own journal entry, so a replay meets the
         # records in the order the engine produced them
         await self._commit(advance(self._state, now), now, None)
+        if isinstance(request, _Reload):
+            await self._reload(request, now)
+            return
         try:
             step = apply(self._state, request.command, now)
         except Exception as exc:  # Refused, or a bug: the caller hears it, the show goes on
@@ -113,7 +136,22 @@ class Runner:
         if not request.done.done():
             request.done.set_result(self._state)
 
-    async def _commit(self, step: Step, now: int, command: Command | None) -> None:
+    async def _reload(self, request: _Reload, now: int) -> None:
+        try:
+            state, changes = swap_rundown(self._state, request.rundown, now)
+        except Exception as exc:  # Refused, or a bug: the running show is untouched
+            if not request.done.done():
+                request.done.set_exception(exc)
+            if not isinstance(exc, Refused):
+                log.exception("reloading %s failed", request.path)
+            return
+        record = rundown_record(request.path, request.text, now)
+        await self._commit(Step(state), now, None, [record])
+        if not request.done.done():
+            request.done.set_result(changes)
+
+    async def _commit(self, step: Step, now: int, command: Command | None,
+                      records: list[dict[str, Any]] | None = None) -> None:
         """Publish first (OBS hears a take at once), then make it durable."""
         self._state = step.state
         for listener in self._listeners:
@@ -121,9 +159,19 @@ class Runner:
                 listener(self._state, step.events, now)
             except Exception:
                 log.exception("listener failed")
-        records = step_records(step, now, command)
+        if records is None:
+            records = step_records(step, now, command)
         if records:
-            seconds = await asyncio.to_thread(self._journal.append_all, records)
+            write = asyncio.ensure_future(asyncio.to_thread(self._journal.append_all, records))
+            try:
+                seconds = await asyncio.shield(write)
+            except asyncio.CancelledError:
+                # stopping: let the write (already in its thread) finish before the journal
+                # is closed, so what the listeners were told is on disk too
+                await asyncio.wait([write])
+                if not write.cancelled():
+                    write.exception()  # a failed write is the next run's to report
+                raise
             self.journal_seconds = [*self.journal_seconds[-99:], seconds]
 
     def _update_lead(self) -> None:

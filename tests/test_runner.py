@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -100,3 +101,57 @@ async def test_commands_from_many_tasks_are_applied_one_at_a_time():
         assert runner.state.extra_ms == 20_000
     finally:
         task.cancel()
+
+
+async def test_a_reload_goes_through_the_one_writer_and_is_journaled():
+    journal = MemoryJournal()
+    runner = Runner(state_now(), journal)
+    seen: list[ShowState] = []
+    runner.listen(lambda state, events, now: seen.append(state))
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.state.on_air == "b")
+        shift = runner.state.rundown.shift_ms
+        text = SHOW.replace("{id: c, title: C,", "{id: c, title: C2,")
+        changes = await runner.reload(load(text).rundown.shifted(shift), "t.yaml", text)
+        assert changes.changed == ("c",)
+        record = journal.records[-1]
+        assert (record["type"], record["rundown_text"]) == ("rundown", text)
+        assert runner.state.rundown.segment("c").title == "C2"
+        assert runner.state.on_air == "b" and seen[-1] is runner.state  # listeners heard it
+        count = len(journal.records)
+        gone = SHOW.replace("  - {id: b, title: B, duration: 10m, scene: SB}\n", "")
+        with pytest.raises(Refused, match="'b' is on air"):
+            await runner.reload(load(gone).rundown.shifted(shift), "t.yaml", gone)
+        assert len(journal.records) == count and runner.state.rundown.segment("c").title == "C2"
+    finally:
+        task.cancel()
+
+
+async def test_stopping_lets_the_journal_write_under_way_finish():
+    """Cancelled mid-write (the controller stopping), the runner waits for the write it
+    started, so what the listeners were told is on disk before the journal is closed."""
+    started, release = threading.Event(), threading.Event()
+
+    class SlowJournal(MemoryJournal):
+        finished = False
+
+        def append_all(self, records: list[dict[str, Any]]) -> float:
+            started.set()
+            release.wait(10)
+            super().append_all(records)
+            self.finished = True
+            return 0.0
+
+    journal = SlowJournal()
+    runner = Runner(state_now(), journal)
+    task = asyncio.create_task(runner.run())
+    await asyncio.to_thread(started.wait, 10)  # the show-start take is being written
+    seen_when_done: list[bool] = []
+    task.add_done_callback(lambda _: seen_when_done.append(journal.finished))
+    task.cancel()
+    asyncio.get_running_loop().call_soon(release.set)  # after the task heard the cancel
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen_when_done == [True]
+    assert [r["event"]["kind"] for r in journal.records] == ["take"]

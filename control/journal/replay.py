@@ -21,7 +21,7 @@ from control.show.diagnostics import RundownError
 from control.show.engine import Event, Refused, advance, apply
 from control.show.loader import load_rundown
 from control.show.model import BUILTIN_LAYOUTS, Rundown
-from control.show.plan import static_plan
+from control.show.reload import swap_rundown
 from control.show.state import ShowState, initial_state
 
 from .records import JournalError, Record, event_from_json, text_sha256
@@ -60,9 +60,10 @@ def session_state(session: Record) -> ShowState:
                          lead_ms=session.get("lead_ms", 0))
 
 
-def with_rundown(state: ShowState, rundown: Rundown) -> ShowState:
-    """Swap in a reloaded rundown (the show goes on where it is)."""
-    return replace(state, rundown=rundown, plan=static_plan(rundown))
+def with_rundown(state: ShowState, rundown: Rundown, now: int) -> ShowState:
+    """Swap in a rundown reloaded at `now` (the show goes on where it is), as the live
+    controller did (`control.show.reload.swap_rundown`). Raises Refused as that does."""
+    return swap_rundown(state, rundown, now)[0]
 
 
 def _describe(event: Event) -> str:
@@ -131,7 +132,12 @@ def replay(contents: JournalContents) -> Replayed:
                 continue
             if text_sha256(record["rundown_text"]) != record["rundown_sha256"]:
                 warnings.append(f"{where}: the rundown text does not match its sha256")
-            state = with_rundown(state, rundown)
+            try:
+                state = with_rundown(state, rundown, wall)
+            except Refused as exc:
+                warnings.append(f"{where}: the reloaded rundown was accepted live but is "
+                                f"refused on replay: {exc}; the show goes on with the "
+                                "previous one")
     if contents.torn_tail:
         warnings.append(f"{contents.path}: the last line was cut off by a crash and dropped "
                         "(it was never acknowledged)")

@@ -73,11 +73,25 @@ class Arm(Command):
     armed: bool = True
 
 
+MAX_NOTE = 2000  # characters (code points) of a producer's note
+
+
+@dataclass(frozen=True, slots=True)
+class SetNote(Command):
+    """The producer's note on a segment, for the director (empty or blank text clears it)."""
+
+    segment_id: str
+    text: str = field(metadata={"max_len": MAX_NOTE})
+
+
 KINDS: dict[str, type[Command]] = {
     "take": Take, "next": SetNext, "hold": Hold, "extend": Extend, "skip": Skip,
-    "back": Back, "panic": Panic, "mode": SetMode, "arm": Arm,
+    "back": Back, "panic": Panic, "mode": SetMode, "arm": Arm, "note": SetNote,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+
+
+MAX_TEXT = 200  # ids, names: any longer text field says so in its metadata ("max_len")
 
 
 class BadCommand(ValueError):
@@ -108,7 +122,11 @@ def from_json(data: Any) -> Command:
                 raise BadCommand(f"{kind}: missing field {f.name!r}")
             continue
         value = data[f.name]
-        if not _fits(value, hints[f.name]):
+        max_len = f.metadata.get("max_len", MAX_TEXT)
+        if not _fits(value, hints[f.name], max_len):
+            if isinstance(value, str) and len(value) > max_len:
+                raise BadCommand(f"{kind}: field {f.name!r} is {len(value)} characters long; "
+                                 f"at most {max_len}")
             raise BadCommand(f"{kind}: field {f.name!r} must be {_describe(hints[f.name])}, "
                              f"not {json_type(value)}")
         args[f.name] = value
@@ -118,7 +136,7 @@ def from_json(data: Any) -> Command:
     return cls(**args)
 
 
-def _fits(value: Any, hint: Any) -> bool:
+def _fits(value: Any, hint: Any, max_len: int = MAX_TEXT) -> bool:
     options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
     for option in options:
         if option is type(None) and value is None:
@@ -128,7 +146,7 @@ def _fits(value: Any, hint: Any) -> bool:
         if option is int and isinstance(value, int) and not isinstance(value, bool):
             return abs(value) < 10**12
         if option is str and isinstance(value, str):
-            return len(value) <= 200
+            return len(value) <= max_len
         if get_origin(option) is Literal and value in get_args(option):
             return True
     return False

@@ -32,7 +32,7 @@ class Refused(Exception):
 class Event:
     """Something that happened, for the journal, the console and metrics."""
 
-    kind: str                     # take, end, skip, unskip, next, hold, extend, panic, mode, arm
+    kind: str          # take, end, skip, unskip, next, hold, extend, panic, mode, arm, note
     at_ms: int
     segment_id: str | None = None
     source: str | None = None
@@ -327,4 +327,14 @@ def _apply(state: ShowState, cmd: C.Command, now: int) -> Step:
     if isinstance(cmd, C.Arm):
         return Step(replace(state, armed=cmd.armed),
                     (Event("arm", now, by=by, detail=str(cmd.armed).lower()),))
+    if isinstance(cmd, C.SetNote):
+        seg = _segment(state, cmd.segment_id)
+        if len(cmd.text) > C.MAX_NOTE:
+            raise Refused(f"a note is at most {C.MAX_NOTE} characters, not {len(cmd.text)}")
+        text = cmd.text if cmd.text.strip() else None
+        notes = tuple((sid, t) for sid, t in state.producer_notes if sid != seg.id)
+        if text is not None:
+            notes = (*notes, (seg.id, text))
+        return Step(replace(state, producer_notes=notes),
+                    (Event("note", now, seg.id, by=by, detail=text),))
     raise Refused(f"unknown command {type(cmd).__name__}")

@@ -38,8 +38,10 @@ class Outputs:
 
 
 def _last_aired(state: ShowState) -> Segment | None:
+    ids = {seg.id for seg in state.rundown.segments}
     for entry in reversed(state.asrun):
-        if isinstance(entry, Aired):
+        # (a reloaded rundown may have dropped a segment that aired: the one before it then)
+        if isinstance(entry, Aired) and entry.segment_id in ids:
             return state.rundown.segment(entry.segment_id)
     return None
 

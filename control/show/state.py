@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .changes import RundownChanges
 from .model import Rundown
 from .plan import Projection, static_plan
 
@@ -41,6 +42,14 @@ AsRunEntry = Aired | Skipped
 
 
 @dataclass(frozen=True, slots=True)
+class Reloaded:
+    """The last time the rundown was reloaded during the show, and what that changed."""
+
+    at_ms: int
+    changes: RundownChanges
+
+
+@dataclass(frozen=True, slots=True)
 class ShowState:
     """Everything the engine knows. Derived values (timeline, outputs) are functions of it."""
 
@@ -63,6 +72,9 @@ class ShowState:
     min_take_interval_ms: int = 500
     lead_ms: int = 0                       # fire scheduled takes this early (OBS take latency)
     notices: tuple[str, ...] = field(default=())  # what the director should know (resume)
+    # the producer's notes for the director: (segment id, text), no empty texts, one per id
+    producer_notes: tuple[tuple[str, str], ...] = ()
+    last_reload: Reloaded | None = None
 
     @property
     def started(self) -> bool:
@@ -70,6 +82,12 @@ class ShowState:
 
     def aired(self, segment_id: str) -> bool:
         return any(isinstance(e, Aired) and e.segment_id == segment_id for e in self.asrun)
+
+    def producer_note(self, segment_id: str) -> str | None:
+        for sid, text in self.producer_notes:
+            if sid == segment_id:
+                return text
+        return None
 
     @property
     def planned_end_ms(self) -> int:

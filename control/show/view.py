@@ -35,6 +35,7 @@ def show_view(state: ShowState, now: int) -> dict[str, Any]:
             "flex": [seconds(seg.flex.min_ms), seconds(seg.flex.max_ms)] if seg.flex else None,
             "guests": list(seg.guests),
             "notes": seg.notes,
+            "producer_note": state.producer_note(seg.id),
             "planned_start": iso(t.planned_start_ms, tz),
             "planned_duration_s": seconds(t.planned_duration_ms),
             "expected_start": iso(t.expected_start_ms, tz),
@@ -65,6 +66,11 @@ def show_view(state: ShowState, now: int) -> dict[str, Any]:
             "over_under_s": seconds(tl.over_under_ms),
             "offset_s": seconds(tl.offset_ms),
             "safe_scene": rundown.show.safe_scene,
+            "last_reload": None if state.last_reload is None else {
+                "at": iso(state.last_reload.at_ms, tz),
+                "at_ms": state.last_reload.at_ms,
+                "changes": state.last_reload.changes.to_json(),
+            },
         },
         "on_air": None if on_air is None else {
             "id": on_air.id,

@@ -1,21 +1,24 @@
-"""The control API: `create_app(controller, auth)` → an aiohttp Application.
+"""The control API and the console: `create_app(controller, auth)` → an aiohttp Application.
 
-Each route turns a request into one `control.show.commands` value with `by` = the caller's
-role, hands it to the controller and answers with the read model after it. Everything that
-can be wrong with a request is a 4xx JSON error before the controller sees anything; what
-the show refuses is a 409 with the engine's own reason.
+Each command route turns a request into one `control.show.commands` value with `by` = the
+caller's role, hands it to the controller and answers with the read model after it.
+Everything that can be wrong with a request is a 4xx JSON error before the controller sees
+anything; what the show refuses is a 409 with the engine's own reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, cast, get_args
 
 from aiohttp import web
 
 from control.show.commands import (
+    MAX_NOTE,
     Arm,
     Back,
     BadCommand,
@@ -25,31 +28,42 @@ from control.show.commands import (
     Panic,
     SetMode,
     SetNext,
+    SetNote,
     Skip,
     Take,
     from_json,
 )
+from control.show.diagnostics import RundownError
 from control.show.engine import Refused
 from control.show.state import Mode
 
 from . import openapi
-from .auth import ROLE, Auth, Endpoint, Role, guard
+from .auth import ROLE, Access, Auth, Endpoint, clear_cookie_header, guard
 from .bodies import MAX_BODY, bad_field, boolean, choice, fields, number, read_json
-from .controller import Controller
+from .console import Console, set_session_cookie
+from .controller import Controller, Output, OutputFailed
 from .errors import ApiError, json_errors, json_ok
 from .hub import StateHub
+from .sessions import COOKIE
+
+log = logging.getLogger(__name__)
 
 SOURCE_HEADER = "X-Showctl-Source"
 SOURCES = ("api", "console", "osc")  # where a take came from: counted apart in metrics
 MAX_EXTEND_S = 3600
 MODES: tuple[Mode, ...] = get_args(Mode)
 
-# Every route and the lowest role allowed on it: the one place to read who may do what.
-# (The console issue gives producers notes and messages here, with takes staying director.)
-ROUTES: tuple[tuple[str, str, str, Role], ...] = (
+# Every API route and the lowest role allowed on it: the one place to read who may do what.
+# Producers write notes (and, later, messages to guests); takes and everything else that
+# changes the show stay the director's. "public": no credential (logging in and out).
+ROUTES: tuple[tuple[str, str, str, Access], ...] = (
+    ("POST", "/api/login", "login", "public"),
+    ("POST", "/api/logout", "logout", "public"),
+    ("GET", "/api/whoami", "whoami", "viewer"),
     ("GET", "/api/state", "state", "viewer"),
     ("GET", "/api/ws", "ws", "viewer"),
     ("GET", "/api/openapi.json", "openapi", "viewer"),
+    ("POST", "/api/notes/{id}", "note", "producer"),
     ("POST", "/api/take", "take", "director"),
     ("POST", "/api/take/{id}", "take_segment", "director"),
     ("POST", "/api/next/{id}", "set_next", "director"),
@@ -62,14 +76,18 @@ ROUTES: tuple[tuple[str, str, str, Role], ...] = (
     ("POST", "/api/mode", "mode", "director"),
     ("POST", "/api/arm", "arm", "director"),
     ("POST", "/api/command", "command", "director"),
+    ("POST", "/api/reload", "reload", "director"),
+    ("POST", "/api/stream", "stream", "director"),
+    ("POST", "/api/record", "record", "director"),
 )
-PERMISSIONS: dict[Endpoint, Role] = {(m, path): role for m, path, _, role in ROUTES}
+PERMISSIONS: dict[Endpoint, Access] = {(m, path): role for m, path, _, role in ROUTES}
 QUERY_TOKEN: frozenset[Endpoint] = frozenset({("GET", "/api/ws")})
 
 
-def create_app(controller: Controller, auth: Auth, *, hub: StateHub | None = None
-               ) -> web.Application:
-    """The API app; `app["hub"]` is the StateHub to publish every new read model into."""
+def create_app(controller: Controller, auth: Auth, *, hub: StateHub | None = None,
+               static_dir: Path | None = None) -> web.Application:
+    """The API and console app; `app["hub"]` is the StateHub to publish every new read model
+    into. `static_dir`: the console's files (default control/web/static)."""
     app = web.Application(client_max_size=MAX_BODY,
                           middlewares=[json_errors, guard(auth, PERMISSIONS, QUERY_TOKEN)])
     states = hub if hub is not None else StateHub()  # (not `hub or`: an empty hub is falsy)
@@ -77,9 +95,10 @@ def create_app(controller: Controller, auth: Auth, *, hub: StateHub | None = Non
         # the wiring's contract is the plain key "hub"; aiohttp would rather have an AppKey
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["hub"] = states
-    api = _Api(controller, states)
+    api = _Api(controller, states, auth)
     for method, path, name, _ in ROUTES:
         app.router.add_route(method, path, getattr(api, name), name=name)
+    Console(auth, static_dir).add_routes(app)
 
     async def close_sockets(app: web.Application) -> None:
         await states.close()
@@ -98,9 +117,10 @@ def _source(request: web.Request) -> str:
 class _Api:
     """The route handlers, over one controller."""
 
-    def __init__(self, controller: Controller, hub: StateHub) -> None:
+    def __init__(self, controller: Controller, hub: StateHub, auth: Auth) -> None:
         self.controller = controller
         self.hub = hub
+        self.auth = auth
 
     async def _run(self, request: web.Request, cmd: Command) -> web.Response:
         cmd = replace(cmd, by=request[ROLE])
@@ -120,6 +140,76 @@ class _Api:
     async def _segment(self, request: web.Request, *names: str) -> tuple[str, dict[str, Any]]:
         body = fields(await read_json(request), *names)
         return self._known(request.match_info["id"]), body
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = fields(await read_json(request), "token")
+        token = body.get("token")
+        if not isinstance(token, str) or not token:
+            raise bad_field("token", "is required (a token as text)")
+        role = self.auth.role_of(token)
+        if role is None:
+            log.warning("console login with a wrong token from %s", request.remote)
+            raise ApiError(401, "unauthorized", "the token is not valid")
+        session_id = await self.auth.sessions.create(role, token)
+        response = json_ok({"role": role})
+        response.headers["Cache-Control"] = "no-store"
+        set_session_cookie(response, request, session_id, self.auth.sessions.ttl_s)
+        log.info("console login (%s) from %s", role, request.remote)
+        return response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        fields(await read_json(request))
+        session_id = request.cookies.get(COOKIE)
+        if session_id is not None:
+            await self.auth.sessions.drop(session_id)
+        response = json_ok({"ok": True})
+        response.headers["Set-Cookie"] = clear_cookie_header()
+        return response
+
+    async def whoami(self, request: web.Request) -> web.Response:
+        return json_ok({"role": request[ROLE]})
+
+    async def note(self, request: web.Request) -> web.Response:
+        segment_id, body = await self._segment(request, "text")
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise bad_field("text", "is required (text; empty clears the note)")
+        if len(text) > MAX_NOTE:
+            raise bad_field("text", f"is {len(text)} characters long; at most {MAX_NOTE}")
+        return await self._run(request, SetNote(segment_id, text))
+
+    async def reload(self, request: web.Request) -> web.Response:
+        fields(await read_json(request))
+        try:
+            result = await asyncio.shield(self.controller.reload())
+        except RundownError as e:
+            errors = [str(d) for d in e.errors] or [str(e)]
+            raise ApiError(422, "invalid_rundown",
+                           f"the rundown has {len(errors)} error(s); the show goes on with the "
+                           f"rundown it has. First: {errors[0]}",
+                           extra={"errors": errors}) from None
+        except Refused as e:
+            raise ApiError(409, "refused", str(e) or "the show refused the reload") from None
+        log.info("rundown reloaded by the %s: %s", request[ROLE], result.get("changes"))
+        return json_ok({"ok": True, "changes": result["changes"],
+                        "warnings": result.get("warnings", []),
+                        "state": self.controller.read_model()})
+
+    async def stream(self, request: web.Request) -> web.Response:
+        return await self._output(request, "stream")
+
+    async def record(self, request: web.Request) -> web.Response:
+        return await self._output(request, "record")
+
+    async def _output(self, request: web.Request, name: Output) -> web.Response:
+        body = fields(await read_json(request), "active")
+        active = boolean(body, "active")
+        log.info("%s %s asked by the %s", "start" if active else "stop", name, request[ROLE])
+        try:
+            await asyncio.shield(self.controller.output(name, active))
+        except OutputFailed as e:
+            raise ApiError(502, "output_failed", str(e) or f"the {name} did not change") from None
+        return json_ok({"ok": True, "state": self.controller.read_model()})
 
     async def state(self, request: web.Request) -> web.Response:
         return json_ok(self.controller.read_model())

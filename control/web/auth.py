@@ -1,22 +1,39 @@
-"""Who may do what: bearer tokens mapped to roles (director > producer > viewer).
+"""Who may do what: bearer tokens and console sessions mapped to roles
+(director > producer > viewer).
 
 Tokens are compared in constant time against every configured token, so response timing
 tells nothing about how much of a guess was right. An API with no token is refused at
 construction: showctl never runs its control API open.
+
+Browsers log in once with a token (`POST /api/login`, or a `/?token=` link) and then carry a
+session cookie (see sessions.py). A browser sends cookies by itself, also on requests another
+site makes it send, so a cookie only counts on a state-changing request or a websocket
+upgrade whose Origin (or, without one, Referer) is this server's own Host; SameSite=Strict
+on the cookie is the second lock on that door. Bearer tokens need neither: browsers never
+send them on their own.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Mapping
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from aiohttp import web
+from yarl import URL
 
 from .errors import ApiError, Handler, is_api
+from .sessions import COOKIE, Sessions, token_id
+
+log = logging.getLogger(__name__)
 
 Role = Literal["viewer", "producer", "director"]
 ROLES: tuple[Role, ...] = get_args(Role)  # lowest first
+# who may use a route: a role (and every higher one), or anyone ("public": login, logout)
+Access = Literal["public", "viewer", "producer", "director"]
+Via = Literal["bearer", "query", "cookie"]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
 
 
@@ -44,7 +61,7 @@ def _bytes(text: str) -> bytes:
 class Auth:
     """Token → role. Raises ValueError for no tokens, blank or reused tokens, unknown roles."""
 
-    def __init__(self, tokens: Mapping[str, Role]) -> None:
+    def __init__(self, tokens: Mapping[str, Role], sessions: Sessions | None = None) -> None:
         if not tokens:
             raise ValueError("no API token configured: set at least one of the director, "
                              "producer or viewer tokens (showctl never runs its API open)")
@@ -54,10 +71,13 @@ class Auth:
             if not token or token != token.strip() or any(c.isspace() for c in token):
                 raise ValueError(f"the {role} token is blank or contains whitespace")
         self._tokens: list[tuple[bytes, Role]] = [(_bytes(t), r) for t, r in tokens.items()]
+        # which token may still back a session: a rotated token ends the sessions it opened
+        self._token_ids: dict[str, Role] = {token_id(t): r for t, r in tokens.items()}
+        self.sessions = sessions if sessions is not None else Sessions()
 
     @classmethod
     def from_settings(cls, *, director: str | None = None, producer: str | None = None,
-                      viewer: str | None = None) -> Auth:
+                      viewer: str | None = None, sessions: Sessions | None = None) -> Auth:
         """From settings where an unset role is empty; one token for two roles is an error."""
         settings: tuple[tuple[Role, str | None], ...] = (
             ("director", director), ("producer", producer), ("viewer", viewer))
@@ -68,7 +88,7 @@ class Auth:
             if token in tokens:
                 raise ValueError(f"the {role} and {tokens[token]} tokens are the same")
             tokens[token] = role
-        return cls(tokens)
+        return cls(tokens, sessions)
 
     def role_of(self, token: str) -> Role | None:
         """The role of `token`, comparing with every token (no early exit) in constant time."""
@@ -79,36 +99,79 @@ class Auth:
                 found = role
         return found
 
-    def identify(self, request: web.Request, *, query_token: bool = False) -> Role | None:
-        """The role of the request's credential, or None (then: 401).
+    def session_role(self, session_id: str) -> Role | None:
+        """The role of a console session, while the token that opened it is still valid."""
+        session = self.sessions.lookup(session_id)
+        if session is None or self._token_ids.get(session.token_id) != session.role:
+            return None
+        return cast(Role, session.role)
+
+    def identify(self, request: web.Request, *, query_token: bool = False
+                 ) -> tuple[Role | None, Via | None]:
+        """The role of the request's credential (None: 401) and which credential it was
+        (None: there was none).
 
         The first credential present decides; a wrong one does not fall through to the next.
         Credentials, in order:
         - `Authorization: Bearer TOKEN`;
-        - `?token=TOKEN` when `query_token` (the websocket: browsers cannot set its headers);
-        - seam: the console's cookie session goes here (and with it an Origin/CSRF check,
-          which bearer tokens do not need because browsers never send them on their own).
+        - `?token=TOKEN` when `query_token` (the websocket, for tools);
+        - the console's session cookie (checked against cross-site use by `guard`).
         """
         header = request.headers.get("Authorization")
         if header is not None:
             token = bearer_token(header)
-            return None if token is None else self.role_of(token)
+            return (None if token is None else self.role_of(token)), "bearer"
         if query_token and "token" in request.query:
-            return self.role_of(request.query["token"])
-        return None
+            return self.role_of(request.query["token"]), "query"
+        session_id = request.cookies.get(COOKIE)
+        if session_id is not None:
+            return self.session_role(session_id), "cookie"
+        return None, None
+
+
+def same_origin(request: web.BaseRequest) -> bool:
+    """Whether the request comes from a page of this server: its Origin (or, when a browser
+    sends none, its Referer) names the host and port of the Host header."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    host = request.headers.get("Host")
+    if not source or not host or source == "null":
+        return False
+    try:
+        origin = URL(source)
+        if origin.scheme not in ("http", "https") or not origin.host:
+            return False
+        served = URL.build(scheme=origin.scheme, authority=host)
+    except (ValueError, TypeError):
+        return False
+    return (origin.host.lower(), origin.port) == ((served.host or "").lower(), served.port)
+
+
+def cross_site(request: web.BaseRequest) -> ApiError:
+    log.warning("refused a cross-site %s %s from %s (Origin %r)", request.method, request.path,
+                request.remote, request.headers.get("Origin"))
+    return ApiError(403, "cross_site", "cross-site request refused: with a session cookie, "
+                    "requests that change something must come from this server's own pages "
+                    "(the Origin header must match the Host)")
+
+
+def _is_upgrade(request: web.BaseRequest) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
 Endpoint = tuple[str, str]  # (method, path as routed, e.g. "/api/take/{id}")
 ROLE: web.RequestKey[str] = web.RequestKey("role", str)  # the caller's role, once checked
+VIA: web.RequestKey[str] = web.RequestKey("via", str)    # bearer, query or cookie
 
 
-def guard(auth: Auth, permissions: Mapping[Endpoint, Role],
+def guard(auth: Auth, permissions: Mapping[Endpoint, Access],
           query_token: frozenset[Endpoint] = frozenset()) -> Handler:
     """Middleware: nothing under /api/ runs without a valid credential and a high enough role.
 
-    Identity comes first (401 even for unknown routes: no probing without a token), then the
-    route's entry in `permissions` (403). A route missing from the table is refused: new
-    routes are closed until someone decides who may use them.
+    Public routes (login, logout) need no credential, but refuse a foreign Origin. Otherwise
+    identity comes first (401 even for unknown routes: no probing without a token), then a
+    cookie's origin (403 cross_site), then the route's entry in `permissions` (403). A route
+    missing from the table is refused: new routes are closed until someone decides who may
+    use them.
     """
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -116,28 +179,48 @@ def guard(auth: Auth, permissions: Mapping[Endpoint, Role],
             return await handler(request)
         route = request.match_info.route
         endpoint = (route.method, route.resource.canonical) if route.resource else None
-        role = auth.identify(request, query_token=endpoint in query_token)
+        needed = permissions.get(endpoint) if endpoint is not None else None
+        if needed == "public":
+            if "Origin" in request.headers and not same_origin(request):
+                raise cross_site(request)
+            return await handler(request)
+        role, via = auth.identify(request, query_token=endpoint in query_token)
         if role is None:
-            raise _unauthorized(request, endpoint in query_token)
+            raise _unauthorized(request, via, endpoint in query_token)
+        if via == "cookie" and (request.method not in SAFE_METHODS or _is_upgrade(request)
+                                ) and not same_origin(request):
+            raise cross_site(request)
         if endpoint is not None:  # None: no such route; the handler answers 404/405
-            needed = permissions.get(endpoint)
             if needed is None:
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} is open to no role")
             if not at_least(role, needed):
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} needs the "
-                               f"{needed} role; this token is {role}")
+                               f"{needed} role; this {_what(via)} is {role}")
         request[ROLE] = role
+        request[VIA] = via or ""
         return await handler(request)
 
     return middleware
 
 
-def _unauthorized(request: web.Request, query_token: bool) -> ApiError:
+def _what(via: Via | None) -> str:
+    return "session" if via == "cookie" else "token"
+
+
+def clear_cookie_header() -> str:
+    return f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+
+
+def _unauthorized(request: web.Request, via: Via | None, query_token: bool) -> ApiError:
     challenge = 'Bearer realm="showctl"'
-    if "Authorization" in request.headers or (query_token and "token" in request.query):
+    if via == "cookie":
+        return ApiError(401, "unauthorized", "the session has ended (logged out, expired or "
+                        "its token was changed): log in again",
+                        {"WWW-Authenticate": challenge, "Set-Cookie": clear_cookie_header()})
+    if via is not None:
         return ApiError(401, "unauthorized", "the token is not valid",
                         {"WWW-Authenticate": challenge + ', error="invalid_token"'})
-    reason = "a token is required: Authorization: Bearer TOKEN"
+    reason = "a token is required: Authorization: Bearer TOKEN (or log in: POST /api/login)"
     if "token" in request.query:
         reason = "a token in the URL is only accepted on /api/ws; " + reason
     return ApiError(401, "unauthorized", reason, {"WWW-Authenticate": challenge})

@@ -6,9 +6,16 @@ Protocol (one writer task applies commands in order), so the API can be tested w
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from control.show.commands import Command
+
+Output = Literal["stream", "record"]
+
+
+class OutputFailed(Exception):
+    """Streaming or recording could not be started or stopped; the message says why (the
+    API answers 502: the device, not the request, is at fault)."""
 
 
 class Controller(Protocol):
@@ -20,5 +27,21 @@ class Controller(Protocol):
         """Apply `cmd`; returns once it is applied and journaled.
 
         Raises `control.show.engine.Refused(reason)` when the show cannot take it now.
+        """
+        ...
+
+    async def reload(self) -> dict[str, Any]:
+        """Read the show's rundown file again and swap it in (journaled before returning).
+
+        Returns `{"changes": RundownChanges.to_json(), "warnings": ["FILE:LINE:COL: ..."]}`.
+        Raises `control.show.diagnostics.RundownError` (invalid: nothing changed) or
+        `Refused` (the segment on air is not in the new rundown).
+        """
+        ...
+
+    async def output(self, name: Output, active: bool) -> None:
+        """Start or stop streaming or recording; returns once the device confirms it.
+
+        Raises `OutputFailed(reason)`.
         """
         ...

@@ -29,22 +29,25 @@ class ApiError(Exception):
     """A request the API answers with a 4xx: `code` for programs, `reason` for people."""
 
     def __init__(self, status: int, code: str, reason: str,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None,
+                 extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.code = code
         self.reason = reason
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})  # more fields for the body (e.g. a rundown's errors)
 
 
 def error_response(status: int, code: str, reason: str,
-                   headers: Mapping[str, str] | None = None) -> web.Response:
+                   headers: Mapping[str, str] | None = None,
+                   extra: Mapping[str, Any] | None = None) -> web.Response:
     if len(reason) > MAX_REASON:
         reason = reason[:MAX_REASON] + "…"
     # a reason may quote a client's JSON, which can hold lone surrogates that UTF-8 cannot
     reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
-    return web.json_response({"error": code, "reason": reason}, status=status,
-                             headers=headers, dumps=dumps)
+    return web.json_response({**(extra or {}), "error": code, "reason": reason},
+                             status=status, headers=headers, dumps=dumps)
 
 
 def is_api(request: web.Request) -> bool:
@@ -59,7 +62,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ApiError as e:
-        return error_response(e.status, e.code, e.reason, e.headers)
+        return error_response(e.status, e.code, e.reason, e.headers, e.extra)
     except web.HTTPException as e:
         if e.status < 400:
             raise  # redirects and the like are answers, not errors

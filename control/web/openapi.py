@@ -36,22 +36,31 @@ def _obj(properties: Schema, required: tuple[str, ...] = ()) -> Schema:
 _EMPTY = _body(_obj({}), required=False)
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-             409: "Refused", 413: "TooLarge", 500: "Internal"}
-    return {str(s): {"$ref": _RESP + names[s]} for s in (401, 403, *statuses, 500)}
+_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+          409: "Refused", 413: "TooLarge", 422: "InvalidRundown", 500: "Internal",
+          502: "OutputFailed"}
+
+
+def _errors(*statuses: int, public: bool = False) -> dict[str, Any]:
+    first = (403,) if public else (401, 403)
+    return {str(s): {"$ref": _RESP + _NAMES[s]} for s in (*first, *statuses, 500)}
+
+
+def _json(description: str, schema: Schema) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _command(summary: str, description: str, *, body: Schema | None = None,
-             segment: bool = False, take: bool = False) -> Schema:
-    """A director's command route: answers with the read model after the command."""
+             segment: bool = False, take: bool = False, extra: tuple[int, ...] = (409,)
+             ) -> Schema:
+    """A command route: answers with the read model after the command."""
     params = ([SEGMENT_ID] if segment else []) + ([SOURCE] if take else [])
     op: Schema = {
         "summary": summary,
         "description": description,
         "requestBody": body or _EMPTY,
         "responses": {"200": {"$ref": _RESP + "Applied"},
-                      **_errors(400, *((404,) if segment else ()), 409, 413)},
+                      **_errors(400, *((404,) if segment else ()), *extra, 413)},
     }
     if params:
         op["parameters"] = params
@@ -78,6 +87,9 @@ def _command_schemas() -> dict[str, Schema]:
         "PanicCommand": kind("panic"),
         "ModeCommand": kind("mode", {"mode": {"enum": ["rehearsal", "live"]}}, ("mode",)),
         "ArmCommand": kind("arm", {"armed": {"type": "boolean"}}),
+        "NoteCommand": kind("note", {"segment_id": {"type": "string", "maxLength": 200},
+                                     "text": {"type": "string", "maxLength": 2000}},
+                            ("segment_id", "text")),
     }
 
 
@@ -89,13 +101,105 @@ def document() -> dict[str, Any]:
             "title": "showctl control API",
             "version": "1",
             "description": (
-                "Run the live show from its rundown. Every route needs "
-                "`Authorization: Bearer TOKEN`; roles are director > producer > viewer. "
+                "Run the live show from its rundown. Every /api/ route but login and logout "
+                "needs `Authorization: Bearer TOKEN` or the console's session cookie "
+                "`showctl_session` (from `POST /api/login`); roles are director > producer > "
+                "viewer. With the cookie, POSTs and the websocket upgrade must come from "
+                "this server's own pages (Origin = Host), else 403 `cross_site`. "
                 "Commands answer with the read model after them; errors are "
                 "`{\"error\": code, \"reason\": text}`."),
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"cookie": []}],
         "paths": {
+            "/": {"get": {
+                "summary": "The director's console",
+                "description": (
+                    "index.html, open without a credential (the login form is there). With "
+                    "`?token=TOKEN`: logs in (sets the session cookie when the token is "
+                    "valid) and redirects (303) to `/`, or to `/?login=failed`, so the token "
+                    "leaves the address bar."),
+                "security": [],
+                "parameters": [{"name": "token", "in": "query", "required": False,
+                                "description": "log in once with this token",
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "the console", "content": {"text/html": {}}},
+                    "303": {"description": "logged in (or not): go to `/`", "headers": {
+                        "Set-Cookie": {"description": "the session cookie, when the token "
+                                       "is valid", "schema": {"type": "string"}}}},
+                    "404": {"description": "the console is not installed"},
+                },
+            }},
+            "/static/{path}": {"get": {
+                "summary": "The console's files",
+                "description": "Files under control/web/static (`Cache-Control: no-cache`); "
+                               "no directory listings; anything outside is a 404.",
+                "security": [],
+                "parameters": [{"name": "path", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the file"},
+                              "404": {"description": "no such file"}},
+            }},
+            "/api/login": {"post": {
+                "summary": "Log in (console)",
+                "description": (
+                    "Trade a token for a session: sets the HttpOnly, SameSite=Strict cookie "
+                    "`showctl_session` (a random id; the server keeps its role). A foreign "
+                    "Origin is refused (403)."),
+                "security": [],
+                "requestBody": _body(_obj({"token": {"type": "string", "minLength": 1}},
+                                          ("token",)), required=True),
+                "responses": {
+                    "200": {**_json("logged in", _obj({"role": {"$ref": _OBJ + "Role"}},
+                                                      ("role",))),
+                            "headers": {"Set-Cookie": {"description": "the session cookie",
+                                                       "schema": {"type": "string"}}}},
+                    "401": {"$ref": _RESP + "Unauthorized"},
+                    **_errors(400, 413, public=True)},
+            }},
+            "/api/logout": {"post": {
+                "summary": "Log out (console)",
+                "description": "Ends the session of the cookie (if any) and clears the cookie.",
+                "security": [],
+                "requestBody": _EMPTY,
+                "responses": {"200": _json("logged out", _obj({"ok": {"const": True}},
+                                                              ("ok",))),
+                              **_errors(400, 413, public=True)},
+            }},
+            "/api/whoami": {"get": {
+                "summary": "The caller's role",
+                "responses": {"200": _json("the role of this token or session",
+                                           _obj({"role": {"$ref": _OBJ + "Role"}}, ("role",))),
+                              **_errors()},
+            }},
+            "/api/notes/{id}": {"post": _command(
+                "Producer's note", "Set the producer's note on a segment for the director "
+                "(`segments[*].producer_note`); empty text clears it. Producer or director.",
+                segment=True,
+                body=_body(_obj({"text": {"type": "string", "maxLength": 2000}}, ("text",)),
+                           required=True))},
+            "/api/reload": {"post": {
+                "summary": "Reload the rundown",
+                "description": (
+                    "Read the rundown file the show was started with again and swap it in "
+                    "(journaled). The segment on air stays on air with its elapsed time; "
+                    "the answer and `show.last_reload` say what changed. An invalid file "
+                    "changes nothing (422, every error as FILE:LINE:COL); a file without the "
+                    "segment on air is refused (409): take another segment first."),
+                "requestBody": _EMPTY,
+                "responses": {"200": _json("reloaded", {"$ref": _OBJ + "Reloaded"}),
+                              **_errors(400, 409, 413, 422)},
+            }},
+            "/api/stream": {"post": _command(
+                "Stream", "Start (active: true) or stop streaming in OBS; answers once OBS "
+                "confirms it (`obs.streaming`), 502 with OBS's reason if it does not.",
+                body=_body(_obj({"active": {"type": "boolean"}}, ("active",)), required=True),
+                extra=(502,))},
+            "/api/record": {"post": _command(
+                "Record", "Start (active: true) or stop recording in OBS; answers once OBS "
+                "confirms it (`obs.recording`), 502 with OBS's reason if it does not.",
+                body=_body(_obj({"active": {"type": "boolean"}}, ("active",)), required=True),
+                extra=(502,))},
             "/api/state": {"get": {
                 "summary": "The read model",
                 "description": "The one read model that the console, tests and tools share.",
@@ -115,9 +219,10 @@ def document() -> dict[str, Any]:
                     "\"state\": ...}` on connect and on every change (a slow client gets only "
                     "the latest), `{\"type\": \"pong\"}` for `{\"type\": \"ping\"}` and "
                     "`{\"type\": \"error\", \"reason\": ...}` for anything else. Closes with "
-                    "1001 on server shutdown."),
+                    "1001 on server shutdown. Browsers use the session cookie (the upgrade "
+                    "must then come from this server's page: Origin = Host)."),
                 "parameters": [TOKEN_QUERY],
-                "security": [{"bearer": []}, {"token": []}],
+                "security": [{"bearer": []}, {"token": []}, {"cookie": []}],
                 "responses": {"101": {"description": "switching to the websocket"},
                               **_errors()},
             }},
@@ -163,12 +268,48 @@ def document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "token": {"type": "apiKey", "in": "query", "name": "token",
                           "description": "only on /api/ws"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "showctl_session",
+                           "description": "the console's session, from POST /api/login"},
             },
             "schemas": {
                 "State": {"type": "object", "required": ["segments"], "properties": {
                     "segments": {"type": "array", "items": {
                         "type": "object", "required": ["id"],
-                        "properties": {"id": {"type": "string"}}}}}},
+                        "properties": {"id": {"type": "string"},
+                                       "notes": {"type": ["string", "null"]},
+                                       "producer_note": {"type": ["string", "null"]}}}},
+                    "show": {"type": "object", "properties": {
+                        "last_reload": {"oneOf": [{"type": "null"}, {
+                            "type": "object", "required": ["at", "at_ms", "changes"],
+                            "properties": {"at": {"type": "string"},
+                                           "at_ms": {"type": "integer"},
+                                           "changes": {"$ref": _OBJ + "Changes"}}}]}}}}},
+                "Role": {"enum": ["viewer", "producer", "director"]},
+                "Changes": {
+                    "type": "object",
+                    "required": ["added", "removed", "retimed", "changed"],
+                    "properties": {
+                        "added": {"type": "array", "items": {"type": "string"}},
+                        "removed": {"type": "array", "items": {"type": "string"}},
+                        "retimed": {"type": "array", "items": _obj(
+                            {"id": {"type": "string"}, "from_s": {"type": "number"},
+                             "to_s": {"type": "number"}}, ("id", "from_s", "to_s"))},
+                        "changed": {"type": "array", "items": {"type": "string"},
+                                    "description": "same id, other scene/title/items/..."},
+                        "moved": {"type": "array", "items": {"type": "string"}},
+                        "show": {"type": "array", "items": {"type": "string"},
+                                 "description": "header fields that changed"},
+                        "guests": {"type": "boolean",
+                                   "description": "the guest roster changed"}}},
+                "Reloaded": _obj({"ok": {"const": True}, "changes": {"$ref": _OBJ + "Changes"},
+                                  "warnings": {"type": "array", "items": {"type": "string"}},
+                                  "state": {"$ref": _OBJ + "State"}},
+                                 ("ok", "changes", "state")),
+                "InvalidRundownError": _obj({
+                    "error": {"const": "invalid_rundown"}, "reason": {"type": "string"},
+                    "errors": {"type": "array", "items": {"type": "string"},
+                               "description": "FILE:LINE:COL: error: MESSAGE"}},
+                    ("error", "reason", "errors")),
                 "Applied": _obj({"ok": {"const": True}, "state": {"$ref": _OBJ + "State"}},
                                 ("ok", "state")),
                 "Error": _obj({"error": {"type": "string"}, "reason": {"type": "string"}},
@@ -186,12 +327,17 @@ def document() -> dict[str, Any]:
                     ("BadRequest", "malformed JSON (with line and column), a wrong or "
                                    "unknown field (named), or a bad X-Showctl-Source"),
                     ("Unauthorized", "no token, or not a valid one"),
-                    ("Forbidden", "the token's role may not do this"),
+                    ("Forbidden", "the role may not do this (`forbidden`), or a cookie (or "
+                                  "login) from another site's page (`cross_site`)"),
                     ("NotFound", "no such segment (or route)"),
                     ("Refused", "the show cannot do this now; `reason` says why"),
                     ("TooLarge", "the body is over 64 KiB"),
                     ("Internal", "a bug; `reason` has an id that is also in the log"),
+                    ("OutputFailed", "OBS did not start or stop the output; `reason` says "
+                                     "why (`output_failed`)"),
                 )},
+                "InvalidRundown": _json("the rundown file is not valid; nothing changed",
+                                        {"$ref": _OBJ + "InvalidRundownError"}),
             },
         },
     }

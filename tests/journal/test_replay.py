@@ -85,13 +85,19 @@ class Live:
         self._log(step, now, cmd)
         return True
 
-    def reload(self, text: str, now: int) -> None:
+    def reload(self, text: str, now: int) -> bool:
+        """As the runner does: what was due first, then the swap and its record."""
+        self.tick(now)
         new = load_text(text, "t.yaml", self.session["shift_ms"])
-        self.state = with_rundown(self.state, new)
+        try:
+            self.state = with_rundown(self.state, new, now)
+        except Refused:
+            return False  # refused reloads are not journaled
         record = rundown_record("t.yaml", text, now)
         self.records.append(record)
         if self.journal is not None:
             self.journal.append(record)
+        return True
 
     def contents(self, upto: int | None = None) -> JournalContents:
         """As read back from disk: every record through its JSON line."""
@@ -101,7 +107,8 @@ class Live:
 
 def essence(state: ShowState) -> dict:
     keys = ("on_air", "since_ms", "target_ms", "extra_ms", "held", "next_id", "skipped", "panic",
-            "mode", "armed", "ended", "last_take_ms", "asrun", "notices", "rundown")
+            "mode", "armed", "ended", "last_take_ms", "asrun", "notices", "rundown",
+            "producer_notes", "last_reload")
     return {k: getattr(state, k) for k in keys}
 
 
@@ -178,14 +185,44 @@ def test_a_reloaded_rundown_is_swapped_in_on_replay():
     live = Live()
     live.tick(T0)
     live.tick(T0 + 70 * S)  # b on air
-    live.reload(SHOW.replace("{id: c, title: C, duration: 1m", "{id: c, title: C2, duration: 2m"),
-                T0 + 80 * S)
+    assert live.reload(SHOW.replace("{id: c, title: C, duration: 1m",
+                                    "{id: c, title: C2, duration: 2m"), T0 + 80 * S)
     assert live.do(C.Take(by="dir"), T0 + 100 * S)
     live.tick(T0 + 400 * S)
     assert live.state.rundown.segment("c").title == "C2"
     out = replay(live.contents())
     assert out.warnings == () and essence(out.state) == essence(live.state)
     assert out.state.plan == live.state.plan
+
+
+def test_reload_then_crash_replays_to_the_same_state(tmp_path: Path):
+    """On a real journal file: notes, a reload that shortens the on-air segment and drops
+    another, the controller killed, replay: the same show, last_reload and notes included."""
+    path = tmp_path / "t.journal.jsonl"
+    live = Live()
+    with Journal.create(path, live.session) as j:
+        live.journal = j
+        live.tick(T0)
+        assert live.do(C.SetNote("c", "the clip is 10 s shorter", by="producer"), T0 + 5 * S)
+        live.tick(T0 + 70 * S)  # b (flex 1m..3m, hold) on air
+        edited = SHOW.replace("{id: b, title: B, duration: 2m, flex: 1m..3m",
+                              "{id: b, title: B, duration: 80s, flex: 1m..3m").replace(
+            "  - {id: d, title: D, duration: 1m, scene: SD, then: next}\n", "")
+        assert not live.reload(SHOW.replace("  - {id: b, title: B, duration: 2m, flex: 1m..3m, "
+                                            "scene: SB}\n", ""), T0 + 75 * S)  # b is on air
+        assert live.reload(edited, T0 + 80 * S)
+        assert live.state.last_reload is not None
+        assert live.state.last_reload.changes.removed == ("d",)
+        assert [r.segment_id for r in live.state.last_reload.changes.retimed] == ["b"]
+        assert live.do(C.SetNote("e", "cut the last question", by="producer"), T0 + 90 * S)
+        live.tick(T0 + 200 * S)
+    out = replay(read_journal(path))  # the controller comes back
+    assert out.warnings == () and out.unjournaled == ()
+    assert essence(out.state) == essence(live.state)
+    assert out.state.producer_note("c") == "the clip is 10 s shorter"
+    assert out.state.rundown.segment("b").duration_ms == 80 * S
+    kinds = [r["type"] for r in read_journal(path).records]
+    assert kinds.count("rundown") == 1  # the refused reload left no trace
 
 
 # -- the property -----------------------------------------------------------------------------
@@ -203,7 +240,23 @@ commands = st.one_of(
     st.builds(C.Panic),
     st.builds(C.SetMode, st.sampled_from(["rehearsal", "live"])),
     st.builds(C.Arm, st.booleans()),
+    st.builds(C.SetNote, some_id, st.sampled_from(["", "wrap up", "科学跨年夜"])),
+    st.sampled_from(["reload-edited", "reload-removed", "reload-original"]),
 )
+# reloads: a segment retimed (the flexible one before the hard start) and retitled; one
+# removed (refused while it is on air); and back
+EDITED_TEXT = REHEARSAL_TEXT.replace("title: Clip\n    duration: 1m", "title: Clip 2\n    duration: 2m"
+                                     ).replace("duration: 2m\n    flex: 1m..3m",
+                                               "duration: 90s\n    flex: 1m..4m")
+REMOVED_TEXT = REHEARSAL_TEXT.replace("""  - id: clip
+    title: Clip
+    duration: 1m
+    scene: Documentary
+    then: next
+""", "")
+RELOADS = {"reload-edited": EDITED_TEXT, "reload-removed": REMOVED_TEXT,
+           "reload-original": REHEARSAL_TEXT}
+assert len({EDITED_TEXT, REMOVED_TEXT, REHEARSAL_TEXT}) == 3
 gaps = st.one_of(st.just(0), st.integers(0, 4000), st.integers(0, 240).map(lambda s: s * S),
                  st.integers(5, 20).map(lambda m: m * M))  # now and then the controller is down
 leads = st.none() | st.sampled_from([0, 40, 120, 500])  # the controller measures OBS's latency
@@ -224,6 +277,8 @@ def test_replaying_what_a_live_run_journaled_gives_the_same_show(
             live.state = replace(live.state, lead_ms=new_lead)
         if cmd is None:
             live.tick(now)
+        elif isinstance(cmd, str):
+            live.reload(RELOADS[cmd], now)
         else:
             live.do(cmd, now)
     out = replay(live.contents())

@@ -12,6 +12,7 @@ from control.show.commands import Command
 from control.show.engine import Refused
 from control.web.app import create_app
 from control.web.auth import Auth
+from control.web.controller import OutputFailed
 from control.web.hub import StateHub
 
 DIRECTOR = "director-token-0123456789"
@@ -29,14 +30,24 @@ MODEL: dict[str, Any] = {
 }
 
 
+CHANGES: dict[str, Any] = {"added": ["encore"], "removed": [], "retimed": [
+    {"id": "weather", "from_s": 600.0, "to_s": 540.0}], "changed": ["opening"], "moved": [],
+    "show": [], "guests": False}
+
+
 class FakeController:
-    """Records every command it is given; refuses (or crashes) when told to."""
+    """Records every command (and reload and output) it is given; refuses (or crashes) when
+    told to."""
 
     def __init__(self, model: dict[str, Any] | None = None) -> None:
         self.model = model if model is not None else MODEL
         self.received: list[Command] = []
         self.refuse: str | None = None
         self.crash: Exception | None = None
+        self.reloads = 0
+        self.reload_error: Exception | None = None  # RundownError or Refused
+        self.outputs: list[tuple[str, bool]] = []
+        self.output_error: str | None = None
 
     def read_model(self) -> dict[str, Any]:
         return self.model
@@ -48,10 +59,24 @@ class FakeController:
         if self.refuse is not None:
             raise Refused(self.refuse)
 
+    async def reload(self) -> dict[str, Any]:
+        self.reloads += 1
+        if self.reload_error is not None:
+            raise self.reload_error
+        return {"changes": CHANGES, "warnings": []}
 
-def make_app(fake: FakeController, hub: StateHub | None = None) -> web.Application:
-    return create_app(fake, Auth.from_settings(**TOKENS),
-                      hub=hub if hub is not None else StateHub(send_timeout=2.0, close_timeout=0.5))
+    async def output(self, name: str, active: bool) -> None:
+        self.outputs.append((name, active))
+        if self.output_error is not None:
+            raise OutputFailed(self.output_error)
+
+
+
+def make_app(fake: FakeController, hub: StateHub | None = None, *, auth: Auth | None = None,
+             static_dir: Path | None = None) -> web.Application:
+    return create_app(fake, auth or Auth.from_settings(**TOKENS),
+                      hub=hub if hub is not None else StateHub(send_timeout=2.0, close_timeout=0.5),
+                      static_dir=static_dir)
 
 
 def bearer(token: str) -> dict[str, str]:

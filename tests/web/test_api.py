@@ -7,7 +7,17 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from web.support import DIRECTOR, MODEL, PRODUCER, SAMPLE, VIEWER, FakeController, call, make_app
+from web.support import (
+    CHANGES,
+    DIRECTOR,
+    MODEL,
+    PRODUCER,
+    SAMPLE,
+    VIEWER,
+    FakeController,
+    call,
+    make_app,
+)
 
 from control.show.commands import (
     Arm,
@@ -18,9 +28,12 @@ from control.show.commands import (
     Panic,
     SetMode,
     SetNext,
+    SetNote,
     Skip,
     Take,
 )
+from control.show.diagnostics import Diagnostic, RundownError
+from control.show.engine import Refused
 from control.show.loader import load_rundown
 from control.show.state import initial_state
 from control.show.view import show_view
@@ -68,8 +81,18 @@ HAPPY: list[tuple[str, str, Any, dict[str, str], Command]] = [
     ("POST", "/api/command", {"kind": "panic", "by": None}, {}, Panic(by=D)),
     ("POST", "/api/command", {"kind": "mode", "mode": "live"}, {}, SetMode("live", by=D)),
     ("POST", "/api/command", {"kind": "arm"}, {}, Arm(armed=True, by=D)),
+    ("POST", "/api/command", {"kind": "note", "segment_id": "weather", "text": "wrap"}, {},
+     SetNote("weather", "wrap", by=D)),
+    ("POST", "/api/notes/weather", {"text": "wrap at 2 min"}, {},
+     SetNote("weather", "wrap at 2 min", by=D)),
+    ("POST", "/api/notes/weather", {"text": ""}, {}, SetNote("weather", "", by=D)),
+    ("POST", "/api/notes/weather", {"text": "科" * 2000}, {}, SetNote("weather", "科" * 2000, by=D)),
 ]
-COMMAND_ROUTES = [(m, p.replace("{id}", "weather")) for m, p, _, _ in ROUTES if m != "GET"]
+# routes that are not one engine command: tested in test_console.py and below
+NOT_COMMANDS = {("POST", "/api/login"), ("POST", "/api/logout"), ("POST", "/api/reload"),
+                ("POST", "/api/stream"), ("POST", "/api/record")}
+DIRECTOR_ROUTES = [(m, p.replace("{id}", "weather")) for m, p, _, role in ROUTES
+                   if m != "GET" and role == "director"]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "headers", "expected"), HAPPY)
@@ -85,7 +108,7 @@ async def test_each_route_hands_the_controller_one_command(
 def test_every_command_route_has_a_happy_case() -> None:
     covered = {(m, p.replace("weather", "{id}").replace("midnight-sky", "{id}"))
                for m, p, *_ in HAPPY}
-    assert covered == {(m, p) for m, p, _, _ in ROUTES if m != "GET"}
+    assert covered == {(m, p) for m, p, _, _ in ROUTES if m != "GET"} - NOT_COMMANDS
 
 
 @pytest.mark.parametrize("token", [VIEWER, PRODUCER, DIRECTOR])
@@ -145,13 +168,32 @@ async def test_a_token_in_the_url_only_opens_the_websocket(client: TestClient) -
 
 
 @pytest.mark.parametrize("token", [VIEWER, PRODUCER])
-@pytest.mark.parametrize(("method", "path"), COMMAND_ROUTES)
+@pytest.mark.parametrize(("method", "path"), DIRECTOR_ROUTES)
 async def test_commands_are_for_directors(client: TestClient, fake: FakeController, token: str,
                                          method: str, path: str) -> None:
     status, answer = await call(client, method, path, token=token, body={})
     assert status == 403
     assert answer["error"] == "forbidden" and "needs the director role" in answer["reason"]
-    assert fake.received == []
+    assert fake.received == [] and fake.reloads == 0 and fake.outputs == []
+
+
+async def test_producers_write_notes_and_viewers_do_not(client: TestClient,
+                                                        fake: FakeController) -> None:
+    status, answer = await call(client, "POST", "/api/notes/weather", token=PRODUCER,
+                                body={"text": "keep it short, the astronomer is late"})
+    assert (status, answer) == (200, {"ok": True, "state": MODEL})
+    assert fake.received == [SetNote("weather", "keep it short, the astronomer is late",
+                                     by="producer")]
+    status, answer = await call(client, "POST", "/api/notes/weather", token=VIEWER,
+                                body={"text": "x"})
+    assert status == 403 and "needs the producer role" in answer["reason"]
+    # a producer may not take, nor slip a take in through the command route
+    for path, body in (("/api/take", {}), ("/api/take/weather", {}),
+                       ("/api/command", {"kind": "take"}),
+                       ("/api/command", {"kind": "note", "segment_id": "weather", "text": "x"})):
+        status, answer = await call(client, "POST", path, token=PRODUCER, body=body)
+        assert status == 403, path
+    assert len(fake.received) == 1
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -208,6 +250,19 @@ async def test_json_that_python_chokes_on_is_400(client: TestClient, data: bytes
     ("/api/command", {"kind": "hold", "source": "osc"}, "source"),
     ("/api/command", {"kind": "take", "segment_id": 3}, "'segment_id'"),
     ("/api/command", {"kind": "launch"}, "unknown command kind 'launch'"),
+    ("/api/command", {"kind": "note", "segment_id": "weather", "text": "x" * 2001},
+     "'text' is 2001 characters long; at most 2000"),
+    ("/api/command", {"kind": "note", "segment_id": "weather"}, "'text'"),
+    ("/api/notes/weather", {}, "'text'"),
+    ("/api/notes/weather", {"text": None}, "'text'"),
+    ("/api/notes/weather", {"text": ["a"]}, "'text'"),
+    ("/api/notes/weather", {"text": "x" * 2001}, "'text' is 2001 characters long; at most 2000"),
+    ("/api/notes/weather", {"text": "a", "by": "eve"}, "'by'"),
+    ("/api/stream", {}, "'active'"),
+    ("/api/stream", {"active": "yes"}, "'active'"),
+    ("/api/record", {"active": 1}, "'active'"),
+    ("/api/record", {"on": True}, "'on'"),
+    ("/api/reload", {"file": "/etc/passwd"}, "'file'"),
     ("/api/command", {}, "unknown command kind None"),
 ])
 async def test_wrong_fields_are_400_naming_the_field(client: TestClient, fake: FakeController,
@@ -215,7 +270,7 @@ async def test_wrong_fields_are_400_naming_the_field(client: TestClient, fake: F
     status, answer = await call(client, "POST", path, body=body)
     assert status == 400 and answer["error"] in ("bad_field", "bad_command"), answer
     assert field in answer["reason"]
-    assert fake.received == []
+    assert fake.received == [] and fake.reloads == 0 and fake.outputs == []
 
 
 @pytest.mark.parametrize("data", ['{"kind": "back", "\\udc80": 1}', '{"\\ud800": true}'])
@@ -247,6 +302,8 @@ async def test_an_unknown_source_header_is_400(client: TestClient, fake: FakeCon
     ("/api/take/Weather", None), ("/api/command", {"kind": "take", "segment_id": "nope"}),
     ("/api/command", {"kind": "next", "segment_id": "nope"}),
     ("/api/command", {"kind": "skip", "segment_id": "nope"}),
+    ("/api/command", {"kind": "note", "segment_id": "nope", "text": "x"}),
+    ("/api/notes/nope", {"text": "x"}),
 ])
 async def test_an_unknown_segment_is_404(client: TestClient, fake: FakeController, path: str,
                                          body: Any) -> None:
@@ -309,3 +366,49 @@ async def test_a_wrong_method_is_405_json(client: TestClient, fake: FakeControll
 def _json(value: Any) -> bytes:
     import json
     return json.dumps(value).encode()
+
+
+# --- reload, stream, record ------------------------------------------------------------------
+
+async def test_reload_answers_with_the_changes_and_the_state(client: TestClient,
+                                                             fake: FakeController) -> None:
+    status, answer = await call(client, "POST", "/api/reload")
+    assert (status, answer) == (200, {"ok": True, "changes": CHANGES, "warnings": [],
+                                      "state": MODEL})
+    assert fake.reloads == 1 and fake.received == []
+
+
+async def test_an_invalid_rundown_is_422_with_every_error(client: TestClient,
+                                                          fake: FakeController) -> None:
+    fake.reload_error = RundownError([
+        Diagnostic("show.yaml", 12, 5, "error", "unknown key 'durtion'"),
+        Diagnostic("show.yaml", 3, 1, "warning", "no safe_scene"),
+        Diagnostic("show.yaml", 20, 11, "error", "bad duration '5 minutes'")])
+    status, answer = await call(client, "POST", "/api/reload")
+    assert status == 422
+    assert answer["error"] == "invalid_rundown"
+    assert answer["errors"] == ["show.yaml:12:5: error: unknown key 'durtion'",
+                                "show.yaml:20:11: error: bad duration '5 minutes'"]
+    assert "2 error(s)" in answer["reason"] and "show.yaml:12:5" in answer["reason"]
+
+
+async def test_a_reload_without_the_on_air_segment_is_409(client: TestClient,
+                                                          fake: FakeController) -> None:
+    fake.reload_error = Refused("'weather' is on air and the new rundown has no segment "
+                                "'weather': take another segment first, then reload")
+    status, answer = await call(client, "POST", "/api/reload")
+    assert status == 409 and answer["error"] == "refused"
+    assert "take another segment first" in answer["reason"]
+
+
+@pytest.mark.parametrize("name", ["stream", "record"])
+async def test_stream_and_record_go_to_the_controller(client: TestClient, fake: FakeController,
+                                                      name: str) -> None:
+    status, answer = await call(client, "POST", f"/api/{name}", body={"active": True})
+    assert (status, answer) == (200, {"ok": True, "state": MODEL})
+    status, _ = await call(client, "POST", f"/api/{name}", body={"active": False})
+    assert status == 200
+    assert fake.outputs == [(name, True), (name, False)]
+    fake.output_error = "OBS could not start the stream: it stopped again at once"
+    status, answer = await call(client, "POST", f"/api/{name}", body={"active": True})
+    assert (status, answer) == (502, {"error": "output_failed", "reason": fake.output_error})

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from web.support import DIRECTOR, MODEL, FakeController, make_app
 
-from control.show.commands import KINDS, Command, Extend, Take, from_json, to_json
+from control.show.commands import KINDS, Command, Extend, SetNote, Take, from_json, to_json
 
 SEGMENT_IDS = {s["id"] for s in MODEL["segments"]}
-FIELD_NAMES = ["segment_id", "source", "on", "ms", "skip", "mode", "armed", "by", "seconds"]
+FIELD_NAMES = ["segment_id", "source", "on", "ms", "skip", "mode", "armed", "by", "seconds",
+               "text"]
 
 # text with the awkward ones often: lone surrogates (valid in JSON, not in UTF-8), NUL, ...
 texts = st.text(max_size=20) | st.lists(
@@ -32,6 +33,7 @@ GOOD: dict[str, st.SearchStrategy[Any]] = {
     "source": st.sampled_from(["api", "osc", "keys"]), "by": st.sampled_from(["eve", None]),
     "on": st.booleans(), "skip": st.booleans(), "armed": st.booleans(),
     "ms": st.integers(-4_000_000, 4_000_000), "mode": st.sampled_from(["live", "rehearsal", "x"]),
+    "text": st.sampled_from(["", "wrap", "x" * 2000, "x" * 2001]),
 }
 
 
@@ -75,6 +77,8 @@ def test_random_command_bodies_never_break_the_api() -> None:
             @example(body='{"kind": "panic", "by": "eve"}', source=None, refuse=None)
             @example(body='{"kind": "mode", "mode": "live"}', source=None, refuse=None)
             @example(body='{"kind": "arm", "armed": false}', source=None, refuse=None)
+            @example(body='{"kind": "note", "segment_id": "weather", "text": "wrap"}',
+                     source=None, refuse=None)
             def check(body: str, source: str | None, refuse: str | None) -> None:
                 fake.refuse = refuse
                 before = len(fake.received)
@@ -124,3 +128,5 @@ def _check_command(cmd: Command, source: str) -> None:
         assert cmd.source == source
     if isinstance(cmd, Extend):
         assert abs(cmd.ms) <= 3_600_000
+    if isinstance(cmd, SetNote):
+        assert len(cmd.text) <= 2000

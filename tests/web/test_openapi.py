@@ -11,6 +11,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from web.support import VIEWER, FakeController, call, make_app
 
+from control.show.diagnostics import Diagnostic, RundownError
 from control.web import openapi
 from control.web.app import PERMISSIONS
 
@@ -37,7 +38,13 @@ def test_the_document_and_the_routes_match_exactly() -> None:
     routes = {(r.method, r.resource.canonical) for r in app.router.routes()
               if r.resource is not None}
     assert routes == doc_endpoints()
-    assert set(PERMISSIONS) == routes  # and every route has a role
+    # and every API route has a role (the console's files are open: the login form is there)
+    assert set(PERMISSIONS) == {r for r in routes if r[1].startswith("/api/")}
+    assert routes - set(PERMISSIONS) == {("GET", "/"), ("GET", "/static/{path}")}
+    for method, path in routes:  # open routes say so, and only those
+        op = DOC["paths"][path][method.lower()]
+        assert (op.get("security") == []) == (PERMISSIONS.get((method, path), "public")
+                                               == "public"), path
 
 
 async def test_it_is_served(client: TestClient) -> None:
@@ -48,7 +55,10 @@ def test_it_is_openapi_3_1_with_bearer_security() -> None:
     assert DOC["openapi"] == "3.1.0"
     assert DOC["components"]["securitySchemes"]["bearer"] == {"type": "http",
                                                               "scheme": "bearer"}
-    assert DOC["security"] == [{"bearer": []}]
+    assert DOC["security"] == [{"bearer": []}, {"cookie": []}]
+    assert DOC["components"]["securitySchemes"]["cookie"] == {
+        "type": "apiKey", "in": "cookie", "name": "showctl_session",
+        "description": "the console's session, from POST /api/login"}
     refs = set()
 
     def walk(node: Any) -> None:
@@ -68,7 +78,10 @@ def test_it_is_openapi_3_1_with_bearer_security() -> None:
             node = node[part]
     for path, item in DOC["paths"].items():
         for op in item.values():
-            assert {"401", "403", "500"} <= set(op["responses"]), path
+            if not path.startswith("/api/"):
+                continue  # the console's files: 200 or 404
+            needed = {"403", "500"} if op.get("security") == [] else {"401", "403", "500"}
+            assert needed <= set(op["responses"]), path
             for param in op.get("parameters", []):
                 if param["in"] == "path":
                     assert "{" + param["name"] + "}" in path
@@ -86,6 +99,10 @@ def request_schema(method: str, path: str) -> dict[str, Any]:
     ("POST", "/api/command", {"kind": "take", "segment_id": "x", "by": "me", "source": "osc"}),
     ("POST", "/api/command", {"kind": "extend", "ms": 5000}),
     ("POST", "/api/command", {"kind": "back"}),
+    ("POST", "/api/command", {"kind": "note", "segment_id": "x", "text": "科" * 2000}),
+    ("POST", "/api/notes/{id}", {"text": ""}), ("POST", "/api/stream", {"active": True}),
+    ("POST", "/api/record", {"active": False}), ("POST", "/api/login", {"token": "t"}),
+    ("POST", "/api/reload", {}), ("POST", "/api/logout", {}),
 ])
 def test_good_bodies_fit_the_document(method: str, path: str, body: Any) -> None:
     schema_validator(request_schema(method, path)).validate(body)
@@ -97,6 +114,10 @@ def test_good_bodies_fit_the_document(method: str, path: str, body: Any) -> None
     ("POST", "/api/mode", {"mode": "dress"}), ("POST", "/api/arm", {}),
     ("POST", "/api/command", {"kind": "launch"}), ("POST", "/api/command", {"kind": "next"}),
     ("POST", "/api/command", {"kind": "extend", "ms": 1.5}),
+    ("POST", "/api/command", {"kind": "note", "segment_id": "x"}),
+    ("POST", "/api/notes/{id}", {"text": "x" * 2001}), ("POST", "/api/notes/{id}", {}),
+    ("POST", "/api/stream", {}), ("POST", "/api/record", {"active": "yes"}),
+    ("POST", "/api/login", {}), ("POST", "/api/reload", {"file": "x"}),
 ])
 def test_bad_bodies_do_not(method: str, path: str, body: Any) -> None:
     assert not schema_validator(request_schema(method, path)).is_valid(body)
@@ -117,3 +138,25 @@ async def test_errors_and_answers_fit_the_document(client: TestClient) -> None:
     status, answer = await call(client, "POST", "/api/back")
     assert status == 200
     applied.validate(answer)
+
+
+async def test_reload_login_and_whoami_answers_fit_the_document(client: TestClient,
+                                                                fake: FakeController) -> None:
+    status, answer = await call(client, "POST", "/api/reload")
+    assert status == 200
+    schema_validator({"$ref": "#/components/schemas/Reloaded"}).validate(answer)
+    fake.reload_error = RundownError([Diagnostic("r.yaml", 1, 2, "error", "bad")])
+    status, answer = await call(client, "POST", "/api/reload")
+    assert status == 422
+    schema_validator({"$ref": "#/components/schemas/InvalidRundownError"}).validate(answer)
+    for method, path, kwargs in (("get", "/api/whoami", {"token": VIEWER}),
+                                 ("post", "/api/login", {"token": None,
+                                                         "body": {"token": VIEWER}})):
+        status, answer = await call(client, method.upper(), path, **kwargs)
+        assert status == 200
+        pointer = path.replace("/", "~1")  # JSON pointer escaping
+        schema_validator({"$ref": f"#/paths/{pointer}/{method}/responses/200/content/"
+                                  "application~1json/schema"}).validate(answer)
+        assert not schema_validator({"$ref": f"#/paths/{pointer}/{method}/responses/200/"
+                                             "content/application~1json/schema"}
+                                    ).is_valid({"role": "admin"})

@@ -1,0 +1,47 @@
+# The showctl controller. OBS Studio is not in here: it runs on the broadcast PC, and the
+# controller reaches it at SHOWCTL_OBS_URL. No secret is baked in: tokens and the OBS
+# password come at run time from the environment or from files (*_FILE, Compose secrets).
+#   docker build -t showctl .
+#   docker run -e SHOWCTL_OBS_URL=ws://BROADCAST-PC:4455 \
+#     -e SHOWCTL_DIRECTOR_TOKEN_FILE=/run/secrets/director_token ... showctl
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# an unprivileged user that owns only the state directory (the as-run journal)
+RUN groupadd --system --gid 10001 showctl \
+    && useradd --system --uid 10001 --gid showctl --home-dir /srv/showctl \
+       --no-create-home --shell /usr/sbin/nologin showctl \
+    && mkdir -p /srv/showctl /var/lib/showctl \
+    && chown showctl:showctl /var/lib/showctl
+
+WORKDIR /srv/showctl
+
+# the package first (its dependencies are the slow layer), then the show's files
+COPY pyproject.toml README.md ./
+COPY control ./control
+RUN pip install --no-cache-dir . \
+    && rm -rf build ./*.egg-info
+COPY config/show.yaml config/rundown.schema.json ./config/
+COPY rundown ./rundown
+
+# the controller listens on every interface inside the container; Compose publishes it
+ENV SHOWCTL_HTTP_HOST=0.0.0.0 \
+    SHOWCTL_HTTP_PORT=8080 \
+    SHOWCTL_STATE_DIR=/var/lib/showctl
+
+USER 10001:10001
+VOLUME ["/var/lib/showctl"]
+EXPOSE 8080
+
+# /healthz is open and says only "ok": the controller's HTTP server answers
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('SHOWCTL_HTTP_PORT', '8080') + '/healthz', timeout=2)"]
+
+# `showctl run` without the terminal UI; the rundown is the last argument (Compose passes
+# the one to run: a file of the image's rundown/ or a mounted one).
+ENTRYPOINT ["showctl"]
+CMD ["run", "--no-terminal", "rundown/nye-of-science-2023.yaml"]

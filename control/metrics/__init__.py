@@ -1,0 +1,19 @@
+"""The engineers' view: a read-only Prometheus view of the show, OBS, guests and controller.
+
+This adapter imports no other adapter. The wiring (``control.app``) hands it plain callables
+that read what the other parts already keep in memory (``Sources``); a scrape only reads
+those caches and never talks to OBS or a guest.
+
+    metrics = Metrics(Sources(show=..., obs=..., websocket_clients=lambda: len(hub)))
+    runner.listen(metrics.on_change)          # takes, by source
+    install(app, metrics, authorize=...)      # GET /metrics, GET /healthz, loop-lag task
+
+Metric names follow DESIGN.md: ``showctl_`` prefix, base units, ``_total`` on counters.
+"""
+
+from __future__ import annotations
+
+from .core import TAKE_SOURCES, Metrics, Sources
+from .http import install
+
+__all__ = ["TAKE_SOURCES", "Metrics", "Sources", "install"]

@@ -1,0 +1,86 @@
+"""Remote guests and the program mix, from what the guest gateway and mixer report.
+
+The only guest label is the roster id from the rundown (bounded), never a peer id, SSRC or
+address. The families are built from the current list on every scrape, so a guest who
+leaves disappears from the next scrape: no stale series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+PEAK_FLOOR_DBFS = -120.0  # digital silence (-inf dBFS) and anything quieter read as this
+MIX_SOURCE = "mix"
+
+GUEST_GAUGES = (
+    ("showctl_guest_rtt_seconds", "rtt_seconds", "Round-trip time to the guest (RTCP)."),
+    ("showctl_guest_jitter_seconds", "jitter_seconds", "Interarrival jitter of the guest's "
+     "media."),
+    ("showctl_guest_loss_ratio", "loss_ratio", "Fraction of the guest's packets lost "
+     "recently, 0 to 1."),
+)
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def peak_dbfs(value: Any) -> float | None:
+    number = _num(value)
+    if number is None or number != number:  # None or NaN: not known
+        return None
+    return max(PEAK_FLOOR_DBFS, number)
+
+
+class GuestCollector:
+    def __init__(self, guests: Callable[[], Iterable[Mapping[str, Any]]] | None,
+                 mix: Callable[[], Mapping[str, Any] | None] | None) -> None:
+        self._guests = guests
+        self._mix = mix
+
+    def collect(self) -> Iterator[Metric]:
+        peaks = GaugeMetricFamily("showctl_audio_peak_dbfs", "Recent audio peak in dBFS, by "
+                                  f"source (a guest's roster id, or {MIX_SOURCE!r} for the "
+                                  f"program); {PEAK_FLOOR_DBFS:g} means silence.",
+                                  labels=["source"])
+        if self._guests is not None:
+            guests = [g for g in self._guests() if g.get("id")]
+            connected = GaugeMetricFamily("showctl_guest_connected", "1 while the guest's "
+                                          "media session is connected.", labels=["guest"])
+            received = CounterMetricFamily("showctl_guest_received_bytes",
+                                           "Media bytes received from the guest (rate × 8: "
+                                           "the guest's bitrate).", labels=["guest"])
+            gauges = [(GaugeMetricFamily(name, doc, labels=["guest"]), key)
+                      for name, key, doc in GUEST_GAUGES]
+            for guest in guests:
+                gid = str(guest["id"])
+                connected.add_metric([gid], 1 if guest.get("connected") else 0)
+                for family, key in gauges:
+                    value = _num(guest.get(key))
+                    if value is not None:
+                        family.add_metric([gid], value)
+                value = _num(guest.get("received_bytes"))
+                if value is not None:
+                    received.add_metric([gid], value)
+                peak = peak_dbfs(guest.get("audio_peak_dbfs"))
+                if peak is not None:
+                    peaks.add_metric([gid], peak)
+            yield connected
+            yield from (family for family, _ in gauges)
+            yield received
+        if self._mix is not None:
+            mix = self._mix() or {}
+            fps = _num(mix.get("fps"))
+            if fps is not None:
+                yield GaugeMetricFamily("showctl_mix_fps", "Frames per second the program "
+                                        "mixer composes.", value=fps)
+            peak = peak_dbfs(mix.get("audio_peak_dbfs"))
+            if peak is not None:
+                peaks.add_metric([MIX_SOURCE], peak)
+        if self._guests is not None or self._mix is not None:
+            yield peaks

@@ -1,0 +1,152 @@
+"""The console's cookie sessions: a random id in an HttpOnly cookie, its role on the server.
+
+The cookie never holds a token: logging in with a token creates a session (256 random bits)
+and the browser keeps only its id. The server keeps the sha256 of each id (so neither memory
+dumps nor the sessions file hold a usable credential), the role, which token opened it (as
+a hash: a rotated token ends its sessions) and when it expires.
+
+With a `path`, sessions survive a controller restart: a crash mid-show must not log the
+director out. The file is written atomically (temp file, fsync, rename) with mode 0600,
+off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+COOKIE = "showctl_session"
+TTL_S = 24 * 3600        # a show day: rehearsal, the show, the last cue
+MAX_SESSIONS = 1000      # logins need a valid token; this only bounds memory
+FILE_MODE = 0o600
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_id(token: str) -> str:
+    """What a session remembers of the token that opened it."""
+    return _digest("showctl-session-token\0" + token)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    role: str
+    token_id: str
+    expires: float  # epoch seconds
+
+
+class Sessions:
+    """Session id → Session. `create` and `drop` persist (when there is a path)."""
+
+    def __init__(self, path: Path | None = None, *, ttl_s: float = TTL_S,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._by_digest: dict[str, Session] = {}
+        self._saving = asyncio.Lock()
+        if path is not None:
+            self._load(path)
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def lookup(self, session_id: str) -> Session | None:
+        """The live session of `session_id`, or None (unknown or expired)."""
+        if not session_id or len(session_id) > 200:
+            return None
+        session = self._by_digest.get(_digest(session_id))
+        if session is None or session.expires <= self._clock():
+            return None
+        return session
+
+    async def create(self, role: str, token: str) -> str:
+        """A new session for `role`; returns its id (for the cookie, and nowhere else)."""
+        session_id = secrets.token_urlsafe(32)
+        self._expire()
+        while len(self._by_digest) >= MAX_SESSIONS:  # the oldest go first
+            oldest = min(self._by_digest, key=lambda d: self._by_digest[d].expires)
+            del self._by_digest[oldest]
+        self._by_digest[_digest(session_id)] = Session(role, token_id(token),
+                                                       self._clock() + self.ttl_s)
+        await self._save()
+        return session_id
+
+    async def drop(self, session_id: str) -> None:
+        if self._by_digest.pop(_digest(session_id), None) is not None:
+            await self._save()
+
+    def _expire(self) -> None:
+        now = self._clock()
+        for digest in [d for d, s in self._by_digest.items() if s.expires <= now]:
+            del self._by_digest[digest]
+
+    # -- the file -------------------------------------------------------------------------
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            now = self._clock()
+            for digest, item in data["sessions"].items():
+                session = Session(str(item["role"]), str(item["token_id"]), float(item["expires"]))
+                if session.expires > now:
+                    self._by_digest[str(digest)] = session
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # sessions are a convenience: a damaged file means logging in again, nothing worse
+            log.warning("%s: cannot read the console sessions (%s); everyone logs in again",
+                        path, exc)
+            self._by_digest.clear()
+
+    async def _save(self) -> None:
+        if self.path is None:
+            return
+        data = {"v": 1, "sessions": {d: {"role": s.role, "token_id": s.token_id,
+                                         "expires": s.expires}
+                                     for d, s in self._by_digest.items()}}
+        async with self._saving:  # one write at a time, each a whole snapshot
+            try:
+                await asyncio.to_thread(_write_atomically, self.path,
+                                        json.dumps(data).encode("utf-8"))
+            except OSError as exc:
+                log.warning("%s: cannot save the console sessions: %s (they last until the "
+                            "controller stops)", self.path, exc)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,115 @@
+"""docker-compose.yml, checked without a Docker engine: `docker-compose config` (Debian's
+docker-compose; it parses, validates against its schema and interpolates, and needs no
+engine), then the structure: every mounted file exists, no secret in the file, OBS and the
+secrets come from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rundowns import ROOT
+
+COMPOSE = ROOT / "docker-compose.yml"
+SECRETS = ("obs_password", "director_token", "producer_token", "viewer_token",
+           "grafana_admin_password")
+ENV = {"SHOWCTL_OBS_URL": "ws://broadcast-pc.example:4455"}
+
+
+def compose_cli() -> list[str] | None:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+@pytest.fixture
+def secrets_dir(tmp_path: Path) -> Path:
+    for name in SECRETS:
+        (tmp_path / name).write_text("not-a-real-secret\n", "utf-8")
+    return tmp_path
+
+
+def run_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cli = compose_cli()
+    if cli is None:
+        pytest.skip("docker-compose not installed (Debian: apt-get install docker-compose); "
+                    "the structural checks below still run")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHOWCTL_", "COMPOSE_"))}
+    return subprocess.run([*cli, "-f", str(COMPOSE), "config"], cwd=ROOT,
+                          env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+def raw() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text("utf-8"))
+
+
+def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
+    result = run_config({**ENV, "SHOWCTL_SECRETS": str(secrets_dir)})
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert set(config["services"]) == {"controller", "prometheus", "alertmanager", "grafana"}
+    controller = config["services"]["controller"]
+    assert controller["environment"]["SHOWCTL_OBS_URL"] == ENV["SHOWCTL_OBS_URL"]
+    assert {s["source"] for s in controller["secrets"]} == {
+        "obs_password", "director_token", "producer_token", "viewer_token"}
+    assert {s["source"] for s in config["services"]["prometheus"]["secrets"]} == {"viewer_token"}
+    for name in SECRETS:
+        assert config["secrets"][name]["file"] == str(secrets_dir / name)
+    for service in config["services"].values():  # published on loopback unless told otherwise
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), port
+
+
+@pytest.mark.parametrize("missing", ["SHOWCTL_OBS_URL", "SHOWCTL_SECRETS"])
+def test_it_refuses_to_start_without_obs_address_or_secrets(secrets_dir: Path, missing: str):
+    env = {**ENV, "SHOWCTL_SECRETS": str(secrets_dir)}
+    del env[missing]
+    result = run_config(env)
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_every_file_it_mounts_exists():
+    for name, service in raw()["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith((".", "/")):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which is missing"
+        if "build" in service:
+            assert (ROOT / service["build"] / "Dockerfile").exists()
+
+
+def test_prometheus_gets_its_config_and_rules_where_the_config_says():
+    prom = raw()["services"]["prometheus"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in prom["volumes"]}
+    config_file = next(a.split("=", 1)[1] for a in prom["command"] if a.startswith("--config.file"))
+    assert mounts[config_file] == "./config/prometheus/prometheus.yml"
+    config = yaml.safe_load((ROOT / "config/prometheus/prometheus.yml").read_text("utf-8"))
+    for rule_file in config["rule_files"]:
+        in_container = str(Path(config_file).parent / rule_file)
+        assert mounts[in_container] == f"./config/prometheus/{rule_file}"
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "showctl"]
+    secret = job["authorization"]["credentials_file"]
+    assert secret == "/run/secrets/viewer_token" and "viewer_token" in prom["secrets"]
+    assert job["static_configs"][0]["targets"] == ["controller:8080"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "alertmanager:9093"]
+
+
+def test_no_secret_in_the_compose_file_and_images_pinned():
+    for name, service in raw()["services"].items():
+        for key, val in (service.get("environment") or {}).items():
+            if re.search(r"PASSWORD|TOKEN|SECRET", key):
+                assert key.endswith("FILE") and str(val).startswith("/run/secrets/"), (name, key)
+    for name, service in raw()["services"].items():
+        image = service.get("image", "")
+        if "build" not in service:
+            assert ":" in image and not image.endswith(":latest"), f"{name}: pin {image!r}"
+    for name, secret in raw()["secrets"].items():
+        assert secret["file"].startswith("${SHOWCTL_SECRETS:?"), name

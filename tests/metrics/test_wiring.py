@@ -1,0 +1,70 @@
+"""The metrics as `control.app.controller()` wires them: the real runner, journal, API and hub.
+
+OBS is not running here (the address is a closed port): that is what showctl_obs_up says.
+The test with a real OBS and a real Prometheus is test_prometheus_live.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+from metrics.support import RUNDOWN, value
+
+from control.app import controller
+from control.config import Settings
+from control.obs.launcher import free_port
+
+DIRECTOR, VIEWER = "wiring-director-token", "wiring-viewer-token"
+
+
+async def test_metrics_from_the_wired_controller(tmp_path: Path):
+    rundown = tmp_path / "show.yaml"
+    rundown.write_text(RUNDOWN, "utf-8")
+    port, obs_port = free_port(), free_port()
+    settings = Settings(obs_url=f"ws://127.0.0.1:{obs_port}", http_port=port,
+                        director_token=DIRECTOR, viewer_token=VIEWER,
+                        state_dir=tmp_path / "state", min_take_interval_ms=0)
+    base = f"http://127.0.0.1:{port}"
+    viewer = {"Authorization": f"Bearer {VIEWER}"}
+    async with controller(rundown, settings, start="now", fresh=True) as ctl, \
+            aiohttp.ClientSession() as http:
+
+        async def scrape(until) -> bytes:
+            while True:
+                async with http.get(f"{base}/metrics", headers=viewer) as response:
+                    assert response.status == 200
+                    text = await response.read()
+                if until(text):
+                    return text
+                await asyncio.sleep(0.05)
+
+        async with http.get(f"{base}/healthz") as response:
+            assert response.status == 200 and await response.text() == "ok\n"
+        async with http.get(f"{base}/metrics") as response:
+            assert response.status == 401
+
+        text = await asyncio.wait_for(scrape(
+            lambda t: value(t, "showctl_show_on_air") == 1), 10)
+        assert value(text, "showctl_obs_up") == 0
+        assert value(text, "showctl_segment_info", segment="intro", title="Intro") == 1
+        assert value(text, "showctl_takes_total", source="show-start") == 1
+        assert value(text, "showctl_show_mode_info", mode="rehearsal") == 1
+
+        async with http.post(f"{base}/api/take", json={}, headers={
+                "Authorization": f"Bearer {DIRECTOR}", "X-Showctl-Source": "console"}) as r:
+            assert r.status == 200, await r.text()
+        text = await asyncio.wait_for(scrape(
+            lambda t: value(t, "showctl_takes_total", source="console") == 1), 10)
+        assert value(text, "showctl_segment_info", segment="talk", title="科学 Talk") == 1
+        # the take was journaled (append + fsync) before it was acknowledged
+        text = await asyncio.wait_for(scrape(
+            lambda t: (value(t, "showctl_journal_write_seconds_count") or 0) >= 2), 10)
+
+        async with http.ws_connect(f"{base}/api/ws", headers=viewer) as ws:
+            await ws.receive_json()  # the snapshot: the client is registered
+            text = await asyncio.wait_for(scrape(
+                lambda t: value(t, "showctl_websocket_clients") == 1), 10)
+        assert value(text, "showctl_event_loop_lag_seconds_count") is not None
+        assert ctl.runner.state.on_air == "talk"
