@@ -40,6 +40,7 @@ simulate: setup
 # Benchmarks against the real parts (not timed tests); results in bench/results/.
 bench: setup
 	$(PY) bench/take_latency.py
+	$(PY) bench/fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
