@@ -27,6 +27,7 @@ RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info
 COPY config/show.yaml config/rundown.schema.json ./config/
 COPY rundown ./rundown
+COPY overlays ./overlays
 
 # the controller listens on every interface inside the container; Compose publishes it
 ENV SHOWCTL_HTTP_HOST=0.0.0.0 \

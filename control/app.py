@@ -27,10 +27,13 @@ from .journal import (
     session_record,
     session_state,
 )
+from .metrics import Metrics, Sources, install
 from .obs.client import ObsClient
 from .obs.errors import ObsError
 from .obs.sync import ObsSync
 from .osc import OscInput
+from .overlays import OverlayHub, derive_read_key
+from .overlays import install as install_overlays
 from .runner import Runner, wall_clock_ms
 from .show.commands import Command
 from .show.diagnostics import Diagnostic, RundownError
@@ -41,7 +44,7 @@ from .show.shift import start_shift
 from .show.state import ShowState
 from .show.view import show_view
 from .web.app import create_app
-from .web.auth import Auth
+from .web.auth import SAFE_METHODS, Auth, at_least, same_origin
 from .web.controller import Output, OutputFailed
 from .web.sessions import Sessions
 
@@ -220,8 +223,6 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
     app = create_app(ctl, auth)
     hub = app["hub"]
     # --- metrics --- (GET /metrics, GET /healthz; reads caches only, never OBS)
-    from .metrics import Metrics, Sources, install
-
     metrics = Metrics(Sources(
         show=lambda: show_view(runner.state, runner.now()),
         obs=lambda: {**sync.status().to_json(),
@@ -233,6 +234,26 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
     install(app, metrics, token_ok=lambda token: auth.role_of(token) is not None,
             public=settings.metrics_public)
     # --- end metrics ---
+    # --- overlays --- (template pages for OBS browser sources: /overlays/*; the director's
+    # graphics API: /api/overlays/*; the rundown's cues through the runner)
+    overlays = OverlayHub(delay_ms=settings.overlays_delay_ms)
+    overlay_key = derive_read_key(settings.director_token or settings.producer_token
+                                  or settings.viewer_token or "")
+
+    def overlay_authorize(request: web.Request, min_role: str) -> str | None:
+        role, via = auth.identify(request)
+        if role is None or not at_least(role, min_role):  # type: ignore[arg-type]
+            return None
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        if via == "cookie" and (request.method not in SAFE_METHODS or upgrade) \
+                and not same_origin(request):
+            return None  # a session cookie counts only from this server's own pages
+        return role
+
+    install_overlays(app, overlays, authorize=overlay_authorize, read_key=lambda: overlay_key)
+    runner.listen(lambda state, events, now: overlays.follow(state, now))
+    overlays.follow(runner.state, runner.now())
+    # --- end overlays ---
 
     def on_change(state: ShowState, events: tuple[Event, ...], now: int) -> None:
         sync.want(desired(state, now))

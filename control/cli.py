@@ -25,12 +25,30 @@ DEFAULT_CONFIG = Path("config/show.yaml")
 
 
 def read_rundown(path: str) -> Loaded:
-    """Load a rundown file; unreadable files become a diagnostic like any other error."""
+    """Load a rundown file; unreadable files become a diagnostic like any other error.
+    Cue data is checked against the graphics templates' schemas here (the loader is pure
+    and knows no templates)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RundownError([Diagnostic(path, 1, 1, "error", f"cannot read: {exc}")]) from None
-    return load_rundown(text, path)
+    loaded = load_rundown(text, path)
+    problems = cue_data_errors(loaded, path)
+    if problems:
+        raise RundownError([*problems, *loaded.warnings])
+    return loaded
+
+
+def cue_data_errors(loaded: Loaded, path: str) -> list[Diagnostic]:
+    from .overlays import check_cue_data
+
+    out = []
+    for seg in loaded.rundown.segments:
+        for cue in seg.cues:
+            for problem in check_cue_data(cue.overlay, cue.data, cue.action):
+                out.append(Diagnostic(path, cue.where.line, cue.where.col, "error",
+                                      f"segment {seg.id!r}: cue {cue.overlay}: {problem}"))
+    return out
 
 
 def _report(diagnostics: Sequence[Diagnostic]) -> None:

@@ -41,6 +41,7 @@ class Settings:
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
     metrics_public: bool = False     # /metrics without a token (only on a trusted network)
+    overlays_delay_ms: int = 0       # broadcast delay: the countdown reaches zero this much later
     source: str = "defaults"
 
 
@@ -63,6 +64,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "osc.host": ("osc_host", "str"),
     "osc.port": ("osc_port", "port"),
     "metrics.public": ("metrics_public", "bool"),
+    "overlays.delay": ("overlays_delay_ms", "duration"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -83,6 +85,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_OSC_HOST": ("osc_host", "str"),
     "SHOWCTL_OSC_PORT": ("osc_port", "port"),
     "SHOWCTL_METRICS_PUBLIC": ("metrics_public", "bool"),
+    "SHOWCTL_OVERLAYS_DELAY": ("overlays_delay_ms", "duration"),
 }
 
 

@@ -152,3 +152,18 @@ def test_the_committed_schema_file_is_current():
     committed = json.loads((ROOT / "config" / "rundown.schema.json").read_text("utf-8"))
     assert committed == json.loads(showctl("schema").stdout), \
         "run: showctl schema > config/rundown.schema.json"
+
+
+def test_validate_checks_cue_data_against_the_graphics_templates(tmp_path: Path):
+    text = SAMPLE.read_text("utf-8").replace(
+        "        overlay: logo-bug\n", "        overlay: logo-bugg\n", 1).replace(
+        "data: {name: Gou Lijun,", "data: {name: [Gou, Lijun],", 1)
+    f = tmp_path / "cues.yaml"
+    f.write_text(text, "utf-8")
+    out = showctl("validate", str(f))
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 2, out.stderr
+    assert "segment 'opening': cue logo-bugg: " in errors[0] and "logo-bug" in errors[0]
+    assert "segment 'midnight-sky': cue lower-third: " in errors[1] and "name" in errors[1]
+    assert all(line.startswith(f"{f}:") for line in errors)

@@ -1,0 +1,482 @@
+// showctl overlays: the template side API (an ES module every template imports).
+//
+// - `Graphic`: an OGraf-style web component. `load`, `playAction`, `updateAction({data})`,
+//   `stopAction`, `customAction`, `dispose`, each resolving when its animation has ended and
+//   honouring `skipAnimation`. Templates subclass it and fill their text with textContent only.
+// - CasparCG / SPX globals on every page: `update(json)`, `play()`, `next()`, `stop()`.
+// - `HubLink`: the page's websocket to the controller (/overlays/ws): a snapshot, then deltas
+//   with revisions; a gap in the revisions asks for a snapshot again; reconnects by itself.
+// - `ServerClock`: the controller's clock, NTP-style over the same socket
+//   (θ = ((t1−t0)+(t2−t3))/2, the lowest round trip of the last 8 samples, a burst every 10-20 s),
+//   so clocks drawn every frame from an absolute target agree on every page.
+// - A legacy template that defines its own update/play/next/stop globals is driven by the hub
+//   when it loads `/overlays/lib/graphic.js?drive=<template>`.
+//
+// Page options (query string): key (read key), preview=1 (the preview bus),
+// skipAnimation=1 (cut in and out), variant=…, hub=0 (no controller: a CasparCG/SPX host
+// drives the globals), trace=1 (keep a ring of drawn frames in window.showctl.frames).
+
+const query = new URLSearchParams(location.search);
+const truthy = (v) => v === '1' || v === 'true' || v === '';
+
+export const options = {
+  key: query.get('key') || '',
+  preview: truthy(query.get('preview')),
+  skipAnimation: truthy(query.get('skipAnimation') ?? query.get('skip') ?? 'no'),
+  variant: query.get('variant') || '',
+  hub: query.get('hub') !== '0' && location.protocol.startsWith('http'),
+  trace: query.has('trace'),
+};
+
+function cssNumber(name, fallback) {
+  const v = parseFloat(getComputedStyle(document.documentElement).getPropertyValue(name));
+  return Number.isFinite(v) ? v : fallback;
+}
+function cssText(name, fallback) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
+export const motion = {
+  get inMs() { return cssNumber('--in-ms', 600); },
+  get outMs() { return cssNumber('--out-ms', 400); },
+  get staggerMs() { return cssNumber('--stagger-ms', 90); },
+  get easeOut() { return cssText('--ease-out', 'cubic-bezier(0.22, 1, 0.36, 1)'); },
+  get easeIn() { return cssText('--ease-in', 'cubic-bezier(0.64, 0, 0.78, 0)'); },
+};
+
+// ---------------------------------------------------------------- the controller's clock
+
+export class ServerClock {
+  constructor(window = 8) {
+    this.window = window;
+    this.samples = [];
+    this.offset = 0;      // controller time − local time, ms
+    this.rtt = null;
+    this.synced = false;
+  }
+  local() { return performance.timeOrigin + performance.now(); }
+  now() { return this.local() + this.offset; }
+  add(t0, t1, t2, t3) {
+    const rtt = (t3 - t0) - (t2 - t1);
+    const theta = ((t1 - t0) + (t2 - t3)) / 2;
+    if (!Number.isFinite(rtt) || !Number.isFinite(theta) || rtt < 0) return;
+    this.samples.push({ rtt, theta, at: t3 });
+    if (this.samples.length > this.window) this.samples.shift();
+    let best = this.samples[0];
+    for (const s of this.samples) if (s.rtt < best.rtt) best = s;
+    this.offset = best.theta;
+    this.rtt = best.rtt;
+    this.synced = true;
+  }
+}
+
+export const clock = new ServerClock();
+export const settings = { delay_ms: 0 };
+
+// ---------------------------------------------------------------- the hub link
+
+const HIDDEN = Object.freeze({ visible: false, data: {}, step: 0, since_ms: 0, rev: 0 });
+
+export class HubLink {
+  constructor(template, { onState, onSettings, onStatus } = {}) {
+    this.template = template;
+    this.bus = options.preview ? 'preview' : 'program';
+    this.onState = onState || (() => {});
+    this.onSettings = onSettings || (() => {});
+    this.onStatus = onStatus || (() => {});
+    this.rev = null;
+    this.ws = null;
+    this.connected = false;
+    this.resyncing = false;
+    this.backoff = 250;
+    this.stats = { connects: 0, snapshots: 0, resyncs: 0, deltas: 0 };
+    this.burstTimer = null;
+  }
+
+  start() {
+    this.connect();
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) this.burst();  // shown again: check the clock at once
+    });
+  }
+
+  url() {
+    const u = new URL('/overlays/ws', location.href);
+    u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.search = '';
+    if (options.key) u.searchParams.set('key', options.key);
+    u.searchParams.set('template', this.template);
+    u.searchParams.set('bus', this.bus);
+    return u.href;
+  }
+
+  connect() {
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (e) {
+      this.retry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.connected = true;
+      this.backoff = 250;
+      this.stats.connects += 1;
+      this.onStatus('connected');
+      this.burst();
+    };
+    ws.onmessage = (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      this.receive(message);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.connected = false;
+      this.onStatus('disconnected');
+      clearTimeout(this.burstTimer);
+      this.retry();
+    };
+  }
+
+  retry() {
+    const wait = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, 2000);
+    setTimeout(() => this.connect(), wait);
+  }
+
+  send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  // eight pings 30 ms apart; the clock keeps the one with the lowest round trip
+  burst() {
+    clearTimeout(this.burstTimer);
+    for (let i = 0; i < 8; i += 1) {
+      setTimeout(() => this.send({ type: 'ping', t0: clock.local() }), i * 30);
+    }
+    this.burstTimer = setTimeout(() => this.burst(), 10000 + Math.random() * 10000);
+  }
+
+  resync() {
+    this.resyncing = true;
+    this.stats.resyncs += 1;
+    this.send({ type: 'resync', rev: this.rev });
+  }
+
+  receive(m) {
+    if (m.type === 'pong') {
+      clock.add(m.t0, m.t1, m.t2, clock.local());
+    } else if (m.type === 'snapshot') {
+      this.rev = m.rev;
+      this.resyncing = false;
+      this.stats.snapshots += 1;
+      this.onSettings(m.settings || {});
+      const state = (m[this.bus] || {})[this.template] || HIDDEN;
+      this.onState(state, { age: (m.server_ms ?? state.since_ms) - state.since_ms });
+    } else if (m.type === 'delta' || m.type === 'settings') {
+      if (this.resyncing) return;            // the snapshot asked for covers this
+      if (m.prev !== this.rev) { this.resync(); return; }  // missed one: start again
+      this.rev = m.rev;
+      this.stats.deltas += 1;
+      if (m.type === 'settings') {
+        this.onSettings(m.settings || {});
+      } else if (m.bus === this.bus && m.graphic === this.template) {
+        this.onState(m.state, { age: (m.server_ms ?? m.state.since_ms) - m.state.since_ms });
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- following the hub's state
+
+const sameData = (a, b) => JSON.stringify(a || {}) === JSON.stringify(b || {});
+
+// Brings a target (a Graphic, or a legacy page's globals) to the state the hub wants,
+// one action at a time, each awaited, always towards the newest wanted state.
+export class Follower {
+  constructor(target) {
+    this.target = target;
+    this.have = HIDDEN;
+    this.want = null;
+    this.age = 0;
+    this.busy = false;
+  }
+
+  follow(state, { age = 0 } = {}) {
+    this.want = { ...HIDDEN, ...state };
+    this.age = age;
+    if (this.target.onStateInfo) this.target.onStateInfo(this.want);
+    this.pump();
+  }
+
+  async pump() {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let i = 0; i < 50 && this.want; i += 1) {
+        const want = this.want;
+        const have = this.have;
+        const same = want.visible === have.visible && want.step === have.step
+          && sameData(want.data, have.data);
+        if (same) { this.have = want; if (this.want === want) break; continue; }
+        // joined late (a reload, a reconnect): the animation would be over by now
+        const skip = options.skipAnimation || this.age > motion.inMs;
+        if (!want.visible) {
+          if (have.visible) await this.target.stopAction({ skipAnimation: skip });
+        } else if (!have.visible) {
+          await this.target.updateAction({ data: want.data, skipAnimation: true });
+          await this.target.playAction({ skipAnimation: skip });
+          if (want.step) await this.target.playAction({ goto: want.step, skipAnimation: skip });
+        } else {
+          if (!sameData(want.data, have.data)) {
+            await this.target.updateAction({ data: want.data, skipAnimation: options.skipAnimation });
+          }
+          if (want.step !== have.step) {
+            await this.target.playAction({ goto: want.step, skipAnimation: options.skipAnimation });
+          }
+        }
+        this.have = want;
+      }
+    } catch (e) {
+      console.error('showctl: a graphic action failed', e);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the web component
+
+export class Graphic extends HTMLElement {
+  static steps = 1;
+
+  constructor() {
+    super();
+    this.data = {};
+    this.visible = false;
+    this.step = 0;
+    this.since = 0;
+  }
+
+  // --- hooks for templates
+  render(data) {}                         // fill the DOM from data: textContent only
+  parts() { return [...this.querySelectorAll('[data-part]')]; }  // animated, in order
+  inFrames(el, i) {
+    return [{ opacity: 0, transform: 'translateY(24px)' }, { opacity: 1, transform: 'none' }];
+  }
+  outFrames(el, i) { return [{ opacity: 0, transform: 'translateY(12px)' }]; }
+  async showStep(step, skip) {}
+  frame(now) {}                           // every animation frame, with the controller's time
+  onStateInfo(state) { this.since = state.since_ms; }
+
+  // --- OGraf actions
+  async load({ data = {}, skipAnimation } = {}) {
+    await this.updateAction({ data, skipAnimation: true });
+    return { statusCode: 200 };
+  }
+
+  async updateAction({ data = {}, skipAnimation } = {}) {
+    this.data = { ...(data || {}) };
+    this.render(this.data);
+    const skip = skipAnimation ?? options.skipAnimation;
+    if (this.visible && !skip) {
+      const anims = this.parts().map((el) => el.animate(
+        [{ opacity: 0.35 }, { opacity: 1 }],
+        { duration: 250, easing: motion.easeOut, composite: 'replace' }));
+      await Promise.all(anims.map((a) => a.finished.catch(() => {})));
+    }
+    return { statusCode: 200 };
+  }
+
+  async playAction({ skipAnimation, goto, delta } = {}) {
+    const skip = skipAnimation ?? options.skipAnimation;
+    if (!this.visible) {
+      this.visible = true;
+      this.step = 0;
+      if (!showctl.link) this.since = clock.now();  // driven by a host, not the hub
+      this.showStep(0, true);
+      this.classList.add('on');
+      markFirstFrame();
+      await this.run('in', skip);
+    }
+    const steps = this.constructor.steps;
+    let target = goto ?? this.step + (delta || 0);
+    target = Math.max(0, Math.min(steps - 1, target));
+    if (target !== this.step) {
+      this.step = target;
+      await this.showStep(target, skip);
+    }
+    return { statusCode: 200, currentStep: this.step };
+  }
+
+  async stopAction({ skipAnimation } = {}) {
+    const skip = skipAnimation ?? options.skipAnimation;
+    if (this.visible) {
+      this.visible = false;
+      await this.run('out', skip);
+      if (!this.visible) {  // (not played again meanwhile)
+        this.classList.remove('on');
+        for (const el of this.parts()) {
+          for (const a of el.getAnimations()) a.cancel();
+          el.style.removeProperty('opacity');
+          el.style.removeProperty('transform');
+        }
+      }
+    }
+    return { statusCode: 200 };
+  }
+
+  async customAction({ id } = {}) { return { statusCode: 404, statusMessage: `no action ${id}` }; }
+  async dispose() { this.remove(); return { statusCode: 200 }; }
+
+  async run(kind, skip) {
+    const parts = this.parts();
+    const duration = skip ? 0 : (kind === 'in' ? motion.inMs : motion.outMs);
+    const stagger = skip ? 0 : motion.staggerMs;
+    for (const el of parts) {         // from where a running animation is now
+      for (const a of el.getAnimations()) {
+        try { a.commitStyles(); } catch (e) { /* not rendered */ }
+        a.cancel();
+      }
+    }
+    const anims = parts.map((el, i) => el.animate(
+      kind === 'in' ? this.inFrames(el, i) : this.outFrames(el, i),
+      {
+        duration,
+        delay: kind === 'in' ? i * stagger : (parts.length - 1 - i) * stagger * 0.5,
+        easing: kind === 'in' ? motion.easeOut : motion.easeIn,
+        fill: 'both',
+      }));
+    await Promise.all(anims.map((a) => a.finished.catch(() => {})));
+  }
+}
+
+// ---------------------------------------------------------------- text helpers
+
+// Set text safely: data never becomes markup.
+export function setText(el, value) {
+  const text = value == null ? '' : String(value);
+  el.textContent = text;
+  el.hidden = text === '';
+  return text !== '';
+}
+
+// Shrink `el`'s font until its content fits its box (width, and height when `lines`),
+// from `max` down to `min` pixels. Overflow is clipped by CSS in any case.
+export function fit(el, max, min, { step = 2 } = {}) {
+  let size = max;
+  el.style.fontSize = `${size}px`;
+  while (size > min && (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)) {
+    size -= step;
+    el.style.fontSize = `${size}px`;
+  }
+  return size;
+}
+
+// CasparCG sends JSON or <templateData> XML; SPX and scripts send objects or JSON.
+export function parseData(raw) {
+  if (raw && typeof raw === 'object') return raw;
+  const text = String(raw ?? '').trim();
+  if (!text) return {};
+  if (text.startsWith('<')) {
+    const doc = new DOMParser().parseFromString(text, 'application/xml');
+    const out = {};
+    for (const c of doc.querySelectorAll('componentData')) {
+      const d = c.querySelector('data');
+      if (c.id && d) out[c.id] = d.getAttribute('value') ?? '';
+    }
+    return out;
+  }
+  return JSON.parse(text);
+}
+
+// ---------------------------------------------------------------- the page
+
+const drawn = new Set();
+const showctl = (window.showctl = window.showctl || {
+  clock, settings, options, frames: [], plays: [], link: null, element: null,
+});
+
+function markFirstFrame() {
+  const requested = clock.now();
+  requestAnimationFrame(() => {
+    showctl.plays.push({ requested, frame: clock.now(), local: clock.local() });
+    if (showctl.plays.length > 100) showctl.plays.shift();
+  });
+}
+
+function tick() {
+  const now = clock.now();
+  for (const el of drawn) {
+    try { el.frame(now); } catch (e) { console.error(e); }
+  }
+  if (options.trace && showctl.element && showctl.element.lastDraw) {
+    showctl.frames.push({ local: clock.local(), server: now, ...showctl.element.lastDraw });
+    if (showctl.frames.length > 600) showctl.frames.shift();
+  }
+  requestAnimationFrame(tick);
+}
+requestAnimationFrame(tick);
+
+function installGlobals(target) {
+  window.update = (raw) => target.updateAction({ data: parseData(raw) });
+  window.play = () => target.playAction({});
+  window.next = () => target.playAction({ delta: 1 });
+  window.stop = () => target.stopAction({});
+}
+
+// Define a template's element, put one on the page (if the page has none), install the
+// CasparCG/SPX globals and follow the hub.
+export function define(template, cls) {
+  const tag = `showctl-${template}`;
+  if (!customElements.get(tag)) customElements.define(tag, cls);
+  const start = () => {
+    let el = document.querySelector(tag);
+    if (!el) { el = document.createElement(tag); document.body.append(el); }
+    drawn.add(el);
+    showctl.element = el;
+    showctl.template = template;
+    installGlobals(el);
+    follow(template, el);
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+}
+
+function follow(template, target) {
+  if (!options.hub) return;
+  const follower = new Follower(target);
+  showctl.follower = follower;
+  showctl.link = new HubLink(template, {
+    onState: (state, info) => follower.follow(state, info),
+    onSettings: (s) => {
+      Object.assign(settings, s);
+      if (target.onSettings) target.onSettings(settings);
+    },
+    onStatus: (s) => document.documentElement.setAttribute('data-hub', s),
+  });
+  showctl.link.start();
+}
+
+// A legacy CasparCG/SPX template (its own update/play/next/stop globals) driven by the hub.
+class LegacyTarget {
+  constructor() { this.visible = false; this.step = 0; }
+  async updateAction({ data }) { window.update && window.update(JSON.stringify(data)); return { statusCode: 200 }; }
+  async playAction({ goto, delta } = {}) {
+    if (!this.visible) { this.visible = true; this.step = 0; window.play && window.play(); return { statusCode: 200 }; }
+    const target = goto ?? this.step + (delta || 0);
+    while (this.step < target) { this.step += 1; window.next && window.next(); }
+    return { statusCode: 200 };
+  }
+  async stopAction() { if (this.visible) { this.visible = false; window.stop && window.stop(); } return { statusCode: 200 }; }
+}
+
+const drive = new URL(import.meta.url).searchParams.get('drive');
+if (drive) {
+  const begin = () => follow(drive, new LegacyTarget());
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', begin);
+  else begin();
+}
