@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNDOWN ?= rundown/rehearsal.yaml
 # Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
-DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose
+DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose ffmpeg
 
 .PHONY: setup deps test lint run simulate bench clean
 
@@ -41,6 +41,7 @@ simulate: setup
 bench: setup
 	$(PY) bench/take_latency.py
 	$(PY) bench/fanout.py
+	$(PY) bench/mixer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

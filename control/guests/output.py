@@ -1,0 +1,304 @@
+"""The program feed to OBS: H.264 + AAC in MPEG-TS over UDP, on the mixer's own frame clock.
+
+MPEG-TS over UDP into an OBS media source (``ffmpeg_source``, ``is_local_file: false``,
+``input: udp://127.0.0.1:PORT``, ``input_format: mpegts``) works on every OBS build,
+Debian's too, and keeps OBS out of WebRTC entirely (notes/webrtc.md). The stream is made for
+a receiver that may join at any moment and must show a picture at once: a keyframe every
+second (gop = fps), SPS/PPS repeated with each, no B-frames (they add a frame of delay), x264
+``veryfast`` + ``zerolatency`` (no lookahead, no frame buffering).
+
+``ProgramOutput`` runs on two threads: a ``Ticker`` frame clock that every 1/fps s takes
+each on-air guest's latest frame (never waiting for one) and composes, and an encoder that
+encodes and sends (two stages on two cores: under load each still fits a frame time). A
+guest who stalls only turns into a slate; the feed keeps its frame rate. When the machine
+cannot keep up, frames are skipped, not queued, and the timestamps stay on the wall clock,
+so audio stays in sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+from av.audio.fifo import AudioFifo
+
+from control.guests.audio import RATE, AudioRing
+from control.guests.avframes import audio_to_av, video_to_av
+from control.guests.clock import Ticker
+from control.guests.layouts import Program
+from control.guests.video import Compositor, FrameSource, VideoFrame
+
+log = logging.getLogger(__name__)
+
+AAC_FRAME = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    """Where and how the program is sent. 1280x720 or 1920x1080; loopback by default (OBS
+    runs on the same machine; another host only on a network made for it)."""
+
+    port: int
+    host: str = "127.0.0.1"
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+    video_bitrate: int = 6_000_000
+    audio: bool = True
+    audio_bitrate: int = 160_000
+    channels: int = 2
+    preset: str = "veryfast"
+    tune: str = "zerolatency"
+    threads: int = 0  # x264 threads; 0: x264 decides (sliced threads under zerolatency)
+    pkt_size: int = 1316  # 7 TS packets: one UDP datagram below any loopback or LAN MTU
+    catch_up: int = 1
+    """A frame whose tick comes up to this many periods late is still sent (a short hiccup
+    of a busy machine costs no frame); later ones are skipped, never queued."""
+
+    @property
+    def url(self) -> str:
+        return f"udp://{self.host}:{self.port}?pkt_size={self.pkt_size}"
+
+
+class TsEncoder:
+    """H.264 (+ AAC) into MPEG-TS, written to a URL (``udp://…``) or a file. Blocking:
+    use it from one thread (``ProgramOutput``'s encoder thread)."""
+
+    def __init__(self, settings: OutputSettings, target: str | None = None) -> None:
+        self.settings = s = settings
+        # flush_packets: each packet leaves at once (no 32 KiB AVIO buffer = no added delay);
+        # max_delay 0: no offset between PCR and timestamps (the ffmpeg CLI's -muxdelay 0.7);
+        # omit_video_pes_length 0: a frame's PES says its length, so a demuxer can end it
+        # at once. (libavformat's H.264 parser, in OBS too, still releases a frame only when
+        # the next one begins: one frame time at the receiver, measured by bench/mixer.py.)
+        self.container: Any = av.open(target or s.url, mode="w", format="mpegts",
+                                      options={"flush_packets": "1", "max_delay": "0",
+                                               "omit_video_pes_length": "0"})
+        self.time_base = Fraction(1, s.fps)
+        v = self.video = self.container.add_stream("libx264", rate=s.fps)
+        v.width, v.height, v.pix_fmt = s.width, s.height, "yuv420p"
+        v.bit_rate = s.video_bitrate
+        v.gop_size = s.fps
+        v.codec_context.max_b_frames = 0
+        v.codec_context.time_base = self.time_base
+        kbps = s.video_bitrate // 1000
+        v.options = {
+            "preset": s.preset, "tune": s.tune,
+            "x264-params": (f"keyint={s.fps}:min-keyint={s.fps}:scenecut=0:bframes=0:"
+                            f"repeat-headers=1:vbv-maxrate={kbps}:vbv-bufsize={kbps}:"
+                            f"threads={s.threads or 'auto'}:"
+                            "colorprim=bt709:transfer=bt709:colormatrix=bt709"),
+        }
+        self.audio: Any = None
+        self._fifo: AudioFifo | None = None
+        if s.audio:
+            self.audio = self.container.add_stream(
+                "aac", rate=RATE, layout="stereo" if s.channels == 2 else "mono")
+            self.audio.bit_rate = s.audio_bitrate
+            self._fifo = AudioFifo()
+        self.frames = 0
+        self.bytes = 0
+        self._closed = False
+
+    def encode_video(self, frame: VideoFrame, index: int) -> None:
+        """Encode the program frame for tick ``index`` (pts = index / fps)."""
+        for packet in self.video.encode(video_to_av(frame, index, self.time_base)):
+            self._mux(packet)
+        self.frames += 1
+
+    def encode_audio(self, block: np.ndarray, sample: int) -> None:
+        """Encode float (n, channels) samples starting at sample ``sample`` of the feed."""
+        if self._fifo is None or len(block) == 0:
+            return
+        self._fifo.write(audio_to_av(block, sample))
+        while self._fifo.samples >= AAC_FRAME:
+            for packet in self.audio.encode(self._fifo.read(AAC_FRAME)):
+                self._mux(packet)
+
+    def _mux(self, packet: Any) -> None:
+        self.bytes += packet.size
+        self.container.mux(packet)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for stream in (self.video, self.audio):
+                if stream is not None:
+                    for packet in stream.encode(None):
+                        self._mux(packet)
+        finally:
+            self.container.close()
+
+
+EncoderFactory = Callable[[OutputSettings], TsEncoder]
+
+
+class Handoff:
+    """One slot between the frame clock (composes) and the encoder thread (encodes): the
+    two stages use both cores, and a composed frame waits for at most one frame time. If
+    the encoder is still busy when the next frame is ready, the waiting one is replaced
+    (counted in ``replaced``): frames are skipped, never queued, so delay cannot build."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: tuple[int, VideoFrame] | None = None
+        self._closed = False
+        self.replaced = 0
+
+    def put(self, index: int, frame: VideoFrame) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.replaced += 1
+            self._item = (index, frame)
+            self._cond.notify()
+
+    def take(self) -> tuple[int, VideoFrame] | None:
+        """The next frame, waiting for it; None once closed and empty."""
+        with self._cond:
+            while self._item is None and not self._closed:
+                self._cond.wait()
+            item, self._item = self._item, None
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def reopen(self) -> None:
+        with self._cond:
+            self._closed = False
+            self._item = None
+
+
+class ProgramOutput:
+    """The program feed: a frame clock thread composes, an encoder thread encodes and sends.
+    The control side swaps ``program`` and ``sources`` whole; the threads only read them."""
+
+    def __init__(self, settings: OutputSettings, compositor: Compositor, *,
+                 audio: AudioRing | None = None,
+                 encoder: EncoderFactory = TsEncoder,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if (compositor.canvas.width, compositor.canvas.height) != (settings.width,
+                                                                   settings.height):
+            raise ValueError("the compositor's canvas and the output size differ")
+        self.settings = settings
+        self.compositor = compositor
+        self.audio = audio if settings.audio else None
+        self.clock = clock
+        self.program = Program()
+        self.sources: Mapping[str, FrameSource] = {}
+        self._encoder_factory = encoder
+        self.encoder: TsEncoder | None = None
+        self.ticker = Ticker("program-compose", 1 / settings.fps, self._tick,
+                             catch_up=settings.catch_up, clock=clock)
+        self.handoff = Handoff()
+        self._encoding: threading.Thread | None = None
+        self._samples = 0
+        self.frames = 0
+        """Program frames sent since construction."""
+        self.encode_errors = 0
+        self.source_errors: dict[str, int] = {}
+        """Failed ``latest()`` calls per guest (the first one of each guest is logged)."""
+        self._times: deque[float] = deque(maxlen=2 * settings.fps)
+        self.compose_seconds = 0.0
+        self.encode_seconds = 0.0
+        """Smoothed time per frame of each stage (for metrics and the bench)."""
+
+    def start(self) -> None:
+        """Open the stream and start both threads (returns at once)."""
+        if self.encoder is None:
+            self.encoder = self._encoder_factory(self.settings)
+        self._samples = 0
+        self.handoff.reopen()
+        self._encoding = threading.Thread(target=self._encode_loop, args=(self.encoder,),
+                                          name="program-encode", daemon=True)
+        self._encoding.start()
+        self.ticker.start()
+
+    def stop(self) -> None:
+        self.ticker.stop()
+        self.handoff.close()
+        if self._encoding is not None:
+            self._encoding.join(10)
+            self._encoding = None
+        encoder, self.encoder = self.encoder, None
+        if encoder is not None:
+            encoder.close()
+
+    def __enter__(self) -> ProgramOutput:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def skipped(self) -> int:
+        """Frame times with no frame sent: clock ticks skipped plus frames replaced."""
+        return self.ticker.skipped + self.handoff.replaced
+
+    @property
+    def fps(self) -> float:
+        """Frames per second actually sent, over the last two seconds."""
+        times = self._times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def latest_frames(self, program: Program) -> dict[str, VideoFrame | None]:
+        frames: dict[str, VideoFrame | None] = {}
+        sources = self.sources
+        for guest in program.guests:
+            source = sources.get(guest)
+            try:
+                frames[guest] = source.latest() if source is not None else None
+            except Exception:  # a broken source is a missing guest: slate, not a crash
+                count = self.source_errors[guest] = self.source_errors.get(guest, 0) + 1
+                if count == 1:
+                    log.exception("frame source of %s failed; showing the slate", guest)
+                frames[guest] = None
+        return frames
+
+    def _tick(self, index: int, due: float) -> None:
+        """The frame clock: compose from whatever latest frames exist, hand over, return."""
+        program = self.program
+        t0 = time.perf_counter()
+        picture = self.compositor.render(program, self.latest_frames(program), self.clock())
+        self.compose_seconds = 0.9 * self.compose_seconds + 0.1 * (time.perf_counter() - t0)
+        self.handoff.put(index, picture)
+
+    def _encode_loop(self, encoder: TsEncoder) -> None:
+        while (item := self.handoff.take()) is not None:
+            try:
+                self._encode(encoder, *item)
+            except Exception:
+                self.encode_errors += 1
+                log.exception("program frame %d could not be encoded", item[0])
+
+    def _encode(self, encoder: TsEncoder, index: int, picture: VideoFrame) -> None:
+        t0 = time.perf_counter()
+        encoder.encode_video(picture, index)
+        if self.settings.audio:
+            # audio follows the frame clock: exactly the samples up to the end of this frame,
+            # silence where the audio clock has none (so a missing mixer cannot stall the mux)
+            end = (index + 1) * RATE // self.settings.fps
+            n = end - self._samples
+            if n > 0:
+                block = (self.audio.read(n) if self.audio is not None
+                         else np.zeros((n, self.settings.channels), np.float32))
+                encoder.encode_audio(block, self._samples)
+                self._samples = end
+        self.frames += 1
+        self.encode_seconds = 0.9 * self.encode_seconds + 0.1 * (time.perf_counter() - t0)
+        self._times.append(self.clock())
