@@ -34,7 +34,15 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from control.overlays import OverlayHub, derive_read_key, install  # noqa: E402
+from control.overlays import (  # noqa: E402
+    OPENAPI_PATHS,
+    OverlayHub,
+    api_routes,
+    derive_read_key,
+    install,
+)
+from control.web.app import create_app  # noqa: E402
+from control.web.auth import Auth  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -139,12 +147,19 @@ async def agreement(browser: Any, hub: OverlayHub, base: str, key: str) -> dict[
     }
 
 
+class _NoShow:
+    def read_model(self) -> dict[str, Any]:
+        return {"segments": []}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     hub = OverlayHub()
-    app = web.Application()
+    # the API's guard and JSON errors, as in the controller (no show: overlays only)
+    app = create_app(_NoShow(), Auth({TOKEN: "director"}),  # type: ignore[arg-type]
+                     extra_routes=api_routes(), openapi_paths=OPENAPI_PATHS)
     key = derive_read_key(TOKEN)
 
     def authorize(request: web.Request, min_role: str) -> str | None:

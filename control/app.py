@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,10 @@ from .obs.client import ObsClient
 from .obs.errors import ObsError
 from .obs.sync import ObsSync
 from .osc import OscInput
-from .overlays import OverlayHub, derive_read_key
+from .overlays import OPENAPI_PATHS as OVERLAY_API_DOC
+from .overlays import OverlayHub, api_routes
 from .overlays import install as install_overlays
+from .overlays import read_key as overlay_read_key
 from .runner import Runner, wall_clock_ms
 from .show.commands import Command
 from .show.diagnostics import Diagnostic, RundownError
@@ -152,6 +154,8 @@ class ShowController:
         self.client = client
         self.rundown_path = rundown_path  # what POST /api/reload reads again
         self.osc_error: str | None = None  # OSC input enabled but not listening: why
+        # the guests' statuses and link stats (the guests block of `controller` sets it)
+        self.guests_view: Callable[[ShowState, int], list[dict[str, Any]]] | None = None
 
     def read_model(self) -> dict[str, Any]:
         state, now = self.runner.state, self.runner.now()
@@ -163,8 +167,9 @@ class ShowController:
         obs["url"] = self.client.url
         obs["connection_attempts"] = self.client.connection_attempts
         model["obs"] = obs
-        model["guests"] = [{"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role,
-                            "status": "invited"} for g in state.rundown.guests]
+        model["guests"] = ([{"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role,
+                             "status": "invited"} for g in state.rundown.guests]
+                           if self.guests_view is None else self.guests_view(state, now))
         model["alarms"] = alarms(state, model, obs)
         if self.osc_error is not None:
             model["alarms"].append({"level": "warning", "text": self.osc_error})
@@ -220,7 +225,11 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
     auth = Auth.from_settings(director=settings.director_token,
                               producer=settings.producer_token, viewer=settings.viewer_token,
                               sessions=Sessions(settings.state_dir / "console-sessions.json"))
-    app = create_app(ctl, auth)
+    # the overlays' API (/api/overlays/*) goes through the same guard as the rest of /api/
+    from .guest_controls import OPENAPI_PATHS as GUEST_API_DOC
+    from .guest_controls import api_routes as guest_api_routes
+    app = create_app(ctl, auth, extra_routes=(*api_routes(), *guest_api_routes()),
+                     openapi_paths={**OVERLAY_API_DOC, **GUEST_API_DOC})
     hub = app["hub"]
     # --- metrics --- (GET /metrics, GET /healthz; reads caches only, never OBS)
     metrics = Metrics(Sources(
@@ -237,10 +246,11 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
     # --- overlays --- (template pages for OBS browser sources: /overlays/*; the director's
     # graphics API: /api/overlays/*; the rundown's cues through the runner)
     overlays = OverlayHub(delay_ms=settings.overlays_delay_ms)
-    overlay_key = derive_read_key(settings.director_token or settings.producer_token
-                                  or settings.viewer_token or "")
+    overlay_key = overlay_read_key(settings.director_token, settings.producer_token,
+                                   settings.viewer_token)
 
     def overlay_authorize(request: web.Request, min_role: str) -> str | None:
+        # the pages and their websocket: a viewer's credential instead of the read key
         role, via = auth.identify(request)
         if role is None or not at_least(role, min_role):  # type: ignore[arg-type]
             return None
@@ -254,6 +264,101 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
     runner.listen(lambda state, events, now: overlays.follow(state, now))
     overlays.follow(runner.state, runner.now())
     # --- end overlays ---
+    # --- guests --- (invite links, the guest page /guest/{id}, WHIP /whip/{id}: WebRTC
+    # guests into the program mixer; statuses and link stats in the read model)
+    from .guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
+    from .guests.gateway import parse_hosts as parse_ice_hosts
+    from .guests.invites import SECRET_ENV, load_secret
+    from .guests.mixer import MixerSettings, ProgramMixer
+    from .guests.ondemand import OnDemand, needed
+    from .guests.routes import install as install_guests
+    from .guests.slate import GuestName
+
+    configure_ice_hosts(parse_ice_hosts(settings.guest_ice_hosts))
+    mixer = ProgramMixer(MixerSettings(
+        port=settings.mixer_port, host=settings.mixer_host, width=settings.mixer_width,
+        height=settings.mixer_height, fps=settings.mixer_fps,
+        stale_after=settings.mixer_stale_after_ms / 1000),
+        names={g.id: GuestName(g.name, g.name_zh) for g in runner.state.rundown.guests}
+    ) if settings.mixer_enabled else None
+    ctl.mixer = mixer  # type: ignore[attr-defined]
+    gateway = Gateway(mixer or HeldFrames(), joins_per_minute=settings.guest_joins_per_minute)
+    guest_secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
+    # the encoder runs only while a guest is on air or connected (start/stop on a thread)
+    mixing = OnDemand(mixer) if mixer is not None else None
+    ctl.mixing = mixing  # type: ignore[attr-defined]
+
+    named: list[Any] = [runner.state.rundown.guests]  # the roster the slates name
+
+    def follow_guests(state: ShowState, now: int) -> None:
+        if mixer is None or mixing is None:
+            return
+        outputs = desired(state, now)
+        if state.rundown.guests != named[0]:  # a reloaded rundown
+            named[0] = state.rundown.guests
+            mixer.set_names({g.id: GuestName(g.name, g.name_zh) for g in state.rundown.guests})
+        mixer.apply(outputs)
+        mixing.want(needed(outputs.guests, gateway.sessions))
+
+    runner.listen(lambda state, events, now: follow_guests(state, now))
+    gateway.on_change = lambda: follow_guests(runner.state, runner.now())
+
+    def guest_metrics() -> list[dict[str, Any]]:
+        peaks = ({g["id"]: g["audio_peak_dbfs"] for g in mixer.stats()["guests"]}
+                 if mixer is not None and mixing is not None and mixing.running else {})
+        out = []
+        for gid in gateway.sessions:
+            link = gateway.link.get(gid) or {}
+            rtt, jitter = link.get("rtt_ms"), link.get("jitter_ms")
+            out.append({"id": gid, "connected": gateway.phase(gid) == "connected",
+                        "rtt_seconds": rtt / 1000 if isinstance(rtt, int | float) else None,
+                        "jitter_seconds": (jitter / 1000 if isinstance(jitter, int | float)
+                                           else None),
+                        "audio_peak_dbfs": peaks.get(gid)})
+        return out
+
+    def mix_metrics() -> dict[str, Any] | None:
+        if mixer is None or mixing is None:
+            return None
+        return mixer.stats() if mixing.running else {"fps": 0.0}
+
+    metrics.lend_guests(guest_metrics, mix_metrics)
+
+    async def close_guests(_app: web.Application) -> None:
+        await gateway.close()
+        if mixing is not None:
+            await mixing.close()
+
+    app.on_cleanup.append(close_guests)
+
+    def guest_roster() -> dict[str, dict[str, Any]]:
+        return {g.id: {"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role}
+                for g in runner.state.rundown.guests}
+
+    def guests_view(state: ShowState, now: int) -> list[dict[str, Any]]:
+        nxt = show_view(state, now)["next"]
+        ready = state.rundown.segment(nxt["id"]).guests if nxt is not None else ()
+        return [{**g, "level": guest_api.level(g["id"])} for g in guest_statuses(
+            [{"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role}
+             for g in state.rundown.guests], gateway, desired(state, now).guests, ready)]
+
+    def guest_status(guest: str) -> dict[str, Any]:
+        for g in guests_view(runner.state, runner.now()):
+            if g["id"] == guest:
+                return {"status": g["status"], "on_air": g["on_air"]}
+        return {"status": "invited", "on_air": False}
+
+    ctl.guests_view = guests_view
+    guest_routes = install_guests(app, gateway, secret=guest_secret, roster=guest_roster,
+                                  status=guest_status)
+    # the console's guest controls (/api/guests/*: level, message, invite), producer+
+    from .guest_controls import GuestApi
+    from .guest_controls import install as install_guest_api
+    guest_api = install_guest_api(app, GuestApi(
+        roster=guest_roster, deliver=guest_routes.message, secret=guest_secret,
+        ttl_s=settings.guest_invite_ttl_ms / 1000, mixer=lambda: getattr(ctl, "mixer", None),
+        on_change=lambda: hub.publish(ctl.read_model())))
+    # --- end guests ---
 
     def on_change(state: ShowState, events: tuple[Event, ...], now: int) -> None:
         sync.want(desired(state, now))

@@ -255,17 +255,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_invite(args: argparse.Namespace) -> int:
+    """A guest's invite link (signed, bound to the guest, expiring), alone on the last line."""
+    import time
+
+    from .guests.invites import SECRET_ENV, invite_url, load_secret, make_token
+
+    settings = _settings(args)
+    if args.rundown is not None:
+        roster = {g.id for g in _load_or_exit(args.rundown).rundown.guests}
+        if args.guest not in roster:
+            raise SystemExit(f"showctl: invite: no guest {args.guest!r} in {args.rundown} "
+                             f"(guests: {', '.join(sorted(roster)) or 'none'})")
+    secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
+    expires = int(time.time() + settings.guest_invite_ttl_ms / 1000)
+    token = make_token(secret, args.guest, expires)
+    print(f"showctl: invite for {args.guest}, valid until "
+          f"{datetime.fromtimestamp(expires).astimezone().isoformat(timespec='minutes')}")
+    print(invite_url(settings.http_host, settings.http_port, args.guest, token))
+    return 0
+
+
 def cmd_preflight(args: argparse.Namespace) -> int:
     from .obs.client import ObsClient
     from .obs.preflight import format_findings, preflight
+    from .overlays import base_url, program_urls, read_key
 
     settings = _settings(args)
     rundown = _load_or_exit(args.rundown).rundown
+    # the graphics' browser sources load the controller's overlay pages, with the read key
+    # the controller derives from the same settings
+    overlay_urls = program_urls(
+        args.overlays_base or base_url(settings.http_host, settings.http_port),
+        read_key(settings.director_token, settings.producer_token, settings.viewer_token))
+    # the guests' program feed (the mixer's MPEG-TS) as OBS's "Program Feed" media source
+    feed_url = (f"udp://{settings.mixer_host}:{settings.mixer_port}"
+                if settings.mixer_enabled else None)
 
     async def check() -> list:
         async with ObsClient(settings.obs_url, settings.obs_password) as client:
             await client.wait_connected(args.timeout)
-            return await preflight(client, rundown, provision=args.provision)
+            return await preflight(client, rundown, provision=args.provision,
+                                   overlay_urls=overlay_urls, feed_url=feed_url)
 
     try:
         findings = asyncio.run(check())
@@ -363,7 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help=f"settings file (default {DEFAULT_CONFIG} if present)")
     p.add_argument("--provision", action="store_true", help="create what is missing")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for OBS")
+    p.add_argument("--overlays-base", metavar="URL",
+                   help="the controller as OBS reaches it, for the graphics' browser sources "
+                        "(default http://HTTP_HOST:HTTP_PORT of the settings)")
     p.set_defaults(func=cmd_preflight)
+    p = sub.add_parser("invite", help="print a guest's invite link (signed, expiring)")
+    p.add_argument("guest", metavar="GUEST")
+    p.add_argument("rundown", metavar="RUNDOWN", nargs="?",
+                   help="check that GUEST is in this rundown's roster")
+    p.add_argument("--config", help=f"settings file (default {DEFAULT_CONFIG} if present)")
+    p.set_defaults(func=cmd_invite)
     p = sub.add_parser("asrun", help="the planned-vs-actual report of a journal")
     p.add_argument("journal", metavar="JOURNAL")
     p.add_argument("--csv", action="store_true")

@@ -42,6 +42,17 @@ class Settings:
     osc_port: int = 9000
     metrics_public: bool = False     # /metrics without a token (only on a trusted network)
     overlays_delay_ms: int = 0       # broadcast delay: the countdown reaches zero this much later
+    guest_secret: str | None = None  # signs guest invites; None: STATE_DIR/guest-secret (0600)
+    guest_invite_ttl_ms: int = 7 * 86_400_000  # how long an invite link works
+    guest_ice_hosts: str = ""        # comma-separated addresses WebRTC offers; "": every one
+    guest_joins_per_minute: int = 30  # WHIP joins accepted per minute (all guests together)
+    mixer_enabled: bool = True       # the program mixer (guests into one MPEG-TS feed for OBS)
+    mixer_host: str = "127.0.0.1"    # where the program feed is sent (UDP; OBS's media source)
+    mixer_port: int = 5004
+    mixer_width: int = 1280
+    mixer_height: int = 720
+    mixer_fps: int = 30
+    mixer_stale_after_ms: int = 1000  # a guest without a new frame this long: the slate
     source: str = "defaults"
 
 
@@ -65,6 +76,16 @@ _KEYS: dict[str, tuple[str, str]] = {
     "osc.port": ("osc_port", "port"),
     "metrics.public": ("metrics_public", "bool"),
     "overlays.delay": ("overlays_delay_ms", "duration"),
+    "guests.invite_ttl": ("guest_invite_ttl_ms", "duration"),
+    "guests.ice_hosts": ("guest_ice_hosts", "str"),
+    "guests.joins_per_minute": ("guest_joins_per_minute", "port"),
+    "mixer.enabled": ("mixer_enabled", "bool"),
+    "mixer.host": ("mixer_host", "str"),
+    "mixer.port": ("mixer_port", "port"),
+    "mixer.width": ("mixer_width", "count"),
+    "mixer.height": ("mixer_height", "count"),
+    "mixer.fps": ("mixer_fps", "count"),
+    "mixer.stale_after": ("mixer_stale_after_ms", "duration"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -86,6 +107,11 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_OSC_PORT": ("osc_port", "port"),
     "SHOWCTL_METRICS_PUBLIC": ("metrics_public", "bool"),
     "SHOWCTL_OVERLAYS_DELAY": ("overlays_delay_ms", "duration"),
+    "SHOWCTL_GUEST_SECRET": ("guest_secret", "secret"),
+    "SHOWCTL_GUEST_INVITE_TTL": ("guest_invite_ttl_ms", "duration"),
+    "SHOWCTL_ICE_HOSTS": ("guest_ice_hosts", "str"),
+    "SHOWCTL_MIXER_ENABLED": ("mixer_enabled", "bool"),
+    "SHOWCTL_MIXER_PORT": ("mixer_port", "port"),
 }
 
 
@@ -123,6 +149,10 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
     if kind == "port":
         if not text.isdigit() or not 0 < int(text) < 65536:
             raise ConfigError(f"{name}: expected a port number, got {text!r}")
+        return int(text)
+    if kind == "count":
+        if not text.isdigit() or int(text) <= 0:
+            raise ConfigError(f"{name}: expected a positive whole number, got {text!r}")
         return int(text)
     if kind == "bool":
         if isinstance(value, bool):

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import platform
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, Protocol
 
@@ -194,10 +194,11 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self._errors: dict[str, int] = {}
         self._takes = _Takes()
+        self._guest_collector = GuestCollector(sources.guests, sources.mix)
         guarded: list[tuple[str, Collector]] = [
             ("show", ShowCollector(sources.show)),
             ("obs", ObsCollector(sources.obs)),
-            ("guests", GuestCollector(sources.guests, sources.mix)),
+            ("guests", self._guest_collector),
             ("takes", self._takes),
             ("controller", _Controller(sources.websocket_clients,
                                        version or package_version())),
@@ -233,6 +234,13 @@ class Metrics:
             self._takes.count(events)
         except Exception:
             log.exception("metrics: counting takes failed")
+
+    def lend_guests(self, guests: Callable[[], Iterable[Mapping[str, Any]]] | None,
+                    mix: Callable[[], Mapping[str, Any] | None] | None) -> None:
+        """Set ``Sources.guests`` and ``Sources.mix`` after construction (the wiring makes
+        the gateway and the mixer after the metrics)."""
+        self.sources = replace(self.sources, guests=guests, mix=mix)
+        self._guest_collector.lend(guests, mix)
 
     def observe_mix_frame(self, seconds: float) -> None:
         """For the program mixer (any thread): one composed frame took ``seconds``."""

@@ -43,6 +43,12 @@ class GuestCollector:
         self._guests = guests
         self._mix = mix
 
+    def lend(self, guests: Callable[[], Iterable[Mapping[str, Any]]] | None,
+             mix: Callable[[], Mapping[str, Any] | None] | None) -> None:
+        """The guests' and the mixer's reads, when they exist after the metrics do."""
+        self._guests = guests
+        self._mix = mix
+
     def collect(self) -> Iterator[Metric]:
         peaks = GaugeMetricFamily("showctl_audio_peak_dbfs", "Recent audio peak in dBFS, by "
                                   f"source (a guest's roster id, or {MIX_SOURCE!r} for the "

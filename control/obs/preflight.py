@@ -8,23 +8,38 @@ what a rehearsal on a fresh OBS needs.
 Transitions are checked but never created (obs-websocket cannot): OBS names its built-in
 ones in the UI language, so an OBS running in Chinese has no transition called "Cut".
 Items inside groups are not looked into: the sync addresses items of the scene itself.
+
+Graphics (``overlay_urls``: {template: the page's program URL}, from the controller's
+settings): a scene "Graphics" holding one 1920x1080 browser source per template, and that
+scene as the top item of every scene a segment puts on program, so whatever the director
+plays is on air whichever scene is up. Official OBS builds have the browser source
+(``browser_source``, obs-browser); Debian's obs-studio does not: then one warning says so
+and lists the URLs, and the other checks go on. What provisioning would send is planned by a
+pure function (``plan_graphics``) from what OBS has.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from control.obs.client import ObsClient
 from control.obs.codes import RequestStatus
 from control.obs.messages import Request
-from control.show.model import Position, Rundown
+from control.show.model import NOWHERE, Position, Rundown
 
-Severity = Literal["error", "created"]
-Kind = Literal["scene", "item", "transition"]
+Severity = Literal["error", "created", "warning"]
+Kind = Literal["scene", "item", "transition", "graphics", "feed"]
 TEXT_KIND = "text_ft2_source_v2"
 COLOR_KIND = "color_source_v3"  # where OBS has no FreeType text source
+BROWSER_KIND = "browser_source"  # obs-browser: in official OBS builds, not in Debian's
+GRAPHICS_SCENE = "Graphics"
+GRAPHICS_WIDTH, GRAPHICS_HEIGHT = 1920, 1080
+FEED_SOURCE = "Program Feed"  # the mixer's MPEG-TS (control.guests.output) as OBS plays it
+FEED_KIND = "ffmpeg_source"
+NO_BROWSER = ("this OBS has no browser source (Debian's build): load the overlay URLs in an "
+              "official OBS build or add them by hand")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +54,15 @@ class Finding:
     line: int
     col: int
     message: str
+    details: tuple[str, ...] = ()  # more lines (the overlay URLs), printed indented
 
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.severity}: {self.message}"
+        return "\n".join([f"{self.where}: {self.severity}: {self.message}",
+                          *(f"    {line}" for line in self.details)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +111,18 @@ def _transitions(rundown: Rundown) -> dict[str, Position]:
     return found
 
 
-async def preflight(client: ObsClient, rundown: Rundown, *,
-                    provision: bool = False) -> list[Finding]:
+async def preflight(client: ObsClient, rundown: Rundown, *, provision: bool = False,
+                    overlay_urls: Mapping[str, str] | None = None,
+                    feed_url: str | None = None) -> list[Finding]:
     """Check OBS against the rundown; [] means every scene, item and transition is there.
 
     Raises ``ObsConnectionError`` when OBS is not connected (there is nothing to check).
     With ``provision``, missing scenes and items are created and reported as "created";
     what cannot be created stays an error with OBS's reason.
+    ``overlay_urls`` ({template: program page URL}): check (and provision) the graphics'
+    browser sources too; an OBS without the browser source is one warning, not an error.
+    ``feed_url`` (``udp://HOST:PORT`` of the program mixer): check (and provision) the
+    "Program Feed" media source in every scene a segment with guests uses.
     """
     needs = _needs(rundown)
     scene_list = await client.call("GetSceneList")
@@ -113,7 +135,9 @@ async def preflight(client: ObsClient, rundown: Rundown, *,
     transitions = await _missing_transitions(client, rundown)
     if not provision:
         return [_finding(rundown, n, "error", _missing_text(n, n.scene in scenes))
-                for n in missing] + transitions
+                for n in missing] + transitions + await _graphics(client, rundown, overlay_urls,
+                                                                   provision=False) \
+            + await _feed(client, rundown, feed_url, provision=False)
 
     inputs = {i["inputName"] for i in (await client.call("GetInputList")).get("inputs", [])}
     findings = []
@@ -124,7 +148,254 @@ async def preflight(client: ObsClient, rundown: Rundown, *,
         else:
             findings.append(_finding(rundown, need, "error",
                                      f"{_missing_text(need, True)}; could not create it: {error}"))
-    return findings + transitions
+    # graphics last: the Graphics item goes on top of what the scenes hold (the rundown's
+    # items and the program feed), so nothing created here covers the graphics
+    feed = await _feed(client, rundown, feed_url, provision=True)
+    graphics = await _graphics(client, rundown, overlay_urls, provision=True)
+    return findings + transitions + graphics + feed
+
+
+# -- the program feed: the guests' mix as an OBS media source
+
+def feed_settings(url: str) -> dict[str, Any]:
+    """An ``ffmpeg_source`` playing the mixer's MPEG-TS over UDP; it reopens the stream when
+    it ends or stalls (reconnect) and restarts whenever its scene goes on program."""
+    return {"is_local_file": False, "input": url, "input_format": "mpegts",
+            "restart_on_activate": True, "close_when_inactive": False,
+            "reconnect_delay_sec": 1, "buffering_mb": 0, "hw_decode": False,
+            "clear_on_media_end": False}
+
+
+def guest_scenes(rundown: Rundown) -> dict[str, Position]:
+    """Every scene a segment with guests puts on program, with that segment's position."""
+    found: dict[str, Position] = {}
+    for seg in rundown.segments:
+        if seg.guests:
+            found.setdefault(seg.scene, seg.pos("guests"))
+    return found
+
+
+def plan_feed(scenes: Iterable[str], inputs: Mapping[str, str],
+              items: Mapping[str, Iterable[str]], wanted: Iterable[str],
+              url: str) -> tuple[GraphicsStep, ...]:
+    """What provisioning sends for the program feed (pure): the "Program Feed" media source
+    (created in the first guest scene that exists), then an item of it in every other guest
+    scene that lacks one. Skips what is there; a scene that does not exist is the scene
+    check's finding, not this one's."""
+    have = set(scenes)
+    steps: list[GraphicsStep] = []
+    kind = inputs.get(FEED_SOURCE)
+    if kind is not None and kind != FEED_KIND:
+        return (GraphicsStep("source", FEED_SOURCE, None, None,
+                             f"input {FEED_SOURCE!r} is a {kind}, not a media source "
+                             f"({FEED_KIND}): remove or rename it", ""),)
+    exists = kind is not None
+    for scene in wanted:
+        if scene not in have or FEED_SOURCE in set(items.get(scene, ())):
+            continue
+        if not exists:
+            exists = True
+            steps.append(GraphicsStep(
+                "source", FEED_SOURCE, scene, Request("CreateInput", {
+                    "sceneName": scene, "inputName": FEED_SOURCE, "inputKind": FEED_KIND,
+                    "inputSettings": feed_settings(url), "sceneItemEnabled": True}),
+                f"media source {FEED_SOURCE!r} ({url}, the guests' program feed) is not in "
+                f"OBS scene {scene!r}",
+                f"created media source {FEED_SOURCE!r} ({url}) in OBS scene {scene!r}"))
+            continue
+        steps.append(GraphicsStep(
+            "item", FEED_SOURCE, scene, Request("CreateSceneItem", {
+                "sceneName": scene, "sourceName": FEED_SOURCE, "sceneItemEnabled": True}),
+            f"media source {FEED_SOURCE!r} (the guests' program feed) is not in OBS scene "
+            f"{scene!r}",
+            f"added media source {FEED_SOURCE!r} to OBS scene {scene!r}"))
+    return tuple(steps)
+
+
+async def _feed(client: ObsClient, rundown: Rundown, url: str | None, *,
+                provision: bool) -> list[Finding]:
+    wanted = guest_scenes(rundown)
+    if url is None or not wanted:
+        return []
+    scenes = {s["sceneName"] for s in (await client.call("GetSceneList")).get("scenes", [])}
+    items = await _items(client, [s for s in wanted if s in scenes])
+    inputs = {i["inputName"]: i.get("inputKind", "")
+              for i in (await client.call("GetInputList")).get("inputs", [])}
+    findings = []
+    for step in plan_feed(scenes, inputs, items, wanted, url):
+        pos = wanted.get(step.scene or "", NOWHERE)
+
+        def finding(severity: Severity, message: str, step: GraphicsStep = step,
+                    pos: Position = pos) -> Finding:
+            return Finding(severity, "feed", step.name, step.scene, rundown.source, pos.line,
+                           pos.col, message)
+
+        if not provision or step.request is None:
+            findings.append(finding("error", step.missing))
+            continue
+        result = (await client.batch([step.request]))[0]
+        findings.append(finding("created", step.done) if result.ok else finding(
+            "error", f"{step.missing}; could not create it: "
+            f"{_reason(result.status.name, result.status.comment)}"))
+    return findings
+
+
+# -- graphics: browser sources for the overlay pages
+
+@dataclass(frozen=True, slots=True)
+class GraphicsStep:
+    """One thing provisioning does for the graphics: `request` (None: it cannot, `missing`
+    says why), what it is (`kind`: scene, source, item or url, and `name`, in `scene`),
+    `missing` (the check's words) and `done` (provisioning's)."""
+
+    kind: Literal["scene", "source", "item", "url"]
+    name: str
+    scene: str | None
+    request: Request | None
+    missing: str
+    done: str
+
+
+@dataclass(frozen=True, slots=True)
+class GraphicsPlan:
+    browser: bool  # OBS has the browser source kind
+    steps: tuple[GraphicsStep, ...]
+
+
+def graphics_source_name(template: str) -> str:
+    """The OBS input of one template's page (input names are global in OBS)."""
+    return f"{GRAPHICS_SCENE}: {template}"
+
+
+def browser_settings(url: str) -> dict[str, Any]:
+    return {"url": url, "width": GRAPHICS_WIDTH, "height": GRAPHICS_HEIGHT, "shutdown": False}
+
+
+def program_scenes(rundown: Rundown) -> list[str]:
+    """Every scene a segment puts on program, in rundown order (not the safe scene: panic
+    is a clean picture)."""
+    return [s for s in dict.fromkeys(seg.scene for seg in rundown.segments)
+            if s != GRAPHICS_SCENE]
+
+
+def plan_graphics(kinds: Iterable[str], scenes: Iterable[str], inputs: Mapping[str, str],
+                  items: Mapping[str, Iterable[str]], program: Sequence[str],
+                  urls: Mapping[str, str],
+                  input_urls: Mapping[str, Any] | None = None) -> GraphicsPlan:
+    """What provisioning sends for the graphics, from what OBS has: its input kinds
+    (GetInputKindList), scenes, inputs ({name: kind}), the items of the scenes that exist
+    ({scene: source names}), the program scenes, the overlay URLs and the URL each existing
+    graphics source loads now (GetInputSettings). Pure: the same answers, the same plan.
+
+    Creates the "Graphics" scene, a browser source per template in it, and the scene as an
+    item of every program scene that exists and lacks it; a source whose URL is not the
+    one wanted (a token changed, so did the key) gets the URL. Skips what is there."""
+    if BROWSER_KIND not in set(kinds):
+        return GraphicsPlan(False, ())
+    have_scenes, input_urls = set(scenes), input_urls or {}
+    if GRAPHICS_SCENE in inputs:  # scenes and inputs share one namespace in OBS
+        return GraphicsPlan(True, (GraphicsStep(
+            "scene", GRAPHICS_SCENE, None, None,
+            f"an input named {GRAPHICS_SCENE!r} is in the way of the graphics scene: rename it",
+            ""),))
+    steps: list[GraphicsStep] = []
+    if GRAPHICS_SCENE not in have_scenes:
+        steps.append(GraphicsStep(
+            "scene", GRAPHICS_SCENE, None, Request("CreateScene", {"sceneName": GRAPHICS_SCENE}),
+            f"scene {GRAPHICS_SCENE!r} (the graphics' browser sources) does not exist in OBS",
+            f"created scene {GRAPHICS_SCENE!r} in OBS"))
+    in_scene = set(items.get(GRAPHICS_SCENE, ()))
+    for template, url in urls.items():
+        name = graphics_source_name(template)
+        kind = inputs.get(name)
+        if kind is None:
+            steps.append(GraphicsStep(
+                "source", name, GRAPHICS_SCENE, Request("CreateInput", {
+                    "sceneName": GRAPHICS_SCENE, "inputName": name, "inputKind": BROWSER_KIND,
+                    "inputSettings": browser_settings(url), "sceneItemEnabled": True}),
+                f"browser source {name!r} ({url}) is not in OBS",
+                f"created browser source {name!r} in OBS scene {GRAPHICS_SCENE!r}: {url}"))
+            continue
+        if kind != BROWSER_KIND:
+            steps.append(GraphicsStep(
+                "source", name, GRAPHICS_SCENE, None,
+                f"input {name!r} is a {kind}, not a browser source: remove or rename it", ""))
+            continue
+        if input_urls.get(name) != url:
+            steps.append(GraphicsStep(
+                "url", name, GRAPHICS_SCENE, Request("SetInputSettings", {
+                    "inputName": name, "inputSettings": browser_settings(url), "overlay": True}),
+                f"browser source {name!r} loads {input_urls.get(name)!r}, not {url}",
+                f"set the URL of browser source {name!r}: {url}"))
+        if name not in in_scene:
+            steps.append(GraphicsStep(
+                "item", name, GRAPHICS_SCENE, Request("CreateSceneItem", {
+                    "sceneName": GRAPHICS_SCENE, "sourceName": name, "sceneItemEnabled": True}),
+                f"browser source {name!r} is not in OBS scene {GRAPHICS_SCENE!r}",
+                f"added browser source {name!r} to OBS scene {GRAPHICS_SCENE!r}"))
+    for scene in program:
+        if scene == GRAPHICS_SCENE or scene not in have_scenes \
+                or GRAPHICS_SCENE in set(items.get(scene, ())):
+            continue
+        steps.append(GraphicsStep(
+            "item", GRAPHICS_SCENE, scene, Request("CreateSceneItem", {
+                "sceneName": scene, "sourceName": GRAPHICS_SCENE, "sceneItemEnabled": True}),
+            f"scene {GRAPHICS_SCENE!r} is not an item of OBS scene {scene!r} (graphics would "
+            "not be on air there)",
+            f"added scene {GRAPHICS_SCENE!r} on top of OBS scene {scene!r}"))
+    return GraphicsPlan(True, tuple(steps))
+
+
+def no_browser_finding(rundown: Rundown, urls: Mapping[str, str]) -> Finding:
+    width = max((len(t) for t in urls), default=0)
+    return Finding("warning", "graphics", GRAPHICS_SCENE, None, rundown.source, NOWHERE.line,
+                   NOWHERE.col, NO_BROWSER,
+                   tuple(f"{t.ljust(width)}  {url}" for t, url in urls.items()))
+
+
+async def _graphics(client: ObsClient, rundown: Rundown, urls: Mapping[str, str] | None, *,
+                    provision: bool) -> list[Finding]:
+    if urls is None:
+        return []
+    kinds = (await client.call("GetInputKindList", {"unversioned": False})).get(
+        "inputKinds", [])
+    if BROWSER_KIND not in kinds:
+        return [no_browser_finding(rundown, urls)]
+    scenes = {s["sceneName"] for s in (await client.call("GetSceneList")).get("scenes", [])}
+    program = program_scenes(rundown)
+    items = await _items(client, [s for s in [*program, GRAPHICS_SCENE] if s in scenes])
+    inputs = {i["inputName"]: i.get("inputKind", "")
+              for i in (await client.call("GetInputList")).get("inputs", [])}
+    ours = [n for n in map(graphics_source_name, urls) if inputs.get(n) == BROWSER_KIND]
+    settings = await client.batch([Request("GetInputSettings", {"inputName": n}) for n in ours]
+                                  ) if ours else []
+    input_urls = {n: r.data.get("inputSettings", {}).get("url") if r.ok else None
+                  for n, r in zip(ours, settings, strict=False)}
+    plan = plan_graphics(kinds, scenes, inputs, items, program, urls, input_urls)
+    positions = {seg.scene: seg.pos("scene") for seg in reversed(rundown.segments)}
+
+    def finding(step: GraphicsStep, severity: Severity, message: str) -> Finding:
+        pos = positions.get(step.scene or "", NOWHERE) if step.kind == "item" else NOWHERE
+        return Finding(severity, "graphics", step.name, step.scene, rundown.source, pos.line,
+                       pos.col, message)
+
+    if not provision:
+        return [finding(step, "error", step.missing) for step in plan.steps]
+    sendable = [step for step in plan.steps if step.request is not None]
+    results = await client.batch([step.request for step in sendable if step.request]
+                                 ) if sendable else []
+    outcome = dict(zip((id(s) for s in sendable), results, strict=False))
+    findings = []
+    for step in plan.steps:
+        result = outcome.get(id(step))
+        if result is None:
+            findings.append(finding(step, "error", step.missing))
+        elif result.ok:
+            findings.append(finding(step, "created", step.done))
+        else:
+            findings.append(finding(step, "error", f"{step.missing}; could not create it: "
+                                    f"{_reason(result.status.name, result.status.comment)}"))
+    return findings
 
 
 async def _missing_transitions(client: ObsClient, rundown: Rundown) -> list[Finding]:
@@ -207,13 +478,16 @@ def format_findings(findings: Iterable[Finding], *, source: str | None = None) -
     findings = list(findings)
     lines = [str(f) for f in findings]
     errors = sum(f.severity == "error" for f in findings)
-    created = len(findings) - errors
+    created = sum(f.severity == "created" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
     name = f" {source}" if source else ""
-    if not findings:
+    if not errors and not created:
         lines.append(f"preflight{name}: OBS has every scene, item and transition the rundown "
-                     "names")
+                     "names" + (f" ({warnings} warning{'s' * (warnings > 1)})"
+                                if warnings else ""))
     else:
-        parts = [f"{errors} missing" if errors else "", f"{created} created" if created else ""]
+        parts = [f"{errors} missing" if errors else "", f"{created} created" if created else "",
+                 f"{warnings} warning{'s' * (warnings > 1)}" if warnings else ""]
         lines.append(f"preflight{name}: " + ", ".join(p for p in parts if p))
     return "\n".join(lines)
 
@@ -221,4 +495,5 @@ def format_findings(findings: Iterable[Finding], *, source: str | None = None) -
 def findings_json(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """For the API and ``--json``: each finding with its ``where``."""
     return [{"severity": f.severity, "kind": f.kind, "name": f.name, "scene": f.scene,
-             "where": f.where, "message": f.message} for f in findings]
+             "where": f.where, "message": f.message, "details": list(f.details)}
+            for f in findings]

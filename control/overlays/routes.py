@@ -9,13 +9,17 @@ websocket, and the director's API.
     POST /api/overlays/{template}/{verb} play | update | next | stop | preview, {"data": {...}}
 
 Pages and their websocket need the read key (`?key=`) when the controller has one (or a
-credential the `authorize` callable accepts as a viewer); the key only reads. The API needs
-`api_role` (producer: the director and producers). The wiring passes `authorize(request,
-min_role) -> role | None`; this package knows nothing of tokens or sessions.
+credential the `authorize` callable accepts as a viewer); the key only reads. The wiring
+passes `authorize(request, min_role) -> role | None`; this package knows nothing of tokens or
+sessions.
 
-The API answers its own routes ahead of the app's other middlewares (`install` puts its
-middleware first): its errors are the API's JSON (`{"error", "reason"}`, 4xx), and nothing it
-receives can stop the process.
+The API's routes go through the app's own guard and JSON error middleware, like every other
+route under /api/: the app is made with `api_routes()` (method, path, lowest role: producer,
+i.e. the director and producers) in its permission table (`create_app(..., extra_routes=
+api_routes(), openapi_paths=OPENAPI_PATHS)`), and `install` refuses an app whose table does not
+list them, so the API is never served unguarded. Its own refusals are the API's JSON
+(`{"error", "reason"}`, 4xx); a crash is the app's JSON 500, and nothing it receives can stop
+the process.
 """
 
 from __future__ import annotations
@@ -23,8 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -32,10 +35,14 @@ from aiohttp import web
 from .board import BUSES, PROGRAM, Bus, OverlayError
 from .hub import OverlayHub, dumps
 from .keys import key_matches
+from .urls import page_url
 
 log = logging.getLogger(__name__)
 
 Authorize = Callable[[web.Request, str], str | None]
+API_ROLE = "producer"  # the director and producers
+STATE_PATH = "/api/overlays"
+VERB_PATH = "/api/overlays/{template}/{verb}"
 VERBS = ("play", "update", "next", "stop", "preview")
 MAX_BODY = 64 * 1024
 ASSET_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,63})\.(js|schema\.json)$")
@@ -69,12 +76,10 @@ class _Bad(Exception):
 
 class OverlayRoutes:
     def __init__(self, hub: OverlayHub, authorize: Authorize,
-                 read_key: Callable[[], str | None] | None = None,
-                 api_role: str = "producer") -> None:
+                 read_key: Callable[[], str | None] | None = None) -> None:
         self.hub = hub
         self.authorize = authorize
         self.read_key = read_key or (lambda: None)
-        self.api_role = api_role
 
     # -- pages
 
@@ -106,29 +111,16 @@ class OverlayRoutes:
             return web.Response(status=403, text="the overlay websocket needs the read key\n")
         return await self.hub.serve(request)
 
-    # -- API
-
-    def _role(self, request: web.Request) -> str:
-        role = self.authorize(request, self.api_role)
-        if role is not None:
-            return role
-        has_credential = "Authorization" in request.headers or bool(request.cookies)
-        if has_credential:
-            raise _Bad(403, "forbidden", f"the overlay API needs the {self.api_role} role or "
-                       "higher (director, producer)")
-        raise _Bad(401, "unauthorized", "a token is required: Authorization: Bearer TOKEN")
+    # -- API (the app's guard has checked the caller's role)
 
     def _urls(self, request: web.Request, name: str) -> tuple[str, str]:
-        base = f"{request.url.origin()}/overlays/{name}"
-        key = self.read_key()
-        program = f"{base}?key={key}" if key else base
-        return program, (f"{program}&preview=1" if key else f"{base}?preview=1")
+        base, key = str(request.url.origin()), self.read_key()
+        return page_url(base, name, key), page_url(base, name, key, preview=True)
 
     async def state(self, request: web.Request) -> web.Response:
         return await self._guarded(request, self._state)
 
     async def _state(self, request: web.Request) -> web.Response:
-        self._role(request)
         board, catalog = self.hub.board, self.hub.catalog
         graphics = []
         for name in board.names():
@@ -153,7 +145,6 @@ class OverlayRoutes:
         return await self._guarded(request, self._verb)
 
     async def _verb(self, request: web.Request) -> web.Response:
-        self._role(request)
         name, verb = request.match_info["template"], request.match_info["verb"]
         if verb not in VERBS:
             raise _Bad(404, "not_found", f"no overlay action {verb!r}; one of {', '.join(VERBS)}")
@@ -195,14 +186,8 @@ class OverlayRoutes:
             return _error(e.status, e.code, e.reason, errors=e.errors)
         except _Bad as e:
             return _error(e.status, e.code, e.reason)
-        except web.HTTPException as e:
-            return _error(e.status, "http_error", e.reason)
-        except Exception:
-            incident = secrets.token_hex(4)
-            log.exception("overlay API internal error %s on %s %s", incident, request.method,
-                          request.path)
-            return _error(500, "internal", f"internal error {incident}; the show goes on, "
-                          "tell an engineer this id")
+        # anything else is the app's: its JSON error middleware answers (a crash: a 500
+        # with an incident id in the log)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -222,36 +207,127 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def api_routes(role: str = API_ROLE) -> tuple[tuple[str, str, str], ...]:
+    """The API's routes with the lowest role for each: the app's guard checks them
+    (`create_app(..., extra_routes=api_routes())`)."""
+    return (("GET", STATE_PATH, role), ("POST", VERB_PATH, role))
+
+
 def install(app: web.Application, hub: OverlayHub, *, authorize: Authorize,
-            read_key: Callable[[], str | None] | None = None,
-            api_role: str = "producer") -> OverlayRoutes:
+            read_key: Callable[[], str | None] | None = None) -> OverlayRoutes:
     """Register the overlay routes on `app` (before it starts) and close the pages'
-    sockets when it shuts down."""
-    routes = OverlayRoutes(hub, authorize, read_key, api_role)
+    sockets when it shuts down. `app["permissions"]` (create_app's table) must list the
+    API's routes (`api_routes()`): else ValueError, rather than an API open to anyone."""
+    permissions: Mapping[tuple[str, str], str] = app.get("permissions") or {}
+    unguarded = [f"{m} {path}" for m, path, _ in api_routes() if (m, path) not in permissions]
+    if unguarded:
+        raise ValueError(f"the app does not guard {', '.join(unguarded)}: make it with "
+                         "create_app(..., extra_routes=control.overlays.api_routes())")
+    routes = OverlayRoutes(hub, authorize, read_key)
     app.router.add_get("/overlays/ws", routes.ws, name="overlays_ws")
     lib = hub.catalog.directory / "lib"
     if lib.is_dir():
         app.router.add_static("/overlays/lib", lib, name="overlays_lib")
     app.router.add_get("/overlays/{name}", routes.page, name="overlays_page")
-    app.router.add_get("/api/overlays", routes.state, name="overlays_state")
-    app.router.add_post("/api/overlays/{template}/{verb}", routes.verb, name="overlays_verb")
-    own = {routes.state, routes.verb}
-
-    @web.middleware
-    async def overlay_api(request: web.Request, handler: Any) -> web.StreamResponse:
-        # the overlay API checks its own roles (`authorize`): answer it before the app's
-        # other middlewares, whose route table does not list it
-        route_handler = getattr(request.match_info, "handler", None)
-        if request.match_info.http_exception is None and route_handler in own:
-            response: web.StreamResponse = await route_handler(request)
-            return response
-        result: web.StreamResponse = await handler(request)
-        return result
-
-    app.middlewares.insert(0, overlay_api)
+    # GET only (no automatic HEAD): every API route is one entry of the guard's table
+    app.router.add_route("GET", STATE_PATH, routes.state, name="overlays_state")
+    app.router.add_route("POST", VERB_PATH, routes.verb, name="overlays_verb")
 
     async def close(app: web.Application) -> None:
         await hub.close()
 
     app.on_shutdown.append(close)
     return routes
+
+
+# -- the OpenAPI document's entries for the API (create_app's `openapi_paths`); references
+# point into the app's document (its error responses)
+
+_RESPONSES = "#/components/responses/"
+_GRAPHIC = {"type": "object", "required": ["visible", "data", "step", "since_ms", "rev"],
+            "properties": {"visible": {"type": "boolean"}, "data": {"type": "object"},
+                           "step": {"type": "integer", "minimum": 0},
+                           "since_ms": {"type": "integer"},
+                           "rev": {"type": "integer", "minimum": 0}}}
+_URL = {"type": ["string", "null"],
+        "description": "the page with its read key (`preview_url`: on the preview bus)"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _RESPONSES + name}
+
+
+OPENAPI_PATHS: dict[str, dict[str, Any]] = {
+    STATE_PATH: {"get": {
+        "summary": "Graphics: every graphic",
+        "description": (
+            "Every template (and graphic a cue named): its field schema (JSON Schema), step "
+            "count, state on the program and preview buses, and `url` / `preview_url`: the "
+            "page an OBS browser source (or a preview monitor) loads, with the read key. "
+            "Director or producer. Pages follow changes live on `GET /overlays/ws`."),
+        "responses": {
+            "200": {"description": "the graphics", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["rev", "settings", "graphics"],
+                           "properties": {
+                               "rev": {"type": "integer"},
+                               "settings": {"type": "object", "properties": {
+                                   "delay_ms": {"type": "integer"}}},
+                               "pages": {"type": "integer",
+                                         "description": "connected pages"},
+                               "graphics": {"type": "array", "items": {
+                                   "type": "object",
+                                   "required": ["template", "program", "preview", "url"],
+                                   "properties": {
+                                       "template": {"type": "string"},
+                                       "title": {"type": "string"},
+                                       "description": {"type": "string"},
+                                       "steps": {"type": "integer", "minimum": 1},
+                                       "schema": {"type": "object"},
+                                       "program": _GRAPHIC, "preview": _GRAPHIC,
+                                       "url": _URL, "preview_url": _URL}}}}}}}},
+            "401": _ref("Unauthorized"), "403": _ref("Forbidden"), "500": _ref("Internal")},
+    }},
+    VERB_PATH: {"post": {
+        "summary": "Graphics: play, preview, update, next, stop",
+        "description": (
+            "`play` shows the graphic from step 0 (without data, program takes what the "
+            "preview shows); `preview` shows it on preview pages only; `update` merges "
+            "fields in (`null` removes one); `next` is its next step; `stop` takes it out. "
+            "`bus: preview` acts on the preview bus. Data is checked against the template's "
+            "schema: 422 `invalid_data` with every field that does not fit. Director or "
+            "producer."),
+        "parameters": [
+            {"name": "template", "in": "path", "required": True,
+             "description": "a template (`graphics[*].template`)",
+             "schema": {"type": "string"}},
+            {"name": "verb", "in": "path", "required": True, "schema": {"enum": list(VERBS)}}],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"data": {"type": "object", "description": "the template's fields"},
+                           "bus": {"enum": list(BUSES), "default": PROGRAM}}}}}},
+        "responses": {
+            "200": {"description": "done; the graphic's state on the bus", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["ok", "template", "bus", "state", "rev"],
+                    "properties": {"ok": {"const": True}, "template": {"type": "string"},
+                                   "bus": {"enum": list(BUSES)}, "state": _GRAPHIC,
+                                   "rev": {"type": "integer"}}}}}},
+            "400": _ref("BadRequest"), "401": _ref("Unauthorized"), "403": _ref("Forbidden"),
+            "404": {"description": "no such template (`unknown_template`) or action",
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"}}}},
+            "409": {"description": "`not_playing` (next on a hidden graphic) or `last_step`",
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"}}}},
+            "413": _ref("TooLarge"),
+            "422": {"description": "the data does not fit the template (`invalid_data`); "
+                                   "`errors`: each field and why",
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["error", "reason", "errors"],
+                        "properties": {"error": {"const": "invalid_data"},
+                                       "reason": {"type": "string"},
+                                       "errors": {"type": "array",
+                                                  "items": {"type": "string"}}}}}}},
+            "500": _ref("Internal")},
+    }},
+}

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, cast, get_args
 
 from aiohttp import web
@@ -82,20 +84,60 @@ ROUTES: tuple[tuple[str, str, str, Access], ...] = (
 )
 PERMISSIONS: dict[Endpoint, Access] = {(m, path): role for m, path, _, role in ROUTES}
 QUERY_TOKEN: frozenset[Endpoint] = frozenset({("GET", "/api/ws")})
+# An adapter's API route (the overlays' /api/overlays/*): (method, path as routed, lowest
+# role). create_app puts it in the guard's table; the adapter adds the handler to the app.
+ExtraRoute = tuple[str, str, str]
+ACCESS: tuple[Access, ...] = get_args(Access)
+
+
+def permissions_with(extra_routes: Iterable[ExtraRoute]) -> dict[Endpoint, Access]:
+    """PERMISSIONS and the adapters' routes: one table for the one guard. Raises ValueError
+    for a route outside /api/, one that is already there, or an unknown role."""
+    table = dict(PERMISSIONS)
+    for entry in extra_routes:
+        method, path, role = entry
+        endpoint = (method.upper(), path)
+        if not (path == "/api" or path.startswith("/api/")):
+            raise ValueError(f"{method} {path}: an API route lives under /api/")
+        if endpoint in table:
+            raise ValueError(f"{method} {path} is already a route of the API")
+        if role not in ACCESS:
+            raise ValueError(f"{method} {path}: unknown role {role!r}; one of "
+                             f"{', '.join(ACCESS)}")
+        table[endpoint] = cast(Access, role)
+    return table
 
 
 def create_app(controller: Controller, auth: Auth, *, hub: StateHub | None = None,
-               static_dir: Path | None = None) -> web.Application:
+               static_dir: Path | None = None, extra_routes: Iterable[ExtraRoute] = (),
+               openapi_paths: Mapping[str, Mapping[str, Any]] | None = None
+               ) -> web.Application:
     """The API and console app; `app["hub"]` is the StateHub to publish every new read model
-    into. `static_dir`: the console's files (default control/web/static)."""
+    into. `static_dir`: the console's files (default control/web/static).
+
+    `extra_routes`: adapters' API routes with the lowest role for each; they go through the
+    same guard and JSON errors as the API's own (the adapter registers their handlers on
+    the app before it starts; a route of /api/ that is in no table is open to no role).
+    `app["permissions"]` is the whole table, for the adapter to check its routes are in it.
+    `openapi_paths`: the adapters' routes for the OpenAPI document (every extra route, and
+    only those)."""
+    permissions = permissions_with(extra_routes)
+    extra = set(permissions) - set(PERMISSIONS)
+    documented = {(m.upper(), path) for path, item in (openapi_paths or {}).items()
+                  for m in item if m.upper() in openapi.METHODS}
+    if openapi_paths is not None and documented != extra:
+        raise ValueError(f"openapi_paths must document the extra routes, no more and no less: "
+                         f"{sorted(documented ^ extra)}")
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[json_errors, guard(auth, PERMISSIONS, QUERY_TOKEN)])
+                          middlewares=[json_errors, guard(auth, permissions, QUERY_TOKEN)])
     states = hub if hub is not None else StateHub()  # (not `hub or`: an empty hub is falsy)
     with warnings.catch_warnings():
-        # the wiring's contract is the plain key "hub"; aiohttp would rather have an AppKey
+        # the wiring's contract is the plain keys "hub" and "permissions"; aiohttp would
+        # rather have AppKeys
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["hub"] = states
-    api = _Api(controller, states, auth)
+        app["permissions"] = MappingProxyType(permissions)
+    api = _Api(controller, states, auth, openapi.document(openapi_paths))
     for method, path, name, _ in ROUTES:
         app.router.add_route(method, path, getattr(api, name), name=name)
     Console(auth, static_dir).add_routes(app)
@@ -117,10 +159,12 @@ def _source(request: web.Request) -> str:
 class _Api:
     """The route handlers, over one controller."""
 
-    def __init__(self, controller: Controller, hub: StateHub, auth: Auth) -> None:
+    def __init__(self, controller: Controller, hub: StateHub, auth: Auth,
+                 document: dict[str, Any]) -> None:
         self.controller = controller
         self.hub = hub
         self.auth = auth
+        self.document = document  # OpenAPI: the API's routes and the adapters'
 
     async def _run(self, request: web.Request, cmd: Command) -> web.Response:
         cmd = replace(cmd, by=request[ROLE])
@@ -215,7 +259,7 @@ class _Api:
         return json_ok(self.controller.read_model())
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return json_ok(openapi.document())
+        return json_ok(self.document)
 
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
         return await self.hub.serve(request, self.controller.read_model())

@@ -1,14 +1,17 @@
 """The API's OpenAPI 3.1 document, written by hand so it reads as the API's manual.
 
-A test checks that its paths and methods are exactly the app's routes. Schemas are JSON
-Schema 2020-12 (OpenAPI 3.1), so tools and tests can validate bodies against them.
+A test checks that its paths and methods are exactly the app's routes, the adapters' included
+(create_app's `openapi_paths`: the overlays document theirs next to their handlers). Schemas
+are JSON Schema 2020-12 (OpenAPI 3.1), so tools and tests can validate bodies against them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 Schema = dict[str, Any]
+METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"})
 
 _OBJ = "#/components/schemas/"
 _RESP = "#/components/responses/"
@@ -93,7 +96,18 @@ def _command_schemas() -> dict[str, Schema]:
     }
 
 
-def document() -> dict[str, Any]:
+def document(extra_paths: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The document; `extra_paths`: the adapters' routes (create_app's `openapi_paths`),
+    whose operations may use this document's components (`#/components/...`)."""
+    doc = _document()
+    for path, item in (extra_paths or {}).items():
+        if path in doc["paths"]:
+            raise ValueError(f"{path} is already in the OpenAPI document")
+        doc["paths"][path] = dict(item)
+    return doc
+
+
+def _document() -> dict[str, Any]:
     commands = _command_schemas()
     return {
         "openapi": "3.1.0",

@@ -16,7 +16,16 @@ import aiohttp
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page
 
-from control.overlays import Catalog, OverlayHub, derive_read_key, install
+from control.overlays import (
+    OPENAPI_PATHS,
+    Catalog,
+    OverlayHub,
+    api_routes,
+    derive_read_key,
+    install,
+)
+from control.web.app import create_app
+from control.web.auth import Auth
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,6 +39,29 @@ SAFE = (96, 54, 96 + 1728, 54 + 972)  # EBU R95 graphics-safe area at 1080p: x0,
 # screenshots for a person to look at: $SHOWCTL_OVERLAY_SCREENSHOTS, or a temp directory
 SHOTS = Path(os.environ.get("SHOWCTL_OVERLAY_SCREENSHOTS")
              or Path(tempfile.gettempdir()) / "showctl-overlay-screenshots")
+
+
+class NoShow:
+    """The controller of an app that serves the overlays only (the API's guard and errors
+    need an app made by create_app)."""
+
+    def read_model(self) -> dict[str, Any]:
+        return {"segments": []}
+
+    async def command(self, cmd: Any) -> None:
+        raise AssertionError("no show here")
+
+    async def reload(self) -> dict[str, Any]:
+        raise AssertionError("no show here")
+
+    async def output(self, name: str, active: bool) -> None:
+        raise AssertionError("no show here")
+
+
+def overlay_app() -> web.Application:
+    """An app with the control API's guard and JSON errors, the overlay API in its table."""
+    return create_app(NoShow(), Auth(TOKENS),  # type: ignore[arg-type]
+                      extra_routes=api_routes(), openapi_paths=OPENAPI_PATHS)
 
 
 def authorize(request: web.Request, min_role: str) -> str | None:
@@ -71,7 +103,7 @@ class HubServer:
 
 async def start_hub(*, catalog: Catalog | None = None, delay_ms: int = 0) -> HubServer:
     hub = OverlayHub(catalog, delay_ms=delay_ms)
-    app = web.Application()
+    app = overlay_app()
     key = derive_read_key(DIRECTOR)
     install(app, hub, authorize=authorize, read_key=lambda: key)
     runner = web.AppRunner(app, access_log=None)

@@ -149,3 +149,40 @@ async def test_the_broadcast_delay_reaches_the_pages(make_hub) -> None:
         server.hub.set_delay(2500)
         message = await _next(ws, "settings")
         assert message["settings"] == {"delay_ms": 2500} and message["prev"] == 0
+
+
+async def test_the_api_goes_through_the_apps_guard_and_json_errors(
+        hub_server: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One guard for all of /api/: a console session counts only from this server's pages,
+    and a crash is the app's JSON 500 with an incident id."""
+    s = hub_server
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{s.url}/api/login", json={"token": PRODUCER}) as resp:
+            assert resp.status == 200
+        play = f"{s.url}/api/overlays/lower-third/play"
+        async with http.post(play, json={"data": LT},
+                             headers={"Origin": "http://evil.example"}) as resp:
+            assert resp.status == 403 and (await resp.json())["error"] == "cross_site"
+        assert s.hub.board.rev == 0
+        async with http.post(play, json={"data": LT}, headers={"Origin": s.url}) as resp:
+            assert resp.status == 200
+        async with http.get(f"{s.url}/api/overlays") as resp:  # a safe method: no Origin
+            assert resp.status == 200
+        async with http.head(f"{s.url}/api/overlays") as resp:
+            assert resp.status == 405  # no route but the table's
+
+    def crash(*args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(s.hub, "stop", crash)
+    status, body = await s.api("POST", "/api/overlays/lower-third/stop", {})
+    assert status == 500 and body["error"] == "internal" and "boom" not in body["reason"]
+
+
+async def test_install_refuses_an_app_that_would_serve_the_api_unguarded() -> None:
+    from aiohttp import web
+
+    from control.overlays import OverlayHub, install
+
+    with pytest.raises(ValueError, match="does not guard GET /api/overlays"):
+        install(web.Application(), OverlayHub(), authorize=lambda request, role: None)

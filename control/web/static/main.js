@@ -3,6 +3,8 @@
 import { api, ApiError, whoami } from "./api.js";
 import { ServerClock } from "./clock.js";
 import { Controls } from "./controls.js";
+import { GraphicsPanel } from "./graphics.js";
+import { GuestsPanel } from "./guests.js";
 import { initI18n, lang, onLangChange, setLang, t, translate } from "./i18n.js";
 import { Live } from "./live.js";
 import { $, show } from "./ui.js";
@@ -66,6 +68,7 @@ function startConsole(role) {
   const clock = new ServerClock();
   const authLost = () => {
     live.stop();
+    graphics.feed.stop();
     location.replace("/");
   };
   let controls = null;
@@ -82,22 +85,30 @@ function startConsole(role) {
   controls = new Controls({ role, state: () => view.state, onAuthLost: authLost });
   controls.bind();
   view.relabel();
+  const graphics = new GraphicsPanel({ role, refused: (e) => controls.refused(e) });
+  graphics.start();
+  const guests = new GuestsPanel({ role, refused: (e) => controls.refused(e) });
   onLangChange(() => {
     translate(document);
     controls.panicDisarm?.();
     view.relabel();
+    graphics.relabel();
+    guests.relabel();
   });
 
   const live = new Live({
     clock,
-    onState: (state) => view.render(state),
+    onState: (state) => {
+      view.render(state);
+      guests.render(state.guests);
+    },
     onStatus: ({ connected, attempt }) => view.setConnection(connected, attempt),
     stillAllowed: async () => (await whoami()) !== null,
     onAuthLost: authLost,
   });
   view.setConnection(false, 0);
   live.start();
-  window.showctl = { clock, view, live }; // for the engineers' devtools and the tests
+  window.showctl = { clock, view, live, graphics, guests }; // for the engineers' devtools and the tests
 
   $("logout").addEventListener("click", async () => {
     try {
@@ -106,6 +117,7 @@ function startConsole(role) {
       // logged out or away: either way, back to the form
     }
     live.stop();
+    graphics.feed.stop();
     location.replace("/");
   });
 

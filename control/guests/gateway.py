@@ -1,0 +1,289 @@
+"""The WebRTC guest gateway: one aiortc peer connection per guest, fed into the mixer.
+
+``join(guest, offer)`` answers a WHIP offer (RFC 9725; ICE fully gathered, no trickle);
+a guest's decoded pictures go to ``sink.frames(guest).put`` (the newest only: frames that
+queued up meanwhile are skipped, never buffered) and its sound to ``sink.push_audio``. A
+second join by the same guest replaces the first. The sink is the ``ProgramMixer`` (or
+anything with ``frames``, ``push_audio``, ``detach``), so the mixer never sees WebRTC.
+
+ICE host addresses: aioice offers every interface but 127.0.0.1. ``configure_ice_hosts``
+pins the addresses it offers (process-wide, as aioice reads them from a module function):
+a deployment pins its public interface, tests pin 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from control.guests.avframes import AudioConverter, video_from_av
+from control.guests.video import LatestFrame
+
+log = logging.getLogger(__name__)
+
+MAX_SDP = 64 * 1024
+PHASES = ("invited", "connecting", "connected", "disconnected")
+
+
+class GuestSink(Protocol):
+    def frames(self, guest: str) -> LatestFrame: ...
+    def push_audio(self, guest: str, pcm: np.ndarray) -> None: ...
+    def detach(self, guest: str) -> None: ...
+
+
+class HeldFrames:
+    """A sink that only holds each guest's newest frame (no mixer running)."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, LatestFrame] = {}
+        self.audio_samples: dict[str, int] = {}
+
+    def frames(self, guest: str) -> LatestFrame:
+        return self.held.setdefault(guest, LatestFrame())
+
+    def push_audio(self, guest: str, pcm: np.ndarray) -> None:
+        self.audio_samples[guest] = self.audio_samples.get(guest, 0) + len(pcm)
+
+    def detach(self, guest: str) -> None:
+        self.held.pop(guest, None)
+
+
+class GatewayError(Exception):
+    """A join refused: ``status`` (400 bad SDP, 429 too many joins) and the reason."""
+
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+_original_host_addresses: Callable[[bool, bool], list[str]] | None = None
+
+
+def configure_ice_hosts(hosts: Iterable[str]) -> None:
+    """Offer only these host addresses in ICE (empty: aioice's default, every interface
+    but loopback). Process-wide."""
+    global _original_host_addresses
+    import aioice.ice as ice
+
+    if _original_host_addresses is None:
+        _original_host_addresses = ice.get_host_addresses
+    pinned = [h.strip() for h in hosts if h.strip()]
+    if not pinned:
+        ice.get_host_addresses = _original_host_addresses  # type: ignore[assignment]
+        return
+
+    def pinned_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [h for h in pinned if (":" in h and use_ipv6) or (":" not in h and use_ipv4)]
+
+    ice.get_host_addresses = pinned_addresses  # type: ignore[assignment]
+
+
+def parse_hosts(text: str) -> list[str]:
+    return [h.strip() for h in text.split(",") if h.strip()]
+
+
+def check_offer(sdp: str) -> None:
+    """Refuse what is plainly not a WebRTC offer, with a reason (GatewayError 400)."""
+    if len(sdp) > MAX_SDP:
+        raise GatewayError(400, f"the SDP offer is longer than {MAX_SDP} bytes")
+    lines = [line.strip() for line in sdp.splitlines() if line.strip()]
+    if not lines or lines[0] != "v=0":
+        raise GatewayError(400, "not an SDP offer: it must start with v=0")
+    media = [line for line in lines if line.startswith("m=")]
+    if not any(m.startswith(("m=audio", "m=video")) for m in media):
+        raise GatewayError(400, "the SDP offer has no audio or video (m=audio, m=video)")
+    if not any(line.startswith("a=fingerprint:") for line in lines):
+        raise GatewayError(400, "the SDP offer has no DTLS fingerprint (a=fingerprint)")
+    if not any(line.startswith("a=ice-ufrag:") for line in lines):
+        raise GatewayError(400, "the SDP offer has no ICE credentials (a=ice-ufrag)")
+
+
+@dataclass
+class Session:
+    guest: str
+    id: str
+    pc: Any  # aiortc RTCPeerConnection
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+
+class Gateway:
+    """Guests' peer connections. Runs on the event loop; frames go to ``sink``."""
+
+    def __init__(self, sink: GuestSink, *, joins_per_minute: int = 30,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.sink = sink
+        self.joins_per_minute = joins_per_minute
+        self.clock = clock
+        self.sessions: dict[str, Session] = {}
+        self.phases: dict[str, str] = {}  # guest -> one of PHASES (absent: invited)
+        self.link: dict[str, dict[str, Any]] = {}  # guest -> the page's own getStats()
+        self._joins: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self.on_change: Callable[[], None] | None = None
+        """Called (on the event loop) when a session begins, connects or ends."""
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:
+                log.exception("gateway: on_change failed")
+
+    # --- the WHIP side ------------------------------------------------------------------
+
+    def _rate_limit(self) -> None:
+        now = self.clock()
+        while self._joins and now - self._joins[0] >= 60:
+            self._joins.popleft()
+        if len(self._joins) >= self.joins_per_minute:
+            wait = max(1, int(60 - (now - self._joins[0])) + 1)
+            raise GatewayError(429, f"too many joins: at most {self.joins_per_minute} a "
+                               "minute; try again shortly", retry_after=wait)
+        self._joins.append(now)
+
+    async def join(self, guest: str, offer: str) -> tuple[str, str]:
+        """Answer ``guest``'s SDP offer: (session id, SDP answer). Replaces their earlier
+        session. GatewayError 400 (bad offer) or 429 (too many joins)."""
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+
+        self._rate_limit()
+        check_offer(offer)
+        async with self._lock:  # one join at a time: replacing must not interleave
+            old = self.sessions.pop(guest, None)
+            if old is not None:
+                log.info("guest %s joins again: session %s replaced", guest, old.id)
+                await self._end(old, detach=False)
+            pc = RTCPeerConnection()
+            session = Session(guest, secrets.token_urlsafe(12), pc)
+            self.phases[guest] = "connecting"
+
+            @pc.on("track")
+            def on_track(track: Any) -> None:
+                consume = self._video if track.kind == "video" else self._audio
+                session.tasks.append(asyncio.create_task(consume(guest, track),
+                                                         name=f"guest-{guest}-{track.kind}"))
+
+            @pc.on("connectionstatechange")
+            async def on_state() -> None:
+                state = pc.connectionState
+                if self.sessions.get(guest) is not session:
+                    return
+                if state == "connected":
+                    self.phases[guest] = "connected"
+                    log.info("guest %s connected (session %s)", guest, session.id)
+                    self._changed()
+                elif state in ("failed", "closed"):
+                    log.info("guest %s: connection %s", guest, state)
+                    await self.leave(guest, session.id)
+
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+                await pc.setLocalDescription(await pc.createAnswer())  # gathers fully
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                await pc.close()
+                self.phases[guest] = "disconnected" if guest in self.link else "invited"
+                raise GatewayError(400, f"the SDP offer cannot be used: {exc}") from None
+            self.sessions[guest] = session
+            self._changed()
+            return session.id, pc.localDescription.sdp
+
+    async def leave(self, guest: str, session_id: str) -> bool:
+        """End that session (False: no such session, e.g. already replaced)."""
+        session = self.sessions.get(guest)
+        if session is None or session.id != session_id:
+            return False
+        del self.sessions[guest]
+        await self._end(session, detach=True)
+        self.phases[guest] = "disconnected"
+        self._changed()
+        return True
+
+    async def _end(self, session: Session, *, detach: bool) -> None:
+        for task in session.tasks:
+            task.cancel()
+        await asyncio.gather(*session.tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await session.pc.close()
+        if detach:
+            self.sink.detach(session.guest)
+
+    async def close(self) -> None:
+        for guest, session in list(self.sessions.items()):
+            await self.leave(guest, session.id)
+
+    # --- media ----------------------------------------------------------------------------
+
+    async def _video(self, guest: str, track: Any) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        holder = self.sink.frames(guest)
+        try:
+            while True:
+                frame = await track.recv()
+                queue = getattr(track, "_queue", None)
+                while queue is not None and queue.qsize() > 0:  # newest only, never a backlog
+                    frame = await track.recv()
+                holder = self.sink.frames(guest)
+                holder.put(video_from_av(frame, time.monotonic()))
+        except MediaStreamError:
+            pass
+
+    async def _audio(self, guest: str, track: Any) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        converter = AudioConverter()
+        try:
+            while True:
+                frame = await track.recv()
+                self.sink.push_audio(guest, converter.convert(frame))
+        except MediaStreamError:
+            pass
+
+    # --- what the read model and the guest page show ---------------------------------------
+
+    def phase(self, guest: str) -> str:
+        return self.phases.get(guest, "invited")
+
+    def report(self, guest: str, stats: dict[str, Any]) -> None:
+        """The guest page's own getStats() (RTT, jitter, packetsLost), numbers only."""
+        clean = {k: v for k, v in stats.items()
+                 if k in LINK_KEYS and isinstance(v, int | float) and not isinstance(v, bool)}
+        if isinstance(stats.get("candidateType"), str):
+            clean["candidateType"] = stats["candidateType"][:16]
+        if isinstance(stats.get("qualityLimitationReason"), str):
+            clean["qualityLimitationReason"] = stats["qualityLimitationReason"][:16]
+        self.link[guest] = {**clean, "at": round(time.time(), 3)}
+
+
+LINK_KEYS = ("rtt_ms", "jitter_ms", "packetsLost", "loss_pct", "framesPerSecond",
+             "bitrate_kbps")
+
+
+def guest_statuses(roster: Sequence[dict[str, Any]], gateway: Gateway, on_air: Iterable[str],
+                   ready: Iterable[str]) -> list[dict[str, Any]]:
+    """The read model's ``guests``: every roster guest with its status and link stats.
+    status: invited | connecting | green-room | ready | on-air | disconnected."""
+    on_air, ready = set(on_air), set(ready)
+    out = []
+    for g in roster:
+        phase = gateway.phase(g["id"])
+        if phase == "connected":
+            status = ("on-air" if g["id"] in on_air else "ready" if g["id"] in ready
+                      else "green-room")
+        else:
+            status = phase
+        out.append({**g, "status": status, "on_air": g["id"] in on_air,
+                    "link": gateway.link.get(g["id"])})
+    return out

@@ -1,0 +1,216 @@
+// The guests panel: every roster guest with status, link quality, and (producer+) volume,
+// mute, a message to the guest's page and the invite link. Rows are built once per roster and
+// updated in place, so a field being typed in is never replaced by a push.
+
+import { api } from "./api.js";
+import { lang, t } from "./i18n.js";
+import { $, dialog, el, setClass, setText, show, toast } from "./ui.js";
+
+// status → its label key (listed, so the i18n test sees every key)
+const STATUS_KEYS = {
+  invited: "gstatus.invited",
+  connecting: "gstatus.connecting",
+  "green-room": "gstatus.green-room",
+  ready: "gstatus.ready",
+  "on-air": "gstatus.on-air",
+  disconnected: "gstatus.disconnected",
+};
+// past these the number is a warning (amber)
+export const LIMITS = { rtt_ms: 300, loss_pct: 5, jitter_ms: 30 };
+const MAX_GAIN_DB = 24;
+
+function fixed(value, digits = 0) {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "—";
+}
+
+export class GuestsPanel {
+  /**
+   * @param {object} o
+   * @param {string} o.role   director | producer | viewer (read only)
+   * @param {(e: Error) => void} o.refused   shows a refusal (Controls.refused)
+   */
+  constructor({ role, refused }) {
+    Object.assign(this, { role, refused });
+    this.canAct = role === "director" || role === "producer";
+    this.rows = new Map(); // guest id → {li, cells...}
+    this.order = "";
+    this.guests = [];
+  }
+
+  relabel() {
+    this.rows.clear();
+    this.order = "";
+    $("guests-list").replaceChildren();
+    this.render(this.guests);
+  }
+
+  render(guests) {
+    this.guests = Array.isArray(guests) ? guests : [];
+    const order = this.guests.map((g) => g.id).join("\n");
+    if (order !== this.order) {
+      this.order = order;
+      this.rows.clear();
+      $("guests-list").replaceChildren(...this.guests.map((g) => this.row(g)));
+    }
+    show($("guests-none"), this.guests.length === 0);
+    setText($("guests-count"), this.guests.length ? String(this.guests.length) : "");
+    for (const g of this.guests) this.update(g);
+  }
+
+  row(g) {
+    const li = el("li", "guest");
+    li.dataset.id = g.id;
+    const head = el("div", "guest-head");
+    const names = el("div", "guest-names");
+    const name = el("span", "guest-name");
+    const other = el("span", "guest-name-other muted");
+    names.append(name, other);
+    const status = el("span", "pill guest-status");
+    head.append(names, status);
+    const link = el("div", "guest-link tnum");
+    const parts = {};
+    for (const key of ["rtt_ms", "loss_pct", "jitter_ms", "bitrate_kbps"]) {
+      parts[key] = el("span", `lk lk-${key}`);
+      link.append(parts[key]);
+    }
+    li.append(head, link);
+    const row = { li, name, other, status, link, parts };
+    if (this.canAct) li.append(this.controls(g.id, row));
+    this.rows.set(g.id, row);
+    return li;
+  }
+
+  controls(id, row) {
+    const box = el("div", "guest-controls");
+    const gainLabel = el("label", "guest-gain");
+    gainLabel.append(el("span", "muted", t("guests.gain")));
+    const gain = el("input", "gain-input tnum");
+    Object.assign(gain, { type: "number", min: -MAX_GAIN_DB, max: MAX_GAIN_DB, step: 1 });
+    gain.setAttribute("aria-label", t("guests.gain"));
+    gain.addEventListener("change", () => {
+      const value = Number(gain.value);
+      if (gain.value !== "" && Number.isFinite(value)) this.setLevel(id, { gain_db: value });
+    });
+    gainLabel.append(gain, el("span", "muted", "dB"));
+    const mute = el("button", "btn btn-small mute-btn");
+    mute.type = "button";
+    mute.addEventListener("click", () => {
+      const muted = mute.getAttribute("aria-pressed") === "true";
+      this.setLevel(id, { muted: !muted });
+    });
+    const invite = el("button", "btn btn-small invite-btn", t("guests.invite"));
+    invite.type = "button";
+    invite.addEventListener("click", () => this.invite(id));
+    const form = el("form", "guest-message");
+    const text = el("input", "message-input");
+    Object.assign(text, { type: "text", maxLength: 500, placeholder: t("guests.message_placeholder") });
+    text.setAttribute("aria-label", t("guests.message_placeholder"));
+    const send = el("button", "btn btn-small message-send", t("guests.send"));
+    send.type = "submit";
+    form.append(text, send);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.message(id, text, send);
+    });
+    box.append(gainLabel, mute, invite, form);
+    Object.assign(row, { gain, mute });
+    return box;
+  }
+
+  update(g) {
+    const row = this.rows.get(g.id);
+    if (!row) return;
+    const zh = lang() === "zh";
+    const main = (zh && g.name_zh) ? g.name_zh : (g.name || g.id);
+    const other = zh ? (g.name && g.name !== main ? g.name : "") : (g.name_zh || "");
+    setText(row.name, main);
+    setText(row.other, other);
+    const status = String(g.status || "invited");
+    row.li.dataset.status = status;
+    setText(row.status, STATUS_KEYS[status] ? t(STATUS_KEYS[status]) : status);
+    setClass(row.status, "pill-live", status === "on-air");
+    setClass(row.status, "pill-warn", status === "disconnected");
+    setClass(row.status, "pill-quiet", status !== "on-air" && status !== "disconnected");
+    setClass(row.li, "is-on-air", status === "on-air");
+
+    const link = g.link || null;
+    const has = (key) => link && typeof link[key] === "number";
+    const lossPct = has("loss_pct") ? link.loss_pct : null;
+    const values = {
+      rtt_ms: [t("guests.rtt", { v: has("rtt_ms") ? fixed(link.rtt_ms) : "—" }), has("rtt_ms") && link.rtt_ms > LIMITS.rtt_ms],
+      loss_pct: [t("guests.loss", { v: lossPct === null ? "—" : fixed(lossPct, 1) }), lossPct !== null && lossPct > LIMITS.loss_pct],
+      jitter_ms: [t("guests.jitter", { v: has("jitter_ms") ? fixed(link.jitter_ms) : "—" }), has("jitter_ms") && link.jitter_ms > LIMITS.jitter_ms],
+      bitrate_kbps: [t("guests.bitrate", { v: has("bitrate_kbps") ? fixed(link.bitrate_kbps) : "—" }), false],
+    };
+    let warned = false;
+    for (const [key, [text, warn]] of Object.entries(values)) {
+      setText(row.parts[key], text);
+      setClass(row.parts[key], "warn-text", warn);
+      warned ||= warn;
+    }
+    show(row.link, Boolean(link));
+    setClass(row.li, "link-warn", warned);
+
+    if (row.gain) {
+      const level = g.level || { gain_db: 0, muted: false };
+      if (document.activeElement !== row.gain) {
+        const value = String(level.gain_db ?? 0);
+        if (row.gain.value !== value) row.gain.value = value;
+      }
+      const muted = Boolean(level.muted);
+      row.mute.setAttribute("aria-pressed", String(muted));
+      setText(row.mute, muted ? t("guests.unmute") : t("guests.mute"));
+      setClass(row.mute, "btn-warn", muted);
+    }
+  }
+
+  async setLevel(id, body) {
+    try {
+      await api("POST", `/api/guests/${encodeURIComponent(id)}/level`, body);
+    } catch (e) {
+      this.refused(e);
+    }
+  }
+
+  async message(id, input, button) {
+    const text = input.value.trim();
+    if (!text) return;
+    button.disabled = true;
+    try {
+      const data = await api("POST", `/api/guests/${encodeURIComponent(id)}/message`, { text });
+      input.value = "";
+      if (!data?.delivered) toast(t("guests.not_delivered"), "warn");
+    } catch (e) {
+      this.refused(e);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async invite(id) {
+    let data;
+    try {
+      data = await api("POST", `/api/guests/${encodeURIComponent(id)}/invite`);
+    } catch (e) {
+      this.refused(e);
+      return;
+    }
+    const g = this.guests.find((x) => x.id === id);
+    const box = el("div", "invite-box");
+    box.append(el("p", "", t("guests.invite_body", { name: (lang() === "zh" && g?.name_zh) ? g.name_zh : (g?.name || id) })));
+    const url = el("input", "invite-url mono");
+    Object.assign(url, { type: "text", readOnly: true, value: String(data?.url || "") });
+    url.setAttribute("aria-label", t("guests.invite"));
+    url.addEventListener("focus", () => url.select());
+    box.append(url);
+    const done = dialog({ title: t("guests.invite_title"), body: box, ok: t("guests.copy"), kind: "invite" });
+    url.focus();
+    if (await done) {
+      try {
+        await navigator.clipboard.writeText(url.value);
+      } catch {
+        url.select(); // no clipboard permission: selected, for Ctrl+C
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+"""End to end, loopback only: headless Chromium with a fake camera opens the invite link,
+joins over WHIP, and the mixer receives its frames. The body runs again in a network
+namespace that has nothing but loopback (unshare -n), so no packet can leave 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from control.guests.gateway import Gateway, configure_ice_hosts, guest_statuses
+from control.guests.invites import invite_url, make_token
+from control.guests.mixer import MixerSettings, ProgramMixer
+from control.guests.routes import install
+
+INNER = "SHOWCTL_TEST_NETNS"
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_in_a_loopback_namespace():
+    if os.environ.get(INNER):
+        pytest.skip("already inside")
+    if os.geteuid() != 0 or not shutil.which("unshare") or not Path(CHROMIUM).exists():
+        pytest.skip("needs root, unshare and Debian's chromium")
+    cmd = (f"ip link set lo up; exec {sys.executable} -m pytest -q -p no:cacheprovider "
+           f"{__file__}::test_chromium_joins")
+    done = subprocess.run(["unshare", "-n", "sh", "-c", cmd], cwd=ROOT, env={
+        **os.environ, INNER: "1"}, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout
+
+
+async def _until(predicate, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.timeout(60)
+async def test_chromium_joins():
+    if not os.environ.get(INNER):
+        pytest.skip("runs inside the loopback namespace (test_in_a_loopback_namespace)")
+    from playwright.async_api import async_playwright
+
+    configure_ice_hosts(["127.0.0.1"])
+    mixer = ProgramMixer(MixerSettings(port=9))  # not started: we only read what it receives
+    gateway = Gateway(mixer)
+    secret = b"e2e"
+    roster = {"ada": {"id": "ada", "name": "Ada", "name_zh": None, "role": None}}
+
+    def view():
+        return guest_statuses(list(roster.values()), gateway, on_air=[], ready=[])
+
+    app = web.Application()
+    install(app, gateway, secret=secret, roster=lambda: roster,
+            status=lambda g: {"status": view()[0]["status"], "on_air": False})
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    link = invite_url("127.0.0.1", port, "ada", make_token(secret, "ada", time.time() + 600))
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = await browser.new_page()
+            await page.goto(link)
+            await page.wait_for_function("window.showctlGuest", timeout=10_000)
+            await page.evaluate("showctlGuest.join()")
+            await _until(lambda: gateway.phase("ada") == "connected", 20, "the guest connected")
+            await _until(lambda: mixer.frames("ada").received > 10, 15, "frames in the mixer")
+            frame = mixer.frames("ada").latest()
+            assert frame is not None and frame.width >= 320
+            assert view()[0]["status"] == "green-room"
+            await page.wait_for_function(
+                "showctlGuest.state().status === 'green-room'", timeout=5_000)
+            await _until(lambda: "ada" in gateway.link, 10, "the page's stats")
+            # the guest closes the page; the same link joins again and takes over
+            await page.close()
+            before = mixer.frames("ada").received
+            page = await browser.new_page()
+            await page.goto(link)
+            await page.wait_for_function("window.showctlGuest", timeout=10_000)
+            await page.evaluate("showctlGuest.join()")
+            await _until(lambda: mixer.frames("ada").received > before + 10
+                         and gateway.phase("ada") == "connected", 10, "the slot restored")
+            assert len(gateway.sessions) == 1
+            await browser.close()
+    finally:
+        await runner.cleanup()
