@@ -362,9 +362,11 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
 
     def on_change(state: ShowState, events: tuple[Event, ...], now: int) -> None:
         sync.want(desired(state, now))
-        hub.publish(ctl.read_model())
+        # the consoles' read model next, not before: OBS's batch leaves first (take latency)
+        asyncio.get_running_loop().call_soon(lambda: hub.publish(ctl.read_model()))
 
-    runner.listen(on_change)
+    # OBS hears a change before anyone else (metrics, graphics, mixer, consoles)
+    runner.listen(on_change, first=True)
     sync.want(desired(runner.state, runner.now()))
     web_runner = web.AppRunner(app, access_log=None)
     await web_runner.setup()

@@ -72,8 +72,12 @@ class Runner:
     def now(self) -> int:
         return self._clock()
 
-    def listen(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    def listen(self, listener: Listener, *, first: bool = False) -> None:
+        """Call `listener` after every change; `first` puts it before those already added."""
+        if first:
+            self._listeners.insert(0, listener)
+        else:
+            self._listeners.append(listener)
 
     async def command(self, command: Command) -> ShowState:
         """Apply a command in turn; returns once it is journaled. Raises Refused."""
