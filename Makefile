@@ -42,6 +42,7 @@ bench: setup
 	$(PY) bench/take_latency.py
 	$(PY) bench/fanout.py
 	$(PY) bench/mixer.py
+	$(PY) bench/overlays.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
