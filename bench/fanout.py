@@ -1,6 +1,7 @@
 """State fan-out: a take reaching every console, side by side with a bare aiohttp baseline.
 
-N websocket clients (default 100) watch; M takes (default 50) are made through the API.
+N websocket clients (default 100, spread over 4 processes as separate browsers would be)
+watch; M takes (default 50) are made through the API.
 Latency of one take = from sending POST /api/take to the LAST client holding the new state.
 Baseline, in the same run: a minimal aiohttp server that broadcasts the same read model to
 the same number of websocket clients when poked (the floor of Python websockets here).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import aiohttp
@@ -45,52 +48,91 @@ def summary(values: list[float]) -> dict[str, float]:
             "p99_ms": pct(values, .99), "max_ms": max(values)}
 
 
-class Watchers:
-    """N websocket clients; each notes when it first sees a message that `matches`."""
+def _key(data: dict) -> str | None:
+    """What a state message says happened: the baseline's poke number or the on-air segment."""
+    state = data.get("state") or {}
+    if "k" in state:
+        return f"k{state['k']}"
+    on_air = state.get("on_air") or {}
+    return on_air.get("id")
 
-    def __init__(self) -> None:
-        self.seen: dict[int, float] = {}
-        self.expect: Callable[[dict], bool] = lambda m: False
-        self.done = asyncio.Event()
-        self.count = 0
 
-    async def watch(self, session: aiohttp.ClientSession, url: str, i: int,
-                    headers: dict[str, str]) -> None:
-        async with session.ws_connect(url, headers=headers, max_msg_size=0) as ws:
-            self.count += 1
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
+def _watch_process(url: str, headers: dict[str, str], clients: int, conn: Connection) -> None:
+    """One process of watchers, as separate browsers would be: `clients` websockets; for
+    every key asked for, answers the wall time by which all of them had seen it."""
+    async def main() -> None:
+        seen: dict[str, dict[int, float]] = {}
+        changed = asyncio.Event()
+        connected = 0
+
+        async def watch(session: aiohttp.ClientSession, i: int) -> None:
+            nonlocal connected
+            async with session.ws_connect(url, headers=headers, max_msg_size=0) as ws:
+                connected += 1
+                changed.set()
+                async for msg in ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    key = _key(json.loads(msg.data))
+                    if key is not None and i not in seen.setdefault(key, {}):
+                        seen[key][i] = time.time()
+                        changed.set()
+
+        async with aiohttp.ClientSession() as session:
+            tasks = [asyncio.create_task(watch(session, i)) for i in range(clients)]
+            while connected < clients:
+                changed.clear()
+                await asyncio.wait_for(changed.wait(), 30)
+            conn.send("ready")
+            loop = asyncio.get_running_loop()
+            while True:
+                key = await loop.run_in_executor(None, conn.recv)
+                if key is None:
                     break
-                data = json.loads(msg.data)
-                if i not in self.seen and self.expect(data):
-                    self.seen[i] = time.perf_counter()
-                    if len(self.seen) == self.n:
-                        self.done.set()
+                async with asyncio.timeout(20):
+                    while len(seen.get(key, {})) < clients:
+                        changed.clear()
+                        await changed.wait()
+                conn.send(max(seen[key].values()))
+            for t in tasks:
+                t.cancel()
 
-    def arm(self, n: int, expect: Callable[[dict], bool]) -> None:
-        self.n, self.expect, self.seen = n, expect, {}
-        self.done = asyncio.Event()
+    asyncio.run(main())
 
 
 async def measure(clients: int, takes: int, ws_url: str, headers: dict[str, str],
-                  take: Callable[[int], Awaitable[Callable[[dict], bool]]]) -> list[float]:
-    watchers = Watchers()
+                  take: Callable[[int], Awaitable[str]], processes: int = 4) -> list[float]:
+    """Latency of each take to the last of `clients` watchers, spread over `processes`."""
+    ctx = multiprocessing.get_context("spawn")
+    pipes, procs = [], []
+    for n in range(processes):
+        parent, child = ctx.Pipe()
+        share = clients // processes + (1 if n < clients % processes else 0)
+        proc = ctx.Process(target=_watch_process, args=(ws_url, headers, share, child))
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    loop = asyncio.get_running_loop()
     out: list[float] = []
-    async with aiohttp.ClientSession() as session:
-        tasks = [asyncio.create_task(watchers.watch(session, ws_url, i, headers))
-                 for i in range(clients)]
-        async with asyncio.timeout(30):
-            while watchers.count < clients:
-                await asyncio.sleep(0.05)
+    try:
+        for pipe in pipes:
+            assert await asyncio.wait_for(loop.run_in_executor(None, pipe.recv), 60) == "ready"
         for k in range(takes):
             await asyncio.sleep(0.55)  # the controller refuses takes closer than 500 ms
-            t0 = time.perf_counter()
-            watchers.arm(clients, await take(k))
-            async with asyncio.timeout(10):
-                await watchers.done.wait()
-            out.append((max(watchers.seen.values()) - t0) * 1000)
-        for t in tasks:
-            t.cancel()
+            t0 = time.time()
+            key = await take(k)
+            for pipe in pipes:
+                pipe.send(key)
+            last = [await asyncio.wait_for(loop.run_in_executor(None, pipe.recv), 30)
+                    for pipe in pipes]
+            out.append((max(last) - t0) * 1000)
+    finally:
+        for pipe in pipes:
+            pipe.send(None)
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
     return out
 
 
@@ -129,9 +171,9 @@ async def baseline(clients: int, takes: int, model: dict) -> list[float]:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     posts: list[asyncio.Task] = []
     async with aiohttp.ClientSession() as http:
-        async def take(k: int) -> Callable[[dict], bool]:
+        async def take(k: int) -> str:
             posts.append(asyncio.create_task(_post(http, f"http://127.0.0.1:{port}/poke?k={k}")))
-            return lambda m: m.get("state", {}).get("k") == k
+            return f"k{k}"
         result = await measure(clients, takes, f"ws://127.0.0.1:{port}/ws", {}, take)
         await asyncio.gather(*posts)
     await runner.cleanup()
@@ -177,10 +219,9 @@ async def controller(clients: int, takes: int, tmp: Path) -> tuple[list[float], 
 
             posts: list[asyncio.Task] = []
 
-            async def take(k: int) -> Callable[[dict], bool]:
-                expected = f"s{k + 1}"
+            async def take(k: int) -> str:
                 posts.append(asyncio.create_task(_post(http, f"{base}/take")))
-                return lambda m: (m.get("state", {}).get("on_air") or {}).get("id") == expected
+                return f"s{k + 1}"
 
             result = await measure(clients, takes, f"ws://127.0.0.1:{port}/api/ws",
                                    {"Authorization": f"Bearer {VIEWER}"}, take)

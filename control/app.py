@@ -39,7 +39,7 @@ from .overlays import read_key as overlay_read_key
 from .runner import Runner, wall_clock_ms
 from .show.commands import Command
 from .show.diagnostics import Diagnostic, RundownError
-from .show.engine import Event
+from .show.engine import Event, next_segment
 from .show.loader import Loaded, load_rundown
 from .show.outputs import desired
 from .show.shift import start_shift
@@ -336,8 +336,8 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
                 for g in runner.state.rundown.guests}
 
     def guests_view(state: ShowState, now: int) -> list[dict[str, Any]]:
-        nxt = show_view(state, now)["next"]
-        ready = state.rundown.segment(nxt["id"]).guests if nxt is not None else ()
+        nxt = next_segment(state)  # (not show_view: the read model is built once per change)
+        ready = nxt.guests if nxt is not None else ()
         return [{**g, "level": guest_api.level(g["id"])} for g in guest_statuses(
             [{"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role}
              for g in state.rundown.guests], gateway, desired(state, now).guests, ready)]
