@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rundowns import ROOT
+from live_controller import ControllerProcess, wait_for
 
 from control.obs.client import ObsClient
-from control.obs.launcher import ObsLauncher, free_port
+from control.obs.launcher import ObsLauncher
 from control.show.loader import load_rundown
 
 RUNDOWN = """\
@@ -39,16 +33,6 @@ segments:
   - {id: outro, title: Outro, duration: 10m, scene: Credits}
 """
 DIRECTOR, VIEWER = "director-secret-token", "viewer-secret-token"
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -67,74 +51,12 @@ def obs(tmp_path_factory) -> Iterator[ObsLauncher]:
         launcher.close()
 
 
-class Controller:
+class Controller(ControllerProcess):
     """`showctl run` in a subprocess, and the API over HTTP."""
 
     def __init__(self, tmp: Path, obs: ObsLauncher, password: str | None = None) -> None:
-        self.rundown = tmp / "live.yaml"
-        self.rundown.write_text(RUNDOWN, "utf-8")
-        self.port = free_port()
-        self.state_dir = tmp / "state"
-        self.log = tmp / "controller.log"
-        self.env = {**os.environ, "SHOWCTL_OBS_URL": obs.url,
-                    "SHOWCTL_OBS_PASSWORD": password or obs.password,
-                    "SHOWCTL_HTTP_PORT": str(self.port), "SHOWCTL_DIRECTOR_TOKEN": DIRECTOR,
-                    "SHOWCTL_VIEWER_TOKEN": VIEWER, "SHOWCTL_STATE_DIR": str(self.state_dir)}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Controller:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "control.cli", "run", "--no-terminal", "--start", "now",
-                 str(self.rundown)], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        wait_for(self._up, 20, "the controller's API")
-        return self
-
-    def _up(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"controller exited:\n{self.log.read_text()}")
-        try:
-            self.get("/api/state")
-            return True
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def request(self, method: str, path: str, body: Any = None,
-                token: str | None = DIRECTOR) -> tuple[int, dict[str, Any]]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data,
-                                     method=method)
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"{}")
-
-    def get(self, path: str) -> dict[str, Any]:
-        status, body = self.request("GET", path)
-        assert status == 200, body
-        return body
-
-    def state(self) -> dict[str, Any]:
-        return self.get("/api/state")
+        super().__init__(tmp, RUNDOWN, obs_url=obs.url, obs_password=password or obs.password,
+                         tokens={"director": DIRECTOR, "viewer": VIEWER})
 
 
 @pytest.fixture
@@ -164,24 +86,13 @@ def item_enabled(obs: ObsLauncher, scene: str, item: str) -> bool:
         "sceneName": scene, "sceneItemId": item_id["sceneItemId"]})["sceneItemEnabled"]
 
 
-def on_air(ctl: Controller) -> str | None:
-    model = ctl.state()
-    return model["on_air"]["id"] if model["on_air"] else None
-
-
-def ready_to_take(ctl: Controller) -> None:
-    """Past the minimum time between takes (500 ms), so a take is not a double press."""
-    wait_for(lambda: time.time() * 1000 - ctl.state()["on_air"]["since_ms"] > 600, 5,
-             "the minimum time between takes")
-
-
 def test_a_take_through_the_api_switches_obs(controller: Controller, obs: ObsLauncher):
-    wait_for(lambda: on_air(controller) == "intro", 10, "the show to start")
+    wait_for(lambda: controller.on_air() == "intro", 10, "the show to start")
     wait_for(lambda: program(obs) == "Studio Wide", 5, "OBS on the first scene")
     assert item_enabled(obs, "Studio Wide", "Logo Bug")
     model = controller.state()
     assert model["obs"]["connected"] and model["show"]["shift_s"] != 0
-    ready_to_take(controller)
+    controller.ready_to_take()
     status, body = controller.request("POST", "/api/take")
     assert status == 200, body
     assert body["state"]["on_air"]["id"] == "talk"
@@ -190,7 +101,7 @@ def test_a_take_through_the_api_switches_obs(controller: Controller, obs: ObsLau
 
 
 def test_bad_requests_leave_the_show_untouched(controller: Controller):
-    wait_for(lambda: on_air(controller) == "intro", 10, "the show to start")
+    wait_for(lambda: controller.on_air() == "intro", 10, "the show to start")
     before = controller.state()["asrun"]
     assert controller.request("POST", "/api/take", token=None)[0] == 401
     assert controller.request("POST", "/api/take", token="wrong")[0] == 401
@@ -204,20 +115,20 @@ def test_bad_requests_leave_the_show_untouched(controller: Controller):
 
 def test_a_missing_scene_raises_an_alarm_and_the_show_goes_on(controller: Controller,
                                                               obs: ObsLauncher):
-    wait_for(lambda: on_air(controller) == "intro", 10, "the show to start")
-    ready_to_take(controller)
+    wait_for(lambda: controller.on_air() == "intro", 10, "the show to start")
+    controller.ready_to_take()
     status, _ = controller.request("POST", "/api/take/lost")
     assert status == 200
     wait_for(lambda: any("No Such Scene" in a["text"] for a in controller.state()["alarms"]),
              5, "an alarm naming the missing scene")
-    ready_to_take(controller)
+    controller.ready_to_take()
     assert controller.request("POST", "/api/take")[0] == 200
     wait_for(lambda: program(obs) == "Credits", 5, "OBS on the next valid scene")
 
 
 def test_controller_killed_mid_segment_resumes_where_it_was(controller: Controller):
-    wait_for(lambda: on_air(controller) == "intro", 10, "the show to start")
-    ready_to_take(controller)
+    wait_for(lambda: controller.on_air() == "intro", 10, "the show to start")
+    controller.ready_to_take()
     assert controller.request("POST", "/api/take/talk")[0] == 200
     before = controller.state()
     controller.kill()
@@ -237,8 +148,8 @@ def test_controller_killed_mid_segment_resumes_where_it_was(controller: Controll
 
 def test_obs_killed_and_restarted_comes_back_to_the_segment_on_air(controller: Controller,
                                                                   obs: ObsLauncher):
-    wait_for(lambda: on_air(controller) == "intro", 10, "the show to start")
-    ready_to_take(controller)
+    wait_for(lambda: controller.on_air() == "intro", 10, "the show to start")
+    controller.ready_to_take()
     assert controller.request("POST", "/api/take/talk")[0] == 200
     wait_for(lambda: program(obs) == "Studio Interview", 5, "OBS on talk")
     obs.kill()

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console.support import RUNDOWN, Controller, launch, wait_for
+from console.support import RUNDOWN, Controller, launch
+from live_controller import wait_for
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from control.obs.launcher import ObsLauncher, scenes_for

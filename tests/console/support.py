@@ -8,24 +8,15 @@ on 127.0.0.1. Waits are on conditions with deadlines, never bare sleeps.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from live_controller import ControllerProcess
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
-from rundowns import ROOT
 
 from control.obs.client import ObsClient
-from control.obs.launcher import ObsLauncher, free_port
+from control.obs.launcher import ObsLauncher
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -51,90 +42,12 @@ DIRECTOR, PRODUCER, VIEWER = "director-console-token", "producer-console-token",
 SAFE_SCENE = "Slate"
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `predicate` until it is truthy (a condition with a deadline, not a sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-
-
-class Controller:
-    """`showctl run` in a subprocess; its API over HTTP with a bearer token."""
+class Controller(ControllerProcess):
+    """`showctl run` in a subprocess with the console test's show and all three roles."""
 
     def __init__(self, tmp: Path, obs: ObsLauncher) -> None:
-        self.rundown = tmp / "live.yaml"
-        self.rundown.write_text(RUNDOWN, "utf-8")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / "controller.log"
-        self.env = {**os.environ, "SHOWCTL_OBS_URL": obs.url, "SHOWCTL_OBS_PASSWORD": obs.password,
-                    "SHOWCTL_HTTP_HOST": "127.0.0.1", "SHOWCTL_HTTP_PORT": str(self.port),
-                    "SHOWCTL_DIRECTOR_TOKEN": DIRECTOR, "SHOWCTL_PRODUCER_TOKEN": PRODUCER,
-                    "SHOWCTL_VIEWER_TOKEN": VIEWER, "SHOWCTL_STATE_DIR": str(tmp / "state")}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Controller:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "control.cli", "run", "--no-terminal", "--start", "now",
-                 str(self.rundown)], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        wait_for(self._up, 20, "the controller's API")
-        return self
-
-    def _up(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"controller exited:\n{self.log.read_text()}")
-        try:
-            return self.request("GET", "/api/state")[0] == 200
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def request(self, method: str, path: str, body: Any = None,
-                token: str | None = DIRECTOR) -> tuple[int, dict[str, Any]]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"{}")
-
-    def state(self) -> dict[str, Any]:
-        status, body = self.request("GET", "/api/state")
-        assert status == 200, body
-        return body
-
-    def on_air(self) -> str | None:
-        model = self.state()
-        return model["on_air"]["id"] if model["on_air"] else None
-
-    def ready_to_take(self) -> None:
-        """Past the minimum time between takes (500 ms), so a take is not a double press."""
-        wait_for(lambda: time.time() * 1000 - self.state()["on_air"]["since_ms"] > 600, 5,
-                 "the minimum time between takes")
+        super().__init__(tmp, RUNDOWN, obs_url=obs.url, obs_password=obs.password,
+                         tokens={"director": DIRECTOR, "producer": PRODUCER, "viewer": VIEWER})
 
 
 def obs_call(obs: ObsLauncher, request: str, data: dict[str, Any] | None = None) -> dict:

@@ -20,8 +20,8 @@ from console.support import (
     launch,
     obs_call,
     program,
-    wait_for,
 )
+from live_controller import wait_for
 from playwright.sync_api import Browser, Playwright, expect
 
 # When the ON AIR title last changed to the expected text, on the page's wall clock (ms).

@@ -12,15 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console.support import (
-    DIRECTOR,
-    PRODUCER,
-    RUNDOWN,
-    VIEWER,
-    Console,
-    Controller,
-    wait_for,
-)
+from console.support import DIRECTOR, PRODUCER, RUNDOWN, VIEWER, Console, Controller
+from live_controller import wait_for
 from playwright.sync_api import Browser, expect
 
 from control.obs.launcher import ObsLauncher
