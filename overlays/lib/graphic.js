@@ -7,8 +7,10 @@
 // - `HubLink`: the page's websocket to the controller (/overlays/ws): a snapshot, then deltas
 //   with revisions; a gap in the revisions asks for a snapshot again; reconnects by itself.
 // - `ServerClock`: the controller's clock, NTP-style over the same socket
-//   (θ = ((t1−t0)+(t2−t3))/2, the lowest round trip of the last 8 samples, a burst every 10-20 s),
-//   so clocks drawn every frame from an absolute target agree on every page.
+//   (θ = ((t1−t0)+(t2−t3))/2, the lowest round trip of the last 16 samples, a burst every 10-20 s,
+//   or every second while the best round trip is still over PRECISE_RTT_MS: on a loaded machine
+//   the first burst can be slow both ways), so clocks drawn every frame from an absolute target
+//   agree on every page. The offset's error is at most rtt/2.
 // - A legacy template that defines its own update/play/next/stop globals is driven by the hub
 //   when it loads `/overlays/lib/graphic.js?drive=<template>`.
 //
@@ -47,7 +49,10 @@ export const motion = {
 // ---------------------------------------------------------------- the controller's clock
 
 export class ServerClock {
-  constructor(window = 8) {
+  // a round trip under this bounds the offset's error to 5 ms, well inside a frame
+  static PRECISE_RTT_MS = 10;
+
+  constructor(window = 16) {
     this.window = window;
     this.samples = [];
     this.offset = 0;      // controller time − local time, ms
@@ -68,6 +73,7 @@ export class ServerClock {
     this.rtt = best.rtt;
     this.synced = true;
   }
+  get precise() { return this.rtt !== null && this.rtt <= ServerClock.PRECISE_RTT_MS; }
 }
 
 export const clock = new ServerClock();
@@ -151,13 +157,17 @@ export class HubLink {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
-  // eight pings 30 ms apart; the clock keeps the one with the lowest round trip
+  // eight pings 30 ms apart; the clock keeps the one with the lowest round trip. A second
+  // later, a clock that is still not precise tries again; a precise one waits 10-20 s.
   burst() {
     clearTimeout(this.burstTimer);
     for (let i = 0; i < 8; i += 1) {
       setTimeout(() => this.send({ type: 'ping', t0: clock.local() }), i * 30);
     }
-    this.burstTimer = setTimeout(() => this.burst(), 10000 + Math.random() * 10000);
+    this.burstTimer = setTimeout(() => {
+      if (clock.precise) this.burstTimer = setTimeout(() => this.burst(), 9000 + Math.random() * 10000);
+      else this.burst();
+    }, 1000);
   }
 
   resync() {
