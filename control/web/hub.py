@@ -6,7 +6,13 @@ skips intermediate states (it only ever needs the latest), and one that stops re
 up nothing but its own sender, which gives up after `send_timeout` and drops the connection
 (the console reconnects and gets a fresh snapshot). Protocol, server to client:
 `{"type": "state", "state": {...}}`, `{"type": "pong"}`, `{"type": "error", "reason": "..."}`;
-client to server: `{"type": "ping"}` only (commands go through the HTTP API).
+client to server: `{"type": "ping"}` (commands go through the HTTP API).
+
+A client that connects with `?delta=1` (the console does) gets the whole state once, with a
+revision, `{"type": "state", "rev": N, "state": {...}}`, then only what changed:
+`{"type": "delta", "rev": N, "prev": N-1, "patch": [JSON Patch ops]}` (see patch.py), made and
+serialised once per change for all such clients. A client that skipped a revision (it read
+slowly) gets the whole state again instead, and `{"type": "resync"}` asks for it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .errors import dumps
+from .patch import diff
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +38,26 @@ MAX_REPLIES = 8            # pongs/errors owed to a client that does not read th
 class _Client:
     """One socket: its newest unsent state, the replies it is owed, and its sender task."""
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, *,
+                 delta: bool = False) -> None:
         self.request = request
         self.ws = ws
+        self.delta = delta
         self.state: str | None = None
+        self.state_rev = 0     # the revision of `state`
+        self.sent_rev = -1     # the revision of the last state handed to the socket
         self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
         self.wake = asyncio.Event()
         self.sender: asyncio.Task[None] | None = None
 
-    def offer(self, state: str) -> None:
-        self.state = state
+    def offer(self, state: str, rev: int = 0) -> None:
+        self.state, self.state_rev = state, rev
         self.wake.set()
+
+    def wants_delta(self, rev: int) -> bool:
+        """Whether a delta from `rev` - 1 fits: it asked for deltas, and it has been handed
+        that revision and nothing newer waits."""
+        return self.delta and self.state is None and self.sent_rev == rev - 1
 
     def reply(self, message: dict[str, Any]) -> None:
         self.replies.append(dumps(message))
@@ -64,6 +80,9 @@ class StateHub:
         self.heartbeat = heartbeat
         self._clients: set[_Client] = set()
         self._closed = False
+        self._rev = 0
+        self._model: dict[str, Any] | None = None
+        self._whole: tuple[int, str] | None = None  # the revisioned state message, once made
 
     def __len__(self) -> int:
         """The number of connected clients."""
@@ -77,26 +96,64 @@ class StateHub:
         """Make `model` the state every client gets next. Never waits; call on every change."""
         if self._closed:
             return
-        message = dumps({"type": "state", "state": model})  # serialised once for all
+        previous, self._model = self._model, model
+        self._rev += 1
+        rev = self._rev
+        plain: str | None = None   # each message is serialised once for all clients
+        delta: str | None = None
         for client in self._clients:
-            client.offer(message)
+            if not client.delta:
+                plain = plain or dumps({"type": "state", "state": model})
+                client.offer(plain, rev)
+            elif previous is not None and client.wants_delta(rev):
+                if delta is None:
+                    patch = diff(previous, model)
+                    delta = dumps({"type": "delta", "rev": rev, "prev": rev - 1,
+                                   "patch": patch}) if patch else ""
+                if delta:
+                    client.offer(delta, rev)
+                else:
+                    client.sent_rev = rev  # nothing changed: it already holds this revision
+            else:
+                client.offer(self._whole_state(), rev)
 
-    async def serve(self, request: web.Request, snapshot: dict[str, Any]) -> web.WebSocketResponse:
-        """Run one authenticated client's socket until it or the server closes it."""
+    def _whole_state(self) -> str:
+        """The current model as a revisioned state message (for delta clients)."""
+        if self._whole is None or self._whole[0] != self._rev:
+            self._whole = (self._rev, dumps({"type": "state", "rev": self._rev,
+                                             "state": self._model}))
+        return self._whole[1]
+
+    async def serve(self, request: web.Request, snapshot: dict[str, Any], *,
+                    delta: bool = False) -> web.WebSocketResponse:
+        """Run one authenticated client's socket until it or the server closes it.
+        `delta`: the client applies JSON Patches (module docstring)."""
         ws = web.WebSocketResponse(heartbeat=self.heartbeat, timeout=self.close_timeout,
                                    max_msg_size=MAX_CLIENT_MESSAGE)
         await ws.prepare(request)
         if self._closed:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
             return ws
-        client = _Client(request, ws)
-        client.offer(dumps({"type": "state", "state": snapshot}))
+        client = _Client(request, ws, delta=delta)
+        if not delta:
+            client.offer(dumps({"type": "state", "state": snapshot}))
+        else:
+            if self._model is None:  # nothing published yet: this is revision 0
+                self._model = snapshot
+            client.offer(self._whole_state(), self._rev)
         self._clients.add(client)
         client.sender = asyncio.create_task(self._send(client), name="showctl-ws-sender")
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
-                    client.reply(_answer(msg.data))
+                    answer = _answer(msg.data)
+                    if answer is RESYNC:
+                        if client.delta and self._model is not None:
+                            client.offer(self._whole_state(), self._rev)
+                        else:
+                            client.reply(_error("resync is for ?delta=1 clients"))
+                    else:
+                        client.reply(answer)
                 elif msg.type is WSMsgType.BINARY:
                     client.reply(_error("binary messages are not understood; send JSON text"))
                 else:  # ERROR: aiohttp has closed or is closing the socket
@@ -119,6 +176,7 @@ class StateHub:
                         await ws.send_str(client.replies.popleft())
                     if client.state is not None:
                         state, client.state = client.state, None
+                        client.sent_rev = client.state_rev
                         await ws.send_str(state)
         except TimeoutError:
             log.warning("websocket client %s took over %gs to accept a message: dropped",
@@ -161,6 +219,9 @@ def _really_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+RESYNC: dict[str, Any] = {"type": "resync"}  # the answer "send it the whole state"
+
+
 def _error(reason: str) -> dict[str, Any]:
     return {"type": "error", "reason": reason}
 
@@ -170,8 +231,11 @@ def _answer(text: str) -> dict[str, Any]:
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):
-        return _error("not JSON; the only message is {\"type\": \"ping\"}")
+        return _error("not JSON; the messages are {\"type\": \"ping\"} and "
+                      "{\"type\": \"resync\"}")
     if isinstance(message, dict) and message.get("type") == "ping":
         return {"type": "pong"}
-    return _error("unknown message; the only message is {\"type\": \"ping\"} "
-                  "(commands go to the HTTP API)")
+    if isinstance(message, dict) and message.get("type") == "resync":
+        return RESYNC
+    return _error("unknown message; the messages are {\"type\": \"ping\"} and "
+                  "{\"type\": \"resync\"} (commands go to the HTTP API)")

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from web.support import DIRECTOR, MODEL, VIEWER, FakeController, bearer, make_app
 
 from control.web.hub import StateHub
+from control.web.patch import apply
 
 BIG = "x" * 100_000  # states this size fill socket buffers within a few dozen publishes
 
@@ -140,3 +141,66 @@ async def test_publish_without_clients_is_fine() -> None:
     hub = StateHub()
     hub.publish(MODEL)
     assert len(hub) == 0 and hub.behind() == 0
+
+
+async def test_a_delta_client_gets_the_state_once_then_patches(client: TestClient) -> None:
+    hub = client.app["hub"]
+    async with client.ws_connect("/api/ws", params={"delta": "1"}, headers=bearer(VIEWER)) as ws, \
+            client.ws_connect("/api/ws", headers=bearer(VIEWER)) as plain:
+        first = await ws.receive_json()
+        assert first["type"] == "state" and first["state"] == MODEL
+        await plain.receive_json()
+        state, rev = first["state"], first["rev"]
+        for n in range(3):
+            model = {**MODEL, "on_air": {"id": f"s{n}"},
+                     "segments": [*MODEL["segments"][:2], {"id": "midnight-sky", "status": n}]}
+            hub.publish(model)
+            delta = await ws.receive_json()
+            assert delta["type"] == "delta" and delta["prev"] == rev and delta["rev"] == rev + 1
+            state, rev = apply(state, delta["patch"]), delta["rev"]
+            assert state == model
+            assert len(delta["patch"]) == 2  # the on-air id and one segment's status
+            assert await plain.receive_json() == {"type": "state", "state": model}
+
+
+async def test_a_delta_client_that_is_behind_gets_the_whole_state(client: TestClient) -> None:
+    hub = client.app["hub"]
+    async with client.ws_connect("/api/ws?delta=1", headers=bearer(VIEWER)) as ws:
+        await ws.receive_json()
+        hub.publish({**MODEL, "on_air": {"id": "a"}})
+        hub.publish({**MODEL, "on_air": {"id": "b"}})  # before the first could be sent
+        message = await ws.receive_json()
+        assert message["type"] == "state" and message["state"]["on_air"] == {"id": "b"}
+        hub.publish({**MODEL, "on_air": {"id": "c"}})
+        delta = await ws.receive_json()
+        assert delta["prev"] == message["rev"]
+        assert apply(message["state"], delta["patch"])["on_air"] == {"id": "c"}
+
+
+async def test_an_unchanged_state_sends_nothing_to_a_delta_client(client: TestClient) -> None:
+    hub = client.app["hub"]
+    async with client.ws_connect("/api/ws?delta=1", headers=bearer(VIEWER)) as ws:
+        first = await ws.receive_json()
+        hub.publish(dict(MODEL))
+        await ws.send_json({"type": "ping"})
+        assert await ws.receive_json() == {"type": "pong"}  # nothing came before the pong
+        hub.publish({**MODEL, "on_air": {"id": "x"}})
+        delta = await ws.receive_json()
+        assert delta["prev"] == first["rev"] + 1  # the unchanged revision counts as held
+        assert apply(first["state"], delta["patch"])["on_air"] == {"id": "x"}
+
+
+async def test_resync_sends_the_whole_state_again(client: TestClient) -> None:
+    hub = client.app["hub"]
+    async with client.ws_connect("/api/ws?delta=1", headers=bearer(VIEWER)) as ws, \
+            client.ws_connect("/api/ws", headers=bearer(VIEWER)) as plain:
+        await ws.receive_json()
+        await plain.receive_json()
+        hub.publish({**MODEL, "on_air": {"id": "y"}})
+        await ws.receive_json()
+        await ws.send_json({"type": "resync"})
+        again = await ws.receive_json()
+        assert again["type"] == "state" and again["state"]["on_air"] == {"id": "y"}
+        await plain.receive_json()
+        await plain.send_json({"type": "resync"})
+        assert "delta=1" in (await plain.receive_json())["reason"]

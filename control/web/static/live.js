@@ -1,6 +1,10 @@
-// The state websocket: a snapshot on connect, a push on every change, pings for the clock.
+// The state websocket: a snapshot on connect, then on every change only what changed (JSON
+// Patch deltas with revisions: a gap or a patch that does not fit asks for the whole state
+// again), pings for the clock.
 // Reconnects with backoff (250 ms doubling to 5 s, with jitter) and says so; a socket that
 // goes quiet (the server pushes at least once a second) is treated as dead and replaced.
+
+import { applyPatch } from "./patch.js";
 
 const PING_EVERY_MS = 2000;
 const QUIET_MS = 5000;
@@ -24,11 +28,14 @@ export class Live {
     this.stopped = false;
     this.timers = [];
     this.lastMessage = 0;
+    this.state = null;  // the whole state as of revision `rev`
+    this.rev = null;
+    this.resyncing = false;
   }
 
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}/api/ws`;
+    return `${scheme}//${location.host}/api/ws?delta=1`;
   }
 
   start() {
@@ -59,6 +66,9 @@ export class Live {
       return;
     }
     this.ws = ws;
+    this.state = null;
+    this.rev = null;
+    this.resyncing = false;
     // an upgrade that hangs (a half-open network) is given up on like a closed socket
     const opening = setTimeout(() => {
       if (ws.readyState === WebSocket.CONNECTING) ws.close();
@@ -89,8 +99,26 @@ export class Live {
         return;
       }
       if (message.type === "state" && message.state) {
+        this.state = message.state;
+        this.rev = message.rev ?? null;
+        this.resyncing = false;
         this.clock.sample(message.state.show?.now_ms, received);
         this.onState(message.state, received);
+      } else if (message.type === "delta") {
+        if (this.resyncing) return;  // the whole state asked for is on its way
+        if (this.state === null || message.prev !== this.rev) {
+          this.resync(ws);
+          return;
+        }
+        try {
+          this.state = applyPatch(this.state, message.patch);
+        } catch {
+          this.resync(ws);
+          return;
+        }
+        this.rev = message.rev;
+        this.clock.sample(this.state.show?.now_ms, received);
+        this.onState(this.state, received);
       } else if (message.type === "pong") {
         this.clock.pong(received);
       }
@@ -105,6 +133,14 @@ export class Live {
     ws.onerror = () => {
       // onclose follows and retries
     };
+  }
+
+  // ask for the whole state again; deltas wait for it (they will not fit before it comes)
+  resync(ws) {
+    this.state = null;
+    this.rev = null;
+    this.resyncing = true;
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "resync" }));
   }
 
   ping() {

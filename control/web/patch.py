@@ -1,0 +1,132 @@
+"""JSON Patch (RFC 6902) between two read models: what the state websocket sends on a change.
+
+A take changes a few fields of a 30 KB read model; sending those fields instead of the whole
+model makes the push to every console several times smaller to send and to parse. Only `add`,
+`remove` and `replace` are produced, lists are diffed element by element (a grown list gets
+`add`s at its end, a shrunk one `remove`s from its end), so the patch is cheap to make and the
+browser's applier (static/patch.js) stays a few lines. Our own rather than the `jsonpatch`
+package: that one looks for moves (slow on every push) and its patches need its full applier.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Op = dict[str, Any]
+
+
+class PatchError(ValueError):
+    """A patch that does not fit the document (a path that is not there)."""
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def diff(old: Any, new: Any, path: str = "") -> list[Op]:
+    """The operations that turn `old` into `new` (both plain JSON values)."""
+    ops: list[Op] = []
+    _diff(old, new, path, ops)
+    return ops
+
+
+def _same_type(a: Any, b: Any) -> bool:
+    # bool is an int in Python, not in JSON: true → 1 must be a replace
+    return type(a) is type(b)
+
+
+def _diff(old: Any, new: Any, path: str, ops: list[Op]) -> None:
+    if old is new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in old.keys() - new.keys():
+            ops.append({"op": "remove", "path": f"{path}/{_escape(key)}"})
+        for key, value in new.items():
+            sub = f"{path}/{_escape(key)}"
+            if key in old:
+                _diff(old[key], value, sub, ops)
+            else:
+                ops.append({"op": "add", "path": sub, "value": value})
+    elif isinstance(old, list) and isinstance(new, list):
+        common = min(len(old), len(new))
+        for i in range(common):
+            _diff(old[i], new[i], f"{path}/{i}", ops)
+        for i in range(common, len(new)):
+            ops.append({"op": "add", "path": f"{path}/{i}", "value": new[i]})
+        for i in range(len(old) - 1, common - 1, -1):
+            ops.append({"op": "remove", "path": f"{path}/{i}"})
+    elif not _same_type(old, new) or old != new:
+        ops.append({"op": "replace", "path": path, "value": new})
+
+
+def apply(doc: Any, ops: list[Op]) -> Any:
+    """`doc` with the patch applied; `doc` itself is left as it was (copy on write along
+    each path). For the bench's and tests' Python clients; the console has patch.js."""
+    for op in ops:
+        doc = _apply_one(doc, op)
+    return doc
+
+
+def _apply_one(doc: Any, op: Op) -> Any:
+    kind, path = op.get("op"), op.get("path")
+    if kind not in ("add", "remove", "replace") or not isinstance(path, str):
+        raise PatchError(f"unsupported operation {op!r}")
+    if path == "":
+        if kind == "remove":
+            raise PatchError("cannot remove the whole document")
+        return op["value"]
+    if not path.startswith("/"):
+        raise PatchError(f"path {path!r} does not start with '/'")
+    tokens = [_unescape(t) for t in path[1:].split("/")]
+    return _set(doc, tokens, kind, op.get("value"), path)
+
+
+def _set(node: Any, tokens: list[str], kind: str, value: Any, path: str) -> Any:
+    token, rest = tokens[0], tokens[1:]
+    if isinstance(node, dict):
+        copy = dict(node)
+        if rest:
+            if token not in copy:
+                raise PatchError(f"{path}: no {token!r}")
+            copy[token] = _set(copy[token], rest, kind, value, path)
+        elif kind == "remove":
+            if copy.pop(token, _MISSING) is _MISSING:
+                raise PatchError(f"{path}: nothing to remove")
+        elif kind == "replace" and token not in copy:
+            raise PatchError(f"{path}: nothing to replace")
+        else:
+            copy[token] = value
+        return copy
+    if isinstance(node, list):
+        items = list(node)
+        index = len(items) if token == "-" else _index(token, path)
+        if rest:
+            if index >= len(items):
+                raise PatchError(f"{path}: index {index} out of range")
+            items[index] = _set(items[index], rest, kind, value, path)
+        elif kind == "add":
+            if index > len(items):
+                raise PatchError(f"{path}: index {index} out of range")
+            items.insert(index, value)
+        else:
+            if index >= len(items):
+                raise PatchError(f"{path}: index {index} out of range")
+            if kind == "remove":
+                del items[index]
+            else:
+                items[index] = value
+        return items
+    raise PatchError(f"{path}: {token!r} is inside a {type(node).__name__}")
+
+
+def _index(token: str, path: str) -> int:
+    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+        raise PatchError(f"{path}: {token!r} is not a list index")
+    return int(token)
+
+
+_MISSING = object()
