@@ -11,8 +11,9 @@ client to server: `{"type": "ping"}` (commands go through the HTTP API).
 A client that connects with `?delta=1` (the console does) gets the whole state once, with a
 revision, `{"type": "state", "rev": N, "state": {...}}`, then only what changed:
 `{"type": "delta", "rev": N, "prev": N-1, "patch": [JSON Patch ops]}` (see patch.py), made and
-serialised once per change for all such clients. A client that skipped a revision (it read
-slowly) gets the whole state again instead, and `{"type": "resync"}` asks for it.
+serialised once per change for all clients at the same revision. A client that has not been
+sent the previous delta yet gets one delta covering both (patches chain); one further behind
+than KEPT_PATCHES revisions gets the whole state again; `{"type": "resync"}` asks for it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import contextlib
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGE = 4096  # pings are tiny; bigger messages close the socket (1009)
 MAX_REPLIES = 8            # pongs/errors owed to a client that does not read them: oldest go
+KEPT_PATCHES = 8           # a delta client further behind than this gets the whole state
 
 
 class _Client:
@@ -54,10 +57,6 @@ class _Client:
         self.state, self.state_rev = state, rev
         self.wake.set()
 
-    def wants_delta(self, rev: int) -> bool:
-        """Whether a delta from `rev` - 1 fits: it asked for deltas, and it has been handed
-        that revision and nothing newer waits."""
-        return self.delta and self.state is None and self.sent_rev == rev - 1
 
     def reply(self, message: dict[str, Any]) -> None:
         self.replies.append(dumps(message))
@@ -83,6 +82,9 @@ class StateHub:
         self._rev = 0
         self._model: dict[str, Any] | None = None
         self._whole: tuple[int, str] | None = None  # the revisioned state message, once made
+        self._patches: dict[int, list[dict[str, Any]]] = {}  # rev -> patch from rev - 1
+        self._soon: asyncio.Handle | None = None
+        self._soon_build: Callable[[], dict[str, Any]] | None = None
 
     def __len__(self) -> int:
         """The number of connected clients."""
@@ -99,23 +101,53 @@ class StateHub:
         previous, self._model = self._model, model
         self._rev += 1
         rev = self._rev
+        if previous is not None:
+            self._patches[rev] = diff(previous, model)
+            self._patches.pop(rev - KEPT_PATCHES, None)
         plain: str | None = None   # each message is serialised once for all clients
-        delta: str | None = None
+        deltas: dict[int, str | None] = {}  # by the revision the clients hold
         for client in self._clients:
             if not client.delta:
                 plain = plain or dumps({"type": "state", "state": model})
                 client.offer(plain, rev)
-            elif previous is not None and client.wants_delta(rev):
-                if delta is None:
-                    patch = diff(previous, model)
-                    delta = dumps({"type": "delta", "rev": rev, "prev": rev - 1,
-                                   "patch": patch}) if patch else ""
-                if delta:
-                    client.offer(delta, rev)
-                else:
-                    client.sent_rev = rev  # nothing changed: it already holds this revision
-            else:
+                continue
+            base = client.sent_rev
+            if base not in deltas:
+                deltas[base] = self._delta_since(base)
+            text = deltas[base]
+            if text is None:  # too far behind (or never had a state): the whole state
                 client.offer(self._whole_state(), rev)
+            elif text:
+                client.offer(text, rev)  # replaces an unsent delta: this one includes it
+            elif client.state is None:
+                client.sent_rev = rev  # nothing changed: it already holds this revision
+
+    def publish_soon(self, build: Callable[[], dict[str, Any]]) -> None:
+        """Publish `build()` on the next turn of the loop: the changes of one turn (a take
+        and what was due with it) reach the clients as one state, after what runs first."""
+        self._soon_build = build
+        if self._soon is None:
+            self._soon = asyncio.get_running_loop().call_soon(self._publish_soon)
+
+    def _publish_soon(self) -> None:
+        build, self._soon, self._soon_build = self._soon_build, None, None
+        if build is not None:
+            self.publish(build())
+
+    def _delta_since(self, base: int) -> str | None:
+        """The delta message from revision `base` to now ("" when nothing changed), or None
+        when a patch between is no longer kept. Consecutive patches chain: one list."""
+        if base < 0 or base < self._rev - KEPT_PATCHES + 1:
+            return None
+        ops: list[dict[str, Any]] = []
+        for rev in range(base + 1, self._rev + 1):
+            patch = self._patches.get(rev)
+            if patch is None:
+                return None
+            ops.extend(patch)
+        if not ops:
+            return ""
+        return dumps({"type": "delta", "rev": self._rev, "prev": base, "patch": ops})
 
     def _whole_state(self) -> str:
         """The current model as a revisioned state message (for delta clients)."""

@@ -164,6 +164,9 @@ def test_chinese_interface_renders_with_a_cjk_font(browser: Browser, controller:
     expect(page.locator("#onair-label")).to_have_text("正在播出")
     expect(page.locator("#onair-title")).to_have_text("短片")
     expect(page.locator('#rundown-body tr[data-id="talk"] .seg-title')).to_have_text("对谈")
+    # the server's alarms too (the next segment, the countdown, is a hard start)
+    expect(page.locator("#alarms")).to_contain_text("硬开始")
+    expect(page.locator("#alarms")).not_to_contain_text("hard start")
     # the font Chromium really drew the title with, and the glyphs themselves: four
     # different characters must give four different pictures (tofu boxes are all alike)
     cdp = page.context.new_cdp_session(page)

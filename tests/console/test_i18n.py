@@ -12,6 +12,8 @@ import re
 
 from rundowns import ROOT
 
+from control.app import ALARM_CODES
+
 STATIC = ROOT / "control" / "web" / "static"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # keys built from a value: `status.${status}`, `role.${role}`, `alarm.${level}`, ...
@@ -19,6 +21,7 @@ DYNAMIC = {
     *(f"status.{s}" for s in ("done", "on-air", "next", "pending", "skipped")),
     *(f"role.{r}" for r in ("director", "producer", "viewer")),
     *(f"alarm.{level}" for level in ("critical", "warning", "info")),
+    *(f"alarm.code.{code}" for code in ALARM_CODES),
     *(f"confirm.{what}_{how}{part}" for what in ("stream", "record") for how in ("start", "stop")
       for part in ("", ".body")),
     *(f"ctl.{what}_{how}" for what in ("stream", "record") for how in ("start", "stop")),

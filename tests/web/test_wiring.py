@@ -170,4 +170,5 @@ def test_a_manual_cut_in_obs_is_a_warning() -> None:
     found = [a for a in alarms(state, model, {**obs, "manual_override": "Bars"})
              if "by hand" in a["text"]]
     assert found == [{"level": "warning", "text": "OBS program was cut by hand to Bars: "
-                      "showctl leaves it there until the show's next scene change"}]
+                      "showctl leaves it there until the show's next scene change",
+                      "code": "manual_override", "params": {"scene": "Bars"}}]

@@ -13,7 +13,7 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from web.support import DIRECTOR, MODEL, VIEWER, FakeController, bearer, make_app
 
-from control.web.hub import StateHub
+from control.web.hub import KEPT_PATCHES, StateHub
 from control.web.patch import apply
 
 BIG = "x" * 100_000  # states this size fill socket buffers within a few dozen publishes
@@ -163,18 +163,49 @@ async def test_a_delta_client_gets_the_state_once_then_patches(client: TestClien
             assert await plain.receive_json() == {"type": "state", "state": model}
 
 
-async def test_a_delta_client_that_is_behind_gets_the_whole_state(client: TestClient) -> None:
+async def test_a_delta_client_not_yet_sent_the_last_delta_gets_one_covering_both(
+        client: TestClient) -> None:
+    hub = client.app["hub"]
+    async with client.ws_connect("/api/ws?delta=1", headers=bearer(VIEWER)) as ws:
+        first = await ws.receive_json()
+        hub.publish({**MODEL, "on_air": {"id": "a"}, "segments": []})
+        hub.publish({**MODEL, "on_air": {"id": "b"}})  # before the first could be sent
+        delta = await ws.receive_json()
+        assert delta["type"] == "delta" and delta["prev"] == first["rev"]
+        state = apply(first["state"], delta["patch"])
+        assert state == {**MODEL, "on_air": {"id": "b"}}
+        hub.publish({**MODEL, "on_air": {"id": "c"}})
+        again = await ws.receive_json()
+        assert again["prev"] == delta["rev"]
+        assert apply(state, again["patch"])["on_air"] == {"id": "c"}
+
+
+async def test_a_delta_client_far_behind_gets_the_whole_state(client: TestClient) -> None:
     hub = client.app["hub"]
     async with client.ws_connect("/api/ws?delta=1", headers=bearer(VIEWER)) as ws:
         await ws.receive_json()
-        hub.publish({**MODEL, "on_air": {"id": "a"}})
-        hub.publish({**MODEL, "on_air": {"id": "b"}})  # before the first could be sent
+        for n in range(KEPT_PATCHES + 1):  # all before the socket could send one
+            hub.publish({**MODEL, "on_air": {"id": f"x{n}"}})
         message = await ws.receive_json()
-        assert message["type"] == "state" and message["state"]["on_air"] == {"id": "b"}
-        hub.publish({**MODEL, "on_air": {"id": "c"}})
+        assert message["type"] == "state"
+        assert message["state"]["on_air"] == {"id": f"x{KEPT_PATCHES}"}
+
+
+async def test_changes_in_one_loop_turn_are_one_push(client: TestClient) -> None:
+    hub = client.app["hub"]
+    async with client.ws_connect("/api/ws?delta=1", headers=bearer(VIEWER)) as ws:
+        first = await ws.receive_json()
+        builds = []
+
+        def build(n: int) -> dict:
+            builds.append(n)
+            return {**MODEL, "on_air": {"id": f"p{n}"}}
+        for n in range(3):
+            hub.publish_soon(lambda n=n: build(n))
         delta = await ws.receive_json()
-        assert delta["prev"] == message["rev"]
-        assert apply(message["state"], delta["patch"])["on_air"] == {"id": "c"}
+        assert builds == [2]  # built once, from the newest
+        assert delta["rev"] == first["rev"] + 1
+        assert apply(first["state"], delta["patch"])["on_air"] == {"id": "p2"}
 
 
 async def test_an_unchanged_state_sends_nothing_to_a_delta_client(client: TestClient) -> None:

@@ -189,6 +189,16 @@ export class ConsoleView {
     setText($("obs-stats"), parts.join(" · "));
   }
 
+  // in the console's language when the server gave a code, else the server's English text
+  alarmText(alarm) {
+    if (!alarm.code) return alarm.text;
+    const key = `alarm.code.${alarm.code}`;
+    const params = { ...(alarm.params || {}) };
+    if (params.target) params.target = this.time(params.target);
+    const text = t(key, params);
+    return text === key ? alarm.text : text;
+  }
+
   renderAlarms(alarms) {
     const list = $("alarms");
     const key = JSON.stringify(alarms);
@@ -198,7 +208,8 @@ export class ConsoleView {
     const sorted = [...alarms].sort((a, b) => (order[a.level] ?? 3) - (order[b.level] ?? 3));
     list.replaceChildren(...sorted.map((a) => {
       const item = el("li", `alarm alarm-${["critical", "warning", "info"].includes(a.level) ? a.level : "info"}`);
-      item.append(el("span", "alarm-level", t(`alarm.${a.level}`) || a.level), el("span", "", a.text));
+      item.append(el("span", "alarm-level", t(`alarm.${a.level}`) || a.level),
+        el("span", "", this.alarmText(a)));
       return item;
     }));
     if (!alarms.length) list.append(el("li", "alarm alarm-none", t("alarm.none")));
