@@ -16,7 +16,8 @@ compares its decode time with the frame's capture time (CLOCK_MONOTONIC is share
 processes). Goals: CPU ratio ≤ 1.3x ffmpeg, 30 fps, median latency ≤ 150 ms.
 
 Run: .venv/bin/python bench/mixer.py [--seconds 20]. Needs Debian's ffmpeg.
-Results: JSON on stdout and in bench/results/mixer.json. Loopback only.
+Results: JSON on stdout and in bench/results/mixer.json; ``run(seconds)`` returns them for
+bench/report.py. Loopback only.
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import load_average, machine, ratio, summary, write_result  # noqa: E402
 from control.guests.layouts import Program  # noqa: E402
 from control.guests.output import OutputSettings, ProgramOutput  # noqa: E402
 from control.guests.video import Canvas, Compositor, LatestFrame, VideoFrame  # noqa: E402
@@ -103,18 +103,6 @@ def free_udp_port() -> int:
 
 def cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "median_ms": statistics.median(values), "p95_ms": pct(values, .95),
-            "min_ms": min(values), "max_ms": max(values)}
 
 
 # --- the receiver (its own process, so its decoding is not counted as the mixer's CPU) ----
@@ -302,46 +290,46 @@ def run_ffmpeg(seconds: float, banks: list[list[np.ndarray]], tmp: Path) -> dict
     }
 
 
+def run(seconds: float = 20.0) -> dict[str, Any]:
+    """ffmpeg, then showctl, on the same frames; the figures as a JSON-able dict."""
+    banks = [textured(i, BANK) for i in range(len(GUESTS))]
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "job": f"4 guests {W}x{H} yuv420p {FPS} fps -> 2x2 {W}x{H} -> H.264 veryfast "
+               f"zerolatency {BITRATE // 1_000_000} Mbit/s gop {FPS} -> MPEG-TS/UDP loopback",
+        "seconds": seconds,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        report["ffmpeg"] = run_ffmpeg(seconds, banks, Path(tmp))
+        report["showctl"] = run_showctl(seconds, banks, Path(tmp))
+    ours, theirs = report["showctl"], report["ffmpeg"]
+    report["cpu_ratio_showctl_to_ffmpeg"] = ratio(ours["cpu_ms_per_frame"],
+                                                  theirs.get("cpu_ms_per_frame"))
+    median = ours["latency"].get("median_ms")
+    report["latency_ratio_median_showctl_to_ffmpeg"] = ratio(
+        median, theirs.get("latency", {}).get("median_ms"))
+    cpu_ratio = report["cpu_ratio_showctl_to_ffmpeg"]
+    report["goals"] = {
+        "cpu_ratio_at_most_1.3": cpu_ratio is not None and cpu_ratio <= 1.3,
+        "sustained_30_fps": ours["fps"] >= 29.5,
+        "median_latency_at_most_150_ms": median is not None and median <= 150,
+    }
+    report["machine"]["load_average_end"] = load_average()
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "mixer.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/results/mixer.json")
     parser.add_argument("--receive", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--until", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receive:
         receive(args.receive, args.until, args.out)
         return
-    banks = [textured(i, BANK) for i in range(len(GUESTS))]
-    version = None
-    if shutil.which("ffmpeg"):
-        version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
-                                 check=False).stdout.split("\n", 1)[0]
-    report: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "ffmpeg": version,
-                    "load_average_before": os.getloadavg()},
-        "job": f"4 guests {W}x{H} yuv420p {FPS} fps -> 2x2 {W}x{H} -> H.264 veryfast "
-               f"zerolatency {BITRATE // 1_000_000} Mbit/s gop {FPS} -> MPEG-TS/UDP loopback",
-        "seconds": args.seconds,
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        report["ffmpeg"] = run_ffmpeg(args.seconds, banks, Path(tmp))
-        report["showctl"] = run_showctl(args.seconds, banks, Path(tmp))
-    ours, theirs = report["showctl"], report["ffmpeg"]
-    if "cpu_ms_per_frame" in theirs:
-        report["cpu_ratio_showctl_to_ffmpeg"] = (ours["cpu_ms_per_frame"]
-                                                 / theirs["cpu_ms_per_frame"])
-    median = ours["latency"].get("median_ms")
-    report["goals"] = {
-        "cpu_ratio_at_most_1.3": report.get("cpu_ratio_showctl_to_ffmpeg", 99) <= 1.3,
-        "sustained_30_fps": ours["fps"] >= 29.5,
-        "median_latency_at_most_150_ms": median is not None and median <= 150,
-    }
-    report["machine"]["load_average_after"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_result("mixer", run(args.seconds), args.out)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,16 @@ a real aiohttp server, loopback only. Not a test: numbers for people.
 
 1. cue-to-pixel latency: POST /api/overlays/lower-third/play -> the first animation frame
    (requestAnimationFrame) in which the page draws the graphic, on the controller's clock as
-   the page estimates it; `--runs` plays (default 50), median and p95.
+   the page estimates it; `--runs` plays (default 50), median and p95. Baseline, interleaved
+   play by play in the same browser: a bare aiohttp server that broadcasts the play over a
+   websocket to a bare page showing a text box (the floor of websocket -> paint here).
 2. countdown agreement: two countdown pages, one on a clock 2345.6 ms wrong; over the same
-   ~5 s of frames, how far apart their ideas of the controller's clock are (what decides
-   whether they show the same second), and how often they draw different seconds at the
-   same moment (away from the second boundaries: should be never).
+   `--frames` frames (~5 s), how far apart their ideas of the controller's clock are (what
+   decides whether they show the same second), and how often they draw different seconds at
+   the same moment (away from the second boundaries: should be never).
 
-Run: .venv/bin/python bench/overlays.py [--runs 50]. About 30 s.
-Results: bench/results/overlays.json.
+Run: .venv/bin/python bench/overlays.py [--runs 50] [--frames 300]. About 30 s.
+Results: bench/results/overlays.json; ``run(runs, frames)`` returns them for bench/report.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import argparse
 import asyncio
 import json
 import math
-import platform
 import statistics
 import sys
 import time
@@ -34,6 +35,7 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import load_average, machine, ratio, summary, write_result  # noqa: E402
 from control.overlays import (  # noqa: E402
     OPENAPI_PATHS,
     OverlayHub,
@@ -55,15 +57,27 @@ SKEWED = ("(() => { const real = performance.now.bind(performance); "
 FRAME_MS = 1000 / 60
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "median_ms": round(statistics.median(values), 2),
-            "p95_ms": round(pct(values, 0.95), 2), "min_ms": round(min(values), 2),
-            "max_ms": round(max(values), 2)}
+# the baseline: a bare page that shows a text box when a websocket message says so, and
+# notes the wall clock in the next animation frame (as graphic.js notes the controller's)
+BARE_PAGE = """<!doctype html><html><body style="margin:0;background:transparent">
+<div id="g" style="position:absolute;left:80px;bottom:80px;padding:16px;font:48px sans-serif;
+color:#fff;background:#c00;visibility:hidden"></div>
+<script>
+const g = document.getElementById('g');
+const bare = (window.bare = { plays: [], ready: false });
+const ws = new WebSocket(`ws://${location.host}/ws`);
+ws.onopen = () => { bare.ready = true; };
+ws.onmessage = (e) => {
+  const m = JSON.parse(e.data);
+  if (m.play) {
+    g.textContent = m.name;
+    g.style.visibility = 'visible';
+    requestAnimationFrame(() => bare.plays.push(performance.timeOrigin + performance.now()));
+  } else {
+    g.style.visibility = 'hidden';
+  }
+};
+</script></body></html>"""
 
 
 async def wait(page: Page, expression: str, timeout: float = 10) -> None:
@@ -82,30 +96,102 @@ async def open_page(browser: Any, url: str, init: str | None = None) -> Page:
     return page
 
 
+async def bare_server() -> tuple[web.AppRunner, str]:
+    """The baseline's server: GET / (the bare page), GET /ws, POST /play and /stop."""
+    sockets: set[web.WebSocketResponse] = set()
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=BARE_PAGE, content_type="text/html")
+
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        sockets.add(sock)
+        async for _ in sock:
+            pass
+        sockets.discard(sock)
+        return sock
+
+    async def send(message: dict[str, Any]) -> web.Response:
+        text = json.dumps(message)
+        for sock in list(sockets):
+            await sock.send_str(text)
+        return web.json_response({"ok": True})
+
+    async def play(request: web.Request) -> web.Response:
+        data = (await request.json())["data"]
+        return await send({"play": True, "name": data["name"]})
+
+    async def stop(request: web.Request) -> web.Response:
+        return await send({"play": False})
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/ws", ws)
+    app.router.add_post("/play", play)
+    app.router.add_post("/stop", stop)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+async def _play(http: aiohttp.ClientSession, page: Page, play: str, stop: str, i: int,
+                plays: str, hidden: str) -> tuple[float, float]:
+    """One play: (API round trip, request sent -> first frame drawn), milliseconds."""
+    sent = time.time() * 1000
+    async with http.post(play, json={"data": {"name": f"Run {i}", "name_zh": "朱定真"}}) as r:
+        assert r.status == 200, await r.text()
+    api = time.time() * 1000 - sent
+    await wait(page, f"{plays}.length >= {i + 1}")
+    frame = await page.evaluate(f"{plays}[{i}]")
+    async with http.post(stop, json={}) as r:
+        assert r.status == 200
+    await wait(page, hidden)
+    return api, frame - sent
+
+
 async def latency(browser: Any, base: str, key: str, runs: int) -> dict[str, Any]:
     page = await open_page(browser, f"{base}/overlays/lower-third?key={key}&skipAnimation=1")
+    runner, bare_base = await bare_server()
+    bare = await (await browser.new_context(viewport={"width": 1920, "height": 1080})).new_page()
+    await bare.goto(bare_base)
+    await wait(bare, "window.bare && bare.ready")
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    to_frame: list[float] = []
     api: list[float] = []
-    async with aiohttp.ClientSession(headers=headers) as http:
-        for i in range(runs):
-            sent = time.time() * 1000
-            async with http.post(f"{base}/api/overlays/lower-third/play",
-                                 json={"data": {"name": f"Run {i}", "name_zh": "朱定真"}}) as r:
-                assert r.status == 200, await r.text()
-            api.append(time.time() * 1000 - sent)
-            await wait(page, f"showctl.plays.length >= {i + 1}")
-            frame = await page.evaluate(f"showctl.plays[{i}].frame")
-            to_frame.append(frame - sent)
-            async with http.post(f"{base}/api/overlays/lower-third/stop", json={}) as r:
-                assert r.status == 200
-            await wait(page, "!document.querySelector('showctl-lower-third')"
-                             ".classList.contains('on')")
-    await page.context.close()
-    return {"api_round_trip": summary(api), "api_to_first_frame": summary(to_frame)}
+    to_frame: list[float] = []
+    bare_api: list[float] = []
+    bare_frame: list[float] = []
+    try:
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for i in range(runs):
+                a, f = await _play(http, page, f"{base}/api/overlays/lower-third/play",
+                                   f"{base}/api/overlays/lower-third/stop", i,
+                                   "showctl.plays.map((p) => p.frame)",
+                                   "!document.querySelector('showctl-lower-third')"
+                                   ".classList.contains('on')")
+                api.append(a)
+                to_frame.append(f)
+                a, f = await _play(http, bare, f"{bare_base}/play", f"{bare_base}/stop", i,
+                                   "bare.plays", "document.getElementById('g').style"
+                                   ".visibility === 'hidden'")
+                bare_api.append(a)
+                bare_frame.append(f)
+    finally:
+        await page.context.close()
+        await bare.context.close()
+        await runner.cleanup()
+    ours, theirs = summary(to_frame, 2), summary(bare_frame, 2)
+    return {"api_round_trip": summary(api, 2), "api_to_first_frame": ours,
+            "baseline_api_round_trip": summary(bare_api, 2),
+            "baseline_api_to_first_frame": theirs,
+            "ratio_median": ratio(ours["median_ms"], theirs["median_ms"]),
+            "ratio_p95": ratio(ours["p95_ms"], theirs["p95_ms"])}
 
 
-async def agreement(browser: Any, hub: OverlayHub, base: str, key: str) -> dict[str, Any]:
+async def agreement(browser: Any, hub: OverlayHub, base: str, key: str,
+                    frames: int = 300) -> dict[str, Any]:
     url = f"{base}/overlays/countdown?key={key}&trace=1"
     a = await open_page(browser, url)
     b = await open_page(browser, url, SKEWED)
@@ -115,7 +201,7 @@ async def agreement(browser: Any, hub: OverlayHub, base: str, key: str) -> dict[
         await wait(page, "showctl.element.lastDraw !== null")
         await page.evaluate("showctl.frames.length = 0")
     for page in (a, b):
-        await wait(page, "showctl.frames.length >= 300")
+        await wait(page, f"showctl.frames.length >= {frames}", timeout=10 + frames / 20)
     fa = await a.evaluate("showctl.frames.slice()")
     fb = await b.evaluate("showctl.frames.slice()")
     offset_b = await b.evaluate("showctl.clock.offset")
@@ -141,7 +227,7 @@ async def agreement(browser: Any, hub: OverlayHub, base: str, key: str) -> dict[
                                                   - statistics.median(err_b)), 3),
         "skewed_page_offset_error_ms": round(offset_b + SKEW_MS, 3),
         "best_round_trip_ms": rtt,
-        "drawn_remaining_difference": summary(differences),
+        "drawn_remaining_difference": summary(differences, 2),
         "same_moment_comparisons": compared,
         "different_second_shown": mismatches,
     }
@@ -152,10 +238,9 @@ class _NoShow:
         return {"segments": []}
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=50)
-    args = parser.parse_args()
+async def run(runs: int = 50, frames: int = 300) -> dict[str, Any]:
+    """Both overlay benchmarks on one real Chromium; the figures as a JSON-able dict."""
+    info = machine()
     hub = OverlayHub()
     # the API's guard and JSON errors, as in the controller (no show: overlays only)
     app = create_app(_NoShow(), Auth({TOKEN: "director"}),  # type: ignore[arg-type]
@@ -179,20 +264,23 @@ async def main() -> None:
             try:
                 results = {
                     "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "machine": platform.platform(),
+                    "machine": info,
                     "chromium": browser.version,
-                    "cue_to_pixel": await latency(browser, base, key, args.runs),
-                    "countdown_agreement": await agreement(browser, hub, base, key),
+                    "runs": runs,
+                    "cue_to_pixel": await latency(browser, base, key, runs),
+                    "countdown_agreement": await agreement(browser, hub, base, key, frames),
                 }
             finally:
                 await browser.close()
     finally:
         await runner.cleanup()
-    out = ROOT / "bench" / "results" / "overlays.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
-    print(json.dumps(results, indent=2))
+    info["load_average_end"] = load_average()
+    return results
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    write_result("overlays", asyncio.run(run(args.runs, args.frames)))

@@ -9,16 +9,15 @@
    take latency).
 
 Run: `make bench` (or .venv/bin/python bench/take_latency.py [--takes 50] [--hard 20]).
-Loopback only; bounded: about a minute. Results: bench/results/take_latency.json.
+Loopback only; bounded: about a minute. Results: bench/results/take_latency.json;
+``run(takes, hard)`` returns them for bench/report.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,22 +32,13 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import load_average, machine, pct, summary, write_result  # noqa: E402
 from control.obs.client import ObsClient  # noqa: E402
 from control.obs.launcher import ObsLauncher, free_port  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 SCENES = {"Bench A": ["Bug"], "Bench B": ["Bug"]}
 TOKEN = "bench-director-token"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "median_ms": statistics.median(values), "p95_ms": pct(values, .95),
-            "p99_ms": pct(values, .99), "min_ms": min(values), "max_ms": max(values)}
 
 
 class Observer:
@@ -160,7 +150,9 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
     return latencies, errors, {"measured_lead_ms": lead_ms}
 
 
-async def main(takes: int, hard: int) -> dict:
+async def run(takes: int = 50, hard: int = 20) -> dict:
+    """Both sides in one run, on one private OBS; the figures as a JSON-able dict."""
+    info = machine()
     with tempfile.TemporaryDirectory(prefix="showctl-bench-") as tmpdir:
         tmp = Path(tmpdir)
         obs = ObsLauncher(tmp / "obs", scenes=SCENES).start()
@@ -172,15 +164,18 @@ async def main(takes: int, hard: int) -> dict:
                 ctl, errors, extra = await controller_run(obs, observer, tmp, takes, hard)
         finally:
             obs.close()
+    info["load_average_end"] = load_average()
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": info,
+        "takes": takes, "hard_starts": hard,
         "bare_request_round_trip": summary(rtt),
         "bare_to_event": summary(to_event),
         "controller_to_event": summary(ctl),
         "ratio_median": statistics.median(ctl) / statistics.median(to_event),
+        "ratio_p99": pct(ctl, .99) / pct(to_event, .99),
         "overhead_p99_ms": pct(ctl, .99) - pct(to_event, .99),
         "hard_start_error": summary(errors),
+        "hard_start_abs_median_ms": statistics.median(abs(e) for e in errors),
         "hard_start_abs_p95_ms": pct([abs(e) for e in errors], .95),
         **extra,
     }
@@ -192,8 +187,4 @@ if __name__ == "__main__":
     parser.add_argument("--takes", type=int, default=50)
     parser.add_argument("--hard", type=int, default=20)
     args = parser.parse_args()
-    result = asyncio.run(main(args.takes, args.hard))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "take_latency.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result("take_latency", asyncio.run(run(args.takes, args.hard)))
