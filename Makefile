@@ -8,7 +8,7 @@ RUNDOWN ?= rundown/rehearsal.yaml
 # Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
 DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose ffmpeg
 
-.PHONY: setup deps test lint run simulate bench clean
+.PHONY: setup deps test lint run simulate bench bench-quick drill clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,25 @@ simulate: setup
 	$(VENV)/bin/showctl plan $(RUNDOWN)
 	$(VENV)/bin/showctl simulate $(RUNDOWN)
 
-# Benchmarks against the real parts (not timed tests); results in bench/results/.
+# Benchmarks against the real parts (not timed tests): every figure next to its baseline in
+# one report, bench/results/report.md and report.json (bench/report.py). bench-quick: small
+# counts, a check that the pipeline works (bench/results/quick/), not figures to quote.
 bench: setup
-	$(PY) bench/take_latency.py
-	$(PY) bench/fanout.py
-	$(PY) bench/mixer.py
-	$(PY) bench/overlays.py
+	$(PY) -m bench
+
+bench-quick: setup
+	$(PY) -m bench --quick
+
+# The show-day drill: the rundown in compressed time against a private headless OBS, with
+# faults injected (OBS killed and frozen, the controller killed, a double take, a viewer's
+# take, a malformed reload); report in state/drill/drill.md and drill.json. FAULTS=a,b,...
+# GUESTS=N: N headless Chromium guests and the guest faults (guest-kill, guest-lossy); root.
+SPEED ?= 20
+FAULTS ?=
+GUESTS ?= 0
+drill: setup
+	scripts/drill $(RUNDOWN) --speed $(SPEED) $(if $(FAULTS),--faults $(FAULTS)) \
+		$(if $(filter-out 0,$(GUESTS)),--guests $(GUESTS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -153,7 +153,8 @@ Hook = Callable[[], Awaitable[None]]
 async def measure(clients: int, takes: int, ws_url: str, headers: dict[str, str],
                   take: Callable[[int], Awaitable[str]], processes: int = 4,
                   on_ready: Hook | None = None,
-                  on_done: Hook | None = None) -> tuple[list[float], list[float]]:
+                  on_done: Hook | None = None,
+                  interval: float = 0.55) -> tuple[list[float], list[float]]:
     """Latency of each take to the last of `clients` watchers, spread over `processes`, and
     the size of the message that brought it. `on_ready` runs once every watcher is
     connected, `on_done` after the last take (the window of the loop-lag probes)."""
@@ -175,7 +176,7 @@ async def measure(clients: int, takes: int, ws_url: str, headers: dict[str, str]
         if on_ready is not None:
             await on_ready()
         for k in range(takes):
-            await asyncio.sleep(0.55)  # the controller refuses takes closer than 500 ms
+            await asyncio.sleep(interval)  # the controller refuses takes closer than 500 ms
             t0 = time.time()
             key = await take(k)
             for pipe in pipes:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import ConfigError, Settings, load_settings
+from .runner import MAX_SPEED
 from .show.diagnostics import Diagnostic, RundownError
 from .show.durations import DurationError, format_duration, parse_duration
 from .show.fields import json_schema
@@ -22,6 +23,8 @@ from .show.plan import static_plan
 from .show.simulate import simulate
 
 DEFAULT_CONFIG = Path("config/show.yaml")
+SPEED_HELP = ("rehearsal only, with --start: compressed time, the show clock runs N times "
+              "faster than the wall clock (hard starts, auto-advances and countdowns with it)")
 
 
 def read_rundown(path: str) -> Loaded:
@@ -218,7 +221,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bool,
-                 terminal: bool) -> None:
+                 terminal: bool, speed: float = 1.0) -> None:
     from .app import controller
     from .terminal import run_terminal
 
@@ -226,11 +229,13 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with controller(rundown, settings, start=start, fresh=fresh) as ctl:
+    async with controller(rundown, settings, start=start, fresh=fresh, speed=speed) as ctl:
         shift = ctl.runner.state.rundown.shift_ms
         print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
               f"(OBS {settings.obs_url})" + (f"; show clock shifted by {shift / 1000:+.0f} s"
-                                             if shift else ""), flush=True)
+                                             if shift else "")
+              + (f"; COMPRESSED TIME: the show clock runs x{ctl.speed:g}"
+                 if ctl.speed != 1 else ""), flush=True)
         print(f"showctl: console http://{settings.http_host}:{settings.http_port}/ (log in "
               "with a token, or open /?token=TOKEN once)"
               + (f"; OSC on {settings.osc_host}:{settings.osc_port}/udp"
@@ -241,15 +246,33 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
             await stop.wait()
 
 
+def _speed(args: argparse.Namespace, settings: Settings, start: str | None) -> float:
+    """`--speed N`: compressed time is for rehearsals only, and needs a moved start (the
+    real show's times are wall-clock times: at N x they would be met N times too early)."""
+    speed = args.speed
+    if speed is None or speed == 1:
+        return 1.0
+    if not 1 <= speed <= MAX_SPEED:
+        raise SystemExit(f"showctl: --speed must be between 1 and {MAX_SPEED:g}, not {speed:g}")
+    if settings.mode != "rehearsal":
+        raise SystemExit(f"showctl: --speed {speed:g} is for rehearsals only; the settings say "
+                         f"mode {settings.mode}: the live show runs on the wall clock")
+    if start is None:
+        raise SystemExit(f"showctl: --speed {speed:g} needs --start (now, HH:MM or a date): "
+                         "compressed time runs a moved rehearsal, never the show's own times")
+    return float(speed)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    speed = _speed(args, settings, args.start)
     _load_or_exit(args.rundown)
     if not settings.director_token:
         raise SystemExit("showctl: no director token: set SHOWCTL_DIRECTOR_TOKEN (or "
                          "auth.director_token_file in the config); the API never runs open")
     try:
         asyncio.run(_serve(Path(args.rundown), settings, args.start, args.fresh,
-                           not args.no_terminal))
+                           not args.no_terminal, speed))
     except LocalTimeError as exc:
         raise SystemExit(f"showctl: {exc}") from None
     return 0
@@ -316,6 +339,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     rundown = _load_or_exit(args.rundown).rundown
     settings = _settings(args)
+    speed = _speed(args, settings, "now")
     root = Path(tempfile.mkdtemp(prefix="showctl-demo-"))
     token = settings.director_token or secrets.token_urlsafe(16)
     try:
@@ -330,7 +354,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"  console: http://{settings.http_host}:{settings.http_port}/?token={token}",
           flush=True)
     try:
-        asyncio.run(_serve(Path(args.rundown), settings, "now", True, not args.no_terminal))
+        asyncio.run(_serve(Path(args.rundown), settings, "now", True, not args.no_terminal,
+                           speed))
     finally:
         obs.close()
     return 0
@@ -352,6 +377,22 @@ def cmd_asrun(args: argparse.Namespace) -> int:
     print(_table([keys, *[[str(r[k] if r[k] is not None else "") for k in keys] for r in rows]],
                  right=set()))
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """`make bench` by another name: bench/report.py of the source tree, in its own process."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "report.py").exists():
+        raise SystemExit("showctl bench: the benchmarks live in the source tree (bench/); "
+                         "run it from a checkout")
+    argv = [sys.executable, "-m", "bench"] + (["--quick"] if args.quick else [])
+    for name in args.only or []:
+        argv += ["--only", name]
+    if args.out:
+        argv += ["--out", args.out]
+    return subprocess.call(argv, cwd=root)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -383,11 +424,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="start the show again (the old journal is kept, renamed)")
     p.add_argument("--no-terminal", action="store_true", help="no status line or keys")
+    p.add_argument("--speed", type=float, metavar="N", help=SPEED_HELP)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("demo", help="run a rundown against a private headless OBS")
     p.add_argument("rundown", metavar="RUNDOWN", nargs="?", default="rundown/rehearsal.yaml")
     p.add_argument("--config", help=f"settings file (default {DEFAULT_CONFIG} if present)")
     p.add_argument("--no-terminal", action="store_true", help="no status line or keys")
+    p.add_argument("--speed", type=float, metavar="N", help=SPEED_HELP)
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("preflight", help="check that OBS has every scene and item")
     p.add_argument("rundown", metavar="RUNDOWN")
@@ -408,6 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("journal", metavar="JOURNAL")
     p.add_argument("--csv", action="store_true")
     p.set_defaults(func=cmd_asrun)
+    p = sub.add_parser("bench", help="run every benchmark into one report (bench/report.py)")
+    p.add_argument("--quick", action="store_true", help="small counts: a pipeline check")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="take_latency, fanout, mixer or overlays (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="where report.md and report.json go")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

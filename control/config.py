@@ -45,7 +45,14 @@ class Settings:
     guest_secret: str | None = None  # signs guest invites; None: STATE_DIR/guest-secret (0600)
     guest_invite_ttl_ms: int = 7 * 86_400_000  # how long an invite link works
     guest_ice_hosts: str = ""        # comma-separated addresses WebRTC offers; "": every one
+    guest_ice_servers: str = ""      # comma-separated STUN/TURN URLs; "": none (no STUN)
+    turn_username: str | None = None  # for the TURN servers among them
+    turn_credential: str | None = None
     guest_joins_per_minute: int = 30  # WHIP joins accepted per minute (all guests together)
+    guest_joins_per_address: int = 12  # ... from one address (0: no limit, e.g. behind a proxy)
+    guest_joins_per_guest: int = 8   # ... for one guest
+    guest_media_gap_ms: int = 400    # a live guest sending nothing this long: slate at once
+    guest_av_offsets: tuple[tuple[str, int], ...] = ()  # (guest, ms): + delays sound, - picture
     mixer_enabled: bool = True       # the program mixer (guests into one MPEG-TS feed for OBS)
     mixer_host: str = "127.0.0.1"    # where the program feed is sent (UDP; OBS's media source)
     mixer_port: int = 5004
@@ -53,6 +60,8 @@ class Settings:
     mixer_height: int = 720
     mixer_fps: int = 30
     mixer_stale_after_ms: int = 1000  # a guest without a new frame this long: the slate
+    mixer_keyframe_every_ms: int = 250  # feed keyframe interval: OBS's source, (re)opened,
+    #                                     shows nothing before the first keyframe
     source: str = "defaults"
 
 
@@ -78,7 +87,12 @@ _KEYS: dict[str, tuple[str, str]] = {
     "overlays.delay": ("overlays_delay_ms", "duration"),
     "guests.invite_ttl": ("guest_invite_ttl_ms", "duration"),
     "guests.ice_hosts": ("guest_ice_hosts", "str"),
+    "guests.ice_servers": ("guest_ice_servers", "str"),
     "guests.joins_per_minute": ("guest_joins_per_minute", "port"),
+    "guests.joins_per_address": ("guest_joins_per_address", "count0"),
+    "guests.joins_per_guest": ("guest_joins_per_guest", "count0"),
+    "guests.media_gap": ("guest_media_gap_ms", "duration"),
+    "guests.av_offsets": ("guest_av_offsets", "av_offsets"),
     "mixer.enabled": ("mixer_enabled", "bool"),
     "mixer.host": ("mixer_host", "str"),
     "mixer.port": ("mixer_port", "port"),
@@ -86,6 +100,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "mixer.height": ("mixer_height", "count"),
     "mixer.fps": ("mixer_fps", "count"),
     "mixer.stale_after": ("mixer_stale_after_ms", "duration"),
+    "mixer.keyframe_every": ("mixer_keyframe_every_ms", "duration"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -110,8 +125,17 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_GUEST_SECRET": ("guest_secret", "secret"),
     "SHOWCTL_GUEST_INVITE_TTL": ("guest_invite_ttl_ms", "duration"),
     "SHOWCTL_ICE_HOSTS": ("guest_ice_hosts", "str"),
+    "SHOWCTL_ICE_SERVERS": ("guest_ice_servers", "str"),
+    "SHOWCTL_TURN_USERNAME": ("turn_username", "secret"),
+    "SHOWCTL_TURN_CREDENTIAL": ("turn_credential", "secret"),
+    "SHOWCTL_TURN_CREDENTIAL_FILE": ("turn_credential", "secret_file"),
+    "SHOWCTL_GUEST_AV_OFFSETS": ("guest_av_offsets", "av_offsets"),
     "SHOWCTL_MIXER_ENABLED": ("mixer_enabled", "bool"),
     "SHOWCTL_MIXER_PORT": ("mixer_port", "port"),
+    "SHOWCTL_GUEST_JOINS_PER_ADDRESS": ("guest_joins_per_address", "count0"),
+    "SHOWCTL_GUEST_JOINS_PER_GUEST": ("guest_joins_per_guest", "count0"),
+    "SHOWCTL_GUEST_MEDIA_GAP": ("guest_media_gap_ms", "duration"),
+    "SHOWCTL_MIXER_KEYFRAME_EVERY": ("mixer_keyframe_every_ms", "duration"),
 }
 
 
@@ -128,7 +152,39 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+MAX_AV_OFFSET_MS = 500  # control.guests.avsync.MAX_OFFSET_MS (config does not import adapters)
+
+
+def _av_offsets(name: str, value: Any) -> tuple[tuple[str, int], ...]:
+    """{guest: ms} in YAML, or "guest=ms,guest=ms" in the environment; ms may end in "ms"."""
+    if isinstance(value, dict):
+        pairs = [(str(k), v) for k, v in value.items()]
+    else:
+        text = "" if value is None else str(value)
+        pairs = []
+        for item in filter(None, (i.strip() for i in text.split(","))):
+            guest, eq, ms = item.partition("=")
+            if not eq or not guest.strip():
+                raise ConfigError(f"{name}: expected GUEST=MS[,GUEST=MS...], got {item!r}")
+            pairs.append((guest.strip(), ms))
+    out = []
+    for guest, ms in pairs:
+        raw = str(ms).strip().removesuffix("ms").strip()
+        try:
+            number = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: {guest}: expected whole milliseconds (e.g. 120 or "
+                              f"-40ms), got {ms!r}") from None
+        if abs(number) > MAX_AV_OFFSET_MS:
+            raise ConfigError(f"{name}: {guest}: {number} ms is outside "
+                              f"-{MAX_AV_OFFSET_MS}..{MAX_AV_OFFSET_MS}")
+        out.append((guest, number))
+    return tuple(out)
+
+
 def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
+    if kind == "av_offsets":
+        return _av_offsets(name, value)
     text = "" if value is None else str(value).strip()
     if kind == "secret":
         return text or None
@@ -153,6 +209,10 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
     if kind == "count":
         if not text.isdigit() or int(text) <= 0:
             raise ConfigError(f"{name}: expected a positive whole number, got {text!r}")
+        return int(text)
+    if kind == "count0":  # a limit where 0 means none
+        if not text.isdigit():
+            raise ConfigError(f"{name}: expected a whole number (0: no limit), got {text!r}")
         return int(text)
     if kind == "bool":
         if isinstance(value, bool):
@@ -200,4 +260,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     for var, (fname, kind) in _ENV.items():
         if var in env:
             values[fname] = _convert(var, kind, env[var], base)
-    return replace(Settings(), source=source, **values)
+    settings = replace(Settings(), source=source, **values)
+    from .guests.iceservers import parse_ice_servers
+    try:
+        parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
+                          settings.turn_credential)
+    except ValueError as exc:
+        raise ConfigError(f"guests.ice_servers (SHOWCTL_ICE_SERVERS): {exc}") from None
+    return settings

@@ -3,13 +3,16 @@
 A wiring-level module (like app.py): it bridges the web layer and the guests adapter, which
 must not import each other (tests/test_architecture.py).
 
-    POST /api/guests/{id}/level    {"gain_db": number, "muted": bool}  producer+  -> mixer.set_level
-    POST /api/guests/{id}/message  {"text"}                            producer+  -> the guest page
-    POST /api/guests/{id}/invite                                       producer+  -> {"url"}
+    POST /api/guests/{id}/level      {"gain_db": number, "muted": bool}  producer+ -> mixer
+    POST /api/guests/{id}/av-offset  {"av_offset_ms": -500..500}         producer+ -> mixer
+    POST /api/guests/{id}/message    {"text"}                            producer+ -> guest page
+    POST /api/guests/{id}/invite                                         producer+ -> {"url"}
+    GET  /api/guests/{id}/thumbnail.jpg                                  viewer+   -> JPEG
 
 Registered through create_app's extra routes (`extra_routes=api_routes()`,
 `openapi_paths=OPENAPI_PATHS`): same guard, same JSON errors as the rest of /api/. Each guest's
-level is kept here (`levels`) so the read model shows it even before a mixer is running.
+level and A/V offset are kept here (`levels`, `offsets`) so the read model shows them even
+before a mixer is running, and a mixer made later can be given them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from typing import Any
 
 from aiohttp import web
 
+from control.guests.avsync import MAX_OFFSET_MS
 from control.guests.invites import invite_url, make_token
+from control.guests.thumbnails import Pictures, Thumbnails
 from control.web.auth import ROLE
 from control.web.bodies import bad_field, boolean, fields, number, read_json
 from control.web.errors import ApiError, json_ok
@@ -32,6 +37,9 @@ API_ROLE = "producer"  # the director and producers
 LEVEL_PATH = "/api/guests/{id}/level"
 MESSAGE_PATH = "/api/guests/{id}/message"
 INVITE_PATH = "/api/guests/{id}/invite"
+AV_OFFSET_PATH = "/api/guests/{id}/av-offset"
+THUMBNAIL_PATH = "/api/guests/{id}/thumbnail.jpg"
+THUMBNAIL_ROLE = "viewer"  # whoever sees the console sees who is connected
 MAX_GAIN_DB = 24.0  # +-: the mixer's gain range as the console offers it
 MAX_MESSAGE = 500
 
@@ -42,12 +50,26 @@ Deliver = Callable[[str, str], Awaitable[int]]           # (guest, text) -> page
 def api_routes(role: str = API_ROLE) -> tuple[tuple[str, str, str], ...]:
     """The guests' API routes with the lowest role for each (create_app's extra_routes)."""
     return (("POST", LEVEL_PATH, role), ("POST", MESSAGE_PATH, role),
-            ("POST", INVITE_PATH, role))
+            ("POST", INVITE_PATH, role), ("POST", AV_OFFSET_PATH, role),
+            ("GET", THUMBNAIL_PATH, THUMBNAIL_ROLE))
+
+
+def check_av_offsets(offsets: Mapping[str, Any]) -> dict[str, int]:
+    """Configured A/V offsets (guest -> ms) as whole ms; ValueError naming a bad one."""
+    out = {}
+    for guest, ms in offsets.items():
+        if isinstance(ms, bool) or not isinstance(ms, int | float) or not (
+                -MAX_OFFSET_MS <= ms <= MAX_OFFSET_MS):
+            raise ValueError(f"A/V offset of {guest}: {ms!r} is not a number of ms in "
+                             f"-{MAX_OFFSET_MS}..{MAX_OFFSET_MS}")
+        out[str(guest)] = round(ms)
+    return out
 
 
 class GuestApi:
     def __init__(self, *, roster: Roster, deliver: Deliver, secret: bytes, ttl_s: float,
                  mixer: Callable[[], Any], on_change: Callable[[], None],
+                 pictures: Pictures | None = None, av_offsets: Mapping[str, int] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.roster = roster
         self.deliver = deliver
@@ -57,9 +79,19 @@ class GuestApi:
         self.on_change = on_change  # publish the read model
         self.clock = clock
         self.levels: dict[str, dict[str, Any]] = {}
+        self.offsets: dict[str, int] = check_av_offsets(av_offsets or {})
+        self.thumbnails = Thumbnails(pictures or (lambda _guest: None))
+        mixer_now = self.mixer()
+        if mixer_now is not None:  # the configured offsets, before any guest connects
+            for guest, ms in self.offsets.items():
+                mixer_now.set_av_offset(guest, ms)
 
     def level(self, guest: str) -> dict[str, Any]:
         return dict(self.levels.get(guest) or {"gain_db": 0.0, "muted": False})
+
+    def av_offset(self, guest: str) -> int:
+        """The guest's A/V offset in ms (+: their sound is delayed, -: their picture)."""
+        return self.offsets.get(guest, 0)
 
     def _guest(self, request: web.Request) -> str:
         guest = request.match_info["id"]
@@ -83,6 +115,28 @@ class GuestApi:
                  request.get(ROLE, "?"))
         self.on_change()
         return json_ok({"ok": True, "level": self.level(guest)})
+
+    async def set_av_offset(self, request: web.Request) -> web.Response:
+        guest = self._guest(request)
+        body = fields(await read_json(request), "av_offset_ms")
+        offset = round(number(body, "av_offset_ms", MAX_OFFSET_MS))
+        self.offsets[guest] = offset
+        mixer = self.mixer()
+        if mixer is not None:
+            mixer.set_av_offset(guest, offset)
+        log.info("guest %s A/V offset %+d ms (by the %s)", guest, offset,
+                 request.get(ROLE, "?"))
+        self.on_change()
+        return json_ok({"ok": True, "av_offset_ms": offset})
+
+    async def thumbnail(self, request: web.Request) -> web.Response:
+        guest = self._guest(request)
+        data = await self.thumbnails.get(guest)
+        if data is None:
+            raise ApiError(404, "no_picture", f"no picture of {guest!r} yet (not connected, "
+                           "or no video received)")
+        return web.Response(body=data, content_type="image/jpeg",
+                            headers={"Cache-Control": "no-store"})
 
     async def message(self, request: web.Request) -> web.Response:
         guest = self._guest(request)
@@ -119,6 +173,8 @@ def install(app: web.Application, api: GuestApi) -> GuestApi:
     app.router.add_route("POST", LEVEL_PATH, api.set_level, name="guest_level")
     app.router.add_route("POST", MESSAGE_PATH, api.message, name="guest_message")
     app.router.add_route("POST", INVITE_PATH, api.invite, name="guest_invite")
+    app.router.add_route("POST", AV_OFFSET_PATH, api.set_av_offset, name="guest_av_offset")
+    app.router.add_route("GET", THUMBNAIL_PATH, api.thumbnail, name="guest_thumbnail")
     return api
 
 
@@ -166,4 +222,25 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         "console reached. Director or producer.",
         None,
         {"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}}),
+    AV_OFFSET_PATH: _post(
+        "Guests: A/V offset (lip sync)",
+        "Delays the guest's sound (positive ms) or picture (negative ms) so they match in "
+        "the program; kept for the guest's next connection, starts from `guests.av_offsets` "
+        "in the config. Director or producer. The read model shows it as "
+        "`guests[*].av_offset_ms`.",
+        {"type": "object", "additionalProperties": False, "required": ["av_offset_ms"],
+         "properties": {"av_offset_ms": {"type": "number", "minimum": -MAX_OFFSET_MS,
+                                         "maximum": MAX_OFFSET_MS}}},
+        {"type": "object", "properties": {"ok": {"type": "boolean"},
+                                          "av_offset_ms": {"type": "integer"}}}),
+    THUMBNAIL_PATH: {"get": {
+        "summary": "Guests: a live thumbnail",
+        "description": "The guest's newest picture as a JPEG of at most 160x90 (aspect "
+        "kept), made at most once a second per guest however many consoles ask; add a "
+        "changing query parameter to refresh it. 404 `no_picture` while there is none. Any "
+        "role.",
+        "parameters": [_GUEST],
+        "responses": {"200": {"description": "the picture", "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+            **{k: v for k, v in _ERR.items() if k != "400"}}}},
 }

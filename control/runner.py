@@ -33,6 +33,38 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+MAX_SPEED = 1000.0
+
+
+class ScaledClock:
+    """The show clock of a compressed-time rehearsal (`--speed N`): N times the wall clock.
+
+    Anchored at a wall instant where show and wall clock agree (the session's start, which
+    the journal keeps), so a restarted controller carries on the same clock: position and
+    elapsed continue. Within a process it advances on the monotonic clock
+    (clock_ms = start_ms + (monotonic - m0) x N), so a wall-clock step cannot jump the show.
+    The pure core only ever sees `now`: it needs no change.
+    """
+
+    def __init__(self, speed: float, anchor_ms: int, *,
+                 wall: Callable[[], int] = wall_clock_ms,
+                 monotonic_ns: Callable[[], int] = time.monotonic_ns) -> None:
+        if not 1 <= speed <= MAX_SPEED:
+            raise ValueError(f"speed must be between 1 and {MAX_SPEED:g}, not {speed:g}")
+        self.speed = speed
+        self.anchor_ms = anchor_ms
+        self._monotonic_ns = monotonic_ns
+        self._m0 = monotonic_ns()
+        self.start_ms = anchor_ms + round((wall() - anchor_ms) * speed)
+
+    def __call__(self) -> int:
+        return self.start_ms + int((self._monotonic_ns() - self._m0) * self.speed) // 1_000_000
+
+    def to_wall_ms(self, show_ms: float) -> float:
+        """The wall instant (epoch ms) at which the show clock reads `show_ms`."""
+        return self.anchor_ms + (show_ms - self.anchor_ms) / self.speed
+
+
 class JournalWriter(Protocol):
     def append_all(self, records: list[dict[str, Any]]) -> float: ...
 
@@ -56,10 +88,15 @@ class _Reload:
 class Runner:
     def __init__(self, state: ShowState, journal: JournalWriter, *,
                  clock: Callable[[], int] = wall_clock_ms,
-                 lead_source: Callable[[], int | None] | None = None) -> None:
+                 lead_source: Callable[[], int | None] | None = None,
+                 max_lead_ms: int = 500) -> None:
         self._state = state
+        self._max_lead_ms = max_lead_ms  # in show ms: x N in compressed time
         self._journal = journal
         self._clock = clock
+        # show ms per wall ms: a ScaledClock says how fast it runs, so sleeps (wall time) and
+        # the heartbeat (once a wall second) stay right in compressed time
+        self._rate = float(getattr(clock, "speed", 1.0))
         self._lead_source = lead_source
         self._listeners: list[Listener] = []
         self._queue: asyncio.Queue[_Request | _Reload] = asyncio.Queue()
@@ -96,7 +133,7 @@ class Runner:
         """The loop: tick, then sleep until the next scheduled thing or a command."""
         while True:
             await self._tick()
-            timeout = max(0.0, (self._next_wake() - self._clock()) / 1000)
+            timeout = max(0.0, (self._next_wake() - self._clock()) / 1000 / self._rate)
             try:
                 request = await asyncio.wait_for(self._queue.get(), timeout)
             except TimeoutError:
@@ -105,7 +142,7 @@ class Runner:
 
     def _next_wake(self) -> int:
         now = self._clock()
-        times = [now + HEARTBEAT_MS]
+        times = [now + round(HEARTBEAT_MS * self._rate)]
         scheduled = next_event_ms(self._state)
         if scheduled is not None:
             times.append(scheduled)
@@ -183,4 +220,4 @@ class Runner:
             return
         lead = self._lead_source()
         if lead is not None and lead != self._state.lead_ms:
-            self._state = replace(self._state, lead_ms=max(0, min(int(lead), 500)))
+            self._state = replace(self._state, lead_ms=max(0, min(int(lead), self._max_lead_ms)))

@@ -48,6 +48,8 @@ def status_line(model: dict[str, Any]) -> str:
     mode = show["mode"] + ("" if show["armed"] else ", DISARMED")
     if show["shift_s"]:
         mode += f", clock shifted {show['shift_s']:+.0f}s"
+    if show.get("speed", 1) != 1:
+        mode += f", COMPRESSED x{show['speed']:g}"
     parts.append(mode)
     return " | ".join(parts)
 

@@ -42,3 +42,15 @@ def test_adapters_do_not_import_each_other():
         for path in (ROOT / "control" / name).rglob("*.py"):
             bad = {m for m in _imports(path) if any(m.startswith(o) for o in others)}
             assert not bad, f"{path} imports {bad}: adapters stand side by side (DESIGN.md 3)"
+
+
+def test_no_peer_connection_reaches_a_default_stun_server():
+    """An aiortc peer connection made without a configuration asks Google's public STUN server
+    for a reflexive address: the product uses only configured servers, and tests and
+    benchmarks stay on loopback, so every one is built with an explicit configuration."""
+    found = [f"{path.relative_to(ROOT)}:{n}"
+             for folder in ("control", "tests", "bench")
+             for path in sorted((ROOT / folder).rglob("*.py"))
+             for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+             if "RTCPeerConnection" + "()" in line]
+    assert found == []

@@ -28,6 +28,7 @@ import numpy as np
 RATE = 48_000
 BLOCK = 960  # 20 ms at 48 kHz: Opus's frame, and the mixer's clock
 CHANNELS = 2
+MAX_DELAY_MS = 500  # the longest A/V offset a guest's sound can be given (ring memory)
 SILENCE_DBFS = -120.0  # what a meter reads for digital silence (-inf dBFS)
 METER_FALL_DB_PER_S = 20.0  # peak meters fall back like a PPM, so a scrape sees recent peaks
 
@@ -63,23 +64,30 @@ class AudioRing:
     """A bounded FIFO of samples between a producer (the guest's decoder) and the mixer clock.
 
     ``read`` always returns ``n`` samples: silence for what is missing (counted in
-    ``underruns``). After running dry it waits until ``prebuffer`` samples are there before
-    it plays again, so a guest whose packets arrive in bursts stutters once, not on every
-    block. ``write`` drops the oldest samples past ``capacity`` (counted in ``dropped``):
-    the delay of a guest is bounded by ``capacity``, whatever their clock does.
+    ``underruns``). After running dry it waits until ``prebuffer`` (+ ``delay``) samples are
+    there before it plays again, so a guest whose packets arrive in bursts stutters once, not
+    on every block. ``write`` drops the oldest samples past ``capacity`` (+ ``delay``; counted
+    in ``dropped``): the delay of a guest is bounded, whatever their clock does.
+
+    ``set_delay`` is the guest's A/V offset on the sound side: the ring holds that many more
+    samples (silence put in front of what is buffered, at once), and keeps them across an
+    underrun, because the fill level is what delays the sound.
 
     The producer and the clock run on different threads, so one short lock guards the
     indexes (a copy of at most a few hundred samples).
     """
 
     def __init__(self, capacity: int = 10 * BLOCK, prebuffer: int = 2 * BLOCK,
-                 channels: int = CHANNELS) -> None:
+                 channels: int = CHANNELS, max_delay: int = 0) -> None:
         if prebuffer > capacity:
             raise ValueError("prebuffer must not exceed capacity")
         self.capacity = capacity
         self.prebuffer = prebuffer
         self.channels = channels
-        self._buf = np.zeros((capacity, channels), np.float32)
+        self.max_delay = max_delay
+        self.delay = 0
+        """Samples of A/V offset (0..max_delay) held on top of the prebuffer."""
+        self._buf = np.zeros((capacity + max_delay, channels), np.float32)
         self._start = 0
         self._size = 0
         self._primed = prebuffer == 0
@@ -95,21 +103,22 @@ class AudioRing:
     def write(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, np.float32).reshape(-1, self.channels)
         with self._lock:
-            if len(samples) >= self.capacity:
-                self.dropped += self._size + len(samples) - self.capacity
-                samples = samples[-self.capacity:]
+            limit, room = self.capacity + self.delay, len(self._buf)
+            if len(samples) >= limit:
+                self.dropped += self._size + len(samples) - limit
+                samples = samples[-limit:]
                 self._start, self._size = 0, 0
-            overflow = self._size + len(samples) - self.capacity
+            overflow = self._size + len(samples) - limit
             if overflow > 0:
-                self._start = (self._start + overflow) % self.capacity
+                self._start = (self._start + overflow) % room
                 self._size -= overflow
                 self.dropped += overflow
-            end = (self._start + self._size) % self.capacity
-            first = min(len(samples), self.capacity - end)
+            end = (self._start + self._size) % room
+            first = min(len(samples), room - end)
             self._buf[end:end + first] = samples[:first]
             self._buf[:len(samples) - first] = samples[first:]
             self._size += len(samples)
-            if self._size >= self.prebuffer:
+            if self._size >= self.prebuffer + self.delay:
                 self._primed = True
 
     def read(self, n: int = BLOCK) -> np.ndarray:
@@ -117,21 +126,42 @@ class AudioRing:
         with self._lock:
             if not self._primed:
                 return out
+            room = len(self._buf)
             take = min(n, self._size)
-            first = min(take, self.capacity - self._start)
+            first = min(take, room - self._start)
             out[:first] = self._buf[self._start:self._start + first]
             out[first:take] = self._buf[:take - first]
-            self._start = (self._start + take) % self.capacity
+            self._start = (self._start + take) % room
             self._size -= take
             if take < n:
                 self.underruns += 1
-                self._primed = self.prebuffer == 0
+                self._primed = self.prebuffer + self.delay == 0
         return out
+
+    def set_delay(self, samples: int) -> None:
+        """Delay what comes out by ``samples`` (clamped to 0..max_delay) from now on: a longer
+        delay puts silence in front of the buffered sound, a shorter one skips the oldest."""
+        samples = max(0, min(int(samples), self.max_delay))
+        with self._lock:
+            room, change = len(self._buf), samples - self.delay
+            if change > 0:
+                self._start = (self._start - change) % room
+                first = min(change, room - self._start)
+                self._buf[self._start:self._start + first] = 0
+                self._buf[:change - first] = 0
+                self._size += change
+            elif change < 0:
+                skip = min(-change, self._size)
+                self._start = (self._start + skip) % room
+                self._size -= skip
+            self.delay = samples
+            if self._size >= self.prebuffer + samples:
+                self._primed = True
 
     def clear(self) -> None:
         with self._lock:
             self._start, self._size = 0, 0
-            self._primed = self.prebuffer == 0
+            self._primed = self.prebuffer + self.delay == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,11 +259,14 @@ class AudioMixer:
     ``tick`` every 20 ms (``clock.Ticker``) and gets the program and the return feeds."""
 
     def __init__(self, *, channels: int = CHANNELS, buffer_ms: int = 200,
-                 prebuffer_ms: int = 40, on_return: ReturnSink | None = None) -> None:
+                 prebuffer_ms: int = 40, on_return: ReturnSink | None = None,
+                 max_delay_ms: int = MAX_DELAY_MS) -> None:
         self.channels = channels
         self._capacity = buffer_ms * RATE // 1000
         self._prebuffer = prebuffer_ms * RATE // 1000
+        self._max_delay = max_delay_ms * RATE // 1000
         self._rings: dict[str, AudioRing] = {}
+        self._delays: dict[str, int] = {}  # guest -> A/V offset in samples (kept across joins)
         self.studio = AudioRing(self._capacity, self._prebuffer, channels)
         self.talkback = AudioRing(self._capacity, self._prebuffer, channels)
         self.settings = MixSettings()
@@ -248,9 +281,19 @@ class AudioMixer:
         """The guest's ring, created when they connect (the gateway writes into it)."""
         ring = self._rings.get(guest)
         if ring is None:
-            ring = AudioRing(self._capacity, self._prebuffer, self.channels)
+            ring = AudioRing(self._capacity, self._prebuffer, self.channels, self._max_delay)
+            ring.set_delay(self._delays.get(guest, 0))
             self._rings = {**self._rings, guest: ring}
         return ring
+
+    def set_delay(self, guest: str, ms: float) -> None:
+        """Delay the guest's sound by ``ms`` (0..max_delay_ms): their A/V offset. Kept for
+        the guest's next connection too."""
+        samples = max(0, min(round(ms * RATE / 1000), self._max_delay))
+        self._delays[guest] = samples
+        ring = self._rings.get(guest)
+        if ring is not None:
+            ring.set_delay(samples)
 
     def push(self, guest: str, pcm: np.ndarray) -> None:
         """Decoded sound from a guest: s16 (interleaved or (n, channels)) or float."""

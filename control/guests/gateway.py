@@ -18,7 +18,6 @@ import contextlib
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,7 +25,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from control.guests.avframes import AudioConverter, video_from_av
-from control.guests.video import LatestFrame
+from control.guests.iceservers import IceServer
+from control.guests.linkstats import LinkMeter
+from control.guests.liveness import Liveness
+from control.guests.ratelimit import JoinLimiter
+from control.guests.video import LatestFrame, VideoFrame
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,10 @@ class HeldFrames:
 
     def frames(self, guest: str) -> LatestFrame:
         return self.held.setdefault(guest, LatestFrame())
+
+    def picture(self, guest: str) -> VideoFrame | None:
+        held = self.held.get(guest)
+        return held.latest() if held is not None else None
 
     def push_audio(self, guest: str, pcm: np.ndarray) -> None:
         self.audio_samples[guest] = self.audio_samples.get(guest, 0) + len(pcm)
@@ -116,20 +123,30 @@ class Session:
     pc: Any  # aiortc RTCPeerConnection
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    returns: Any = None  # the return feed's outbound track (control.guests.returnfeed)
 
 
 class Gateway:
     """Guests' peer connections. Runs on the event loop; frames go to ``sink``."""
 
     def __init__(self, sink: GuestSink, *, joins_per_minute: int = 30,
+                 joins_per_address: int = 12, joins_per_guest: int = 8,
+                 media_gap: float = 0.4, stats_every: float = 1.0,
+                 ice_servers: Sequence[IceServer] = (),
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.sink = sink
+        self.ice_servers = tuple(ice_servers)  # none by default: aiortc's would be Google's
         self.joins_per_minute = joins_per_minute
+        self.limiter = JoinLimiter(total=joins_per_minute, per_address=joins_per_address,
+                                   per_guest=joins_per_guest)
+        self.liveness = Liveness(gap_s=media_gap)  # a dead browser: slate at once
+        self.meter = LinkMeter()  # bytes and loss, from aiortc's own stats
+        self.stats_every = stats_every
+        self._watch: asyncio.Task[None] | None = None
         self.clock = clock
         self.sessions: dict[str, Session] = {}
         self.phases: dict[str, str] = {}  # guest -> one of PHASES (absent: invited)
         self.link: dict[str, dict[str, Any]] = {}  # guest -> the page's own getStats()
-        self._joins: deque[float] = deque()
         self._lock = asyncio.Lock()
         self.on_change: Callable[[], None] | None = None
         """Called (on the event loop) when a session begins, connects or ends."""
@@ -143,31 +160,30 @@ class Gateway:
 
     # --- the WHIP side ------------------------------------------------------------------
 
-    def _rate_limit(self) -> None:
-        now = self.clock()
-        while self._joins and now - self._joins[0] >= 60:
-            self._joins.popleft()
-        if len(self._joins) >= self.joins_per_minute:
-            wait = max(1, int(60 - (now - self._joins[0])) + 1)
-            raise GatewayError(429, f"too many joins: at most {self.joins_per_minute} a "
-                               "minute; try again shortly", retry_after=wait)
-        self._joins.append(now)
+    def _rate_limit(self, guest: str, address: str | None) -> None:
+        refused = self.limiter.admit(guest, address, self.clock())
+        if refused is not None:
+            raise GatewayError(429, refused.reason, retry_after=refused.retry_after)
 
-    async def join(self, guest: str, offer: str) -> tuple[str, str]:
+    async def join(self, guest: str, offer: str, address: str | None = None
+                   ) -> tuple[str, str]:
         """Answer ``guest``'s SDP offer: (session id, SDP answer). Replaces their earlier
-        session. GatewayError 400 (bad offer) or 429 (too many joins)."""
-        from aiortc import RTCPeerConnection, RTCSessionDescription
+        session. GatewayError 400 (bad offer) or 429 (too many joins from ``address``, for
+        ``guest``, or overall)."""
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-        self._rate_limit()
+        from control.guests.returnfeed import attach_return, detach_return
+
+        self._rate_limit(guest, address)
         check_offer(offer)
         async with self._lock:  # one join at a time: replacing must not interleave
             old = self.sessions.pop(guest, None)
             if old is not None:
                 log.info("guest %s joins again: session %s replaced", guest, old.id)
                 await self._end(old, detach=False)
-            pc = RTCPeerConnection()
+            pc = RTCPeerConnection(RTCConfiguration(
+                iceServers=[server.to_aiortc() for server in self.ice_servers]))
             session = Session(guest, secrets.token_urlsafe(12), pc)
-            self.phases[guest] = "connecting"
 
             @pc.on("track")
             def on_track(track: Any) -> None:
@@ -190,12 +206,21 @@ class Gateway:
 
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+                # what the guest hears (mix-minus) goes back on their audio m-line
+                session.returns = attach_return(pc, guest, self.sink)
                 await pc.setLocalDescription(await pc.createAnswer())  # gathers fully
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                await pc.close()
-                self.phases[guest] = "disconnected" if guest in self.link else "invited"
+            except Exception as exc:  # aiortc raises all kinds on a malformed offer
+                detach_return(session.returns, guest, self.sink)
+                with contextlib.suppress(Exception):  # (its close too, when half set up)
+                    await pc.close()
+                if old is not None:  # (a refused offer leaves the guest's phase as it was)
+                    self.phases[guest] = "disconnected"
                 raise GatewayError(400, f"the SDP offer cannot be used: {exc}") from None
             self.sessions[guest] = session
+            self.phases[guest] = "connecting"
+            self.liveness.start(guest)
+            if self._watch is None or self._watch.done():
+                self._watch = asyncio.create_task(self._watchdog(), name="guest-watchdog")
             self._changed()
             return session.id, pc.localDescription.sdp
 
@@ -207,13 +232,18 @@ class Gateway:
         del self.sessions[guest]
         await self._end(session, detach=True)
         self.phases[guest] = "disconnected"
+        self.liveness.forget(guest)
+        self.meter.ended(guest)
         self._changed()
         return True
 
     async def _end(self, session: Session, *, detach: bool) -> None:
+        from control.guests.returnfeed import detach_return
+
         for task in session.tasks:
             task.cancel()
         await asyncio.gather(*session.tasks, return_exceptions=True)
+        detach_return(session.returns, session.guest, self.sink)
         with contextlib.suppress(Exception):
             await session.pc.close()
         if detach:
@@ -222,6 +252,50 @@ class Gateway:
     async def close(self) -> None:
         for guest, session in list(self.sessions.items()):
             await self.leave(guest, session.id)
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+            self._watch = None
+
+    # --- is the guest still there? (control.guests.liveness) ---------------------------------
+
+    def _media(self, guest: str) -> bool:
+        """A frame arrived: True when it may be shown (the guest is live)."""
+        if self.liveness.media(guest, self.clock()):
+            log.info("guest %s: media again", guest)
+            self._changed()
+        return self.liveness.live(guest)
+
+    def _lose(self, guest: str, why: str) -> None:
+        """Slate the guest at once (keep the session: the slot stays for a rejoin)."""
+        log.info("guest %s: %s; slate at once", guest, why)
+        self.sink.frames(guest).clear()
+        self._changed()
+
+    def pages(self, guest: str, count: int) -> None:
+        """The guest's pages with an open websocket are now ``count`` (the routes call it):
+        the last one closing while media flowed means the browser died."""
+        lost = self.liveness.pages(guest, count, self.clock())  # counted with or without
+        if lost and guest in self.sessions:  # a session: the page opens before its join
+            self._lose(guest, "guest page closed")
+
+    async def _watchdog(self) -> None:
+        """While sessions exist: lose guests whose media stopped (every 50 ms) and read the
+        peer connections' own stats for metrics (every ``stats_every`` s)."""
+        next_stats = 0.0
+        while self.sessions:
+            now = self.clock()
+            for guest in self.liveness.check(now):
+                if guest in self.sessions:
+                    self._lose(guest, f"no media for {self.liveness.gap_s:g} s")
+            if now >= next_stats:
+                next_stats = now + self.stats_every
+                for guest, session in list(self.sessions.items()):
+                    with contextlib.suppress(Exception):
+                        report = await session.pc.getStats()
+                        if self.sessions.get(guest) is session:
+                            self.meter.update(guest, report.values())
+            await asyncio.sleep(0.05)
 
     # --- media ----------------------------------------------------------------------------
 
@@ -236,7 +310,8 @@ class Gateway:
                 while queue is not None and queue.qsize() > 0:  # newest only, never a backlog
                     frame = await track.recv()
                 holder = self.sink.frames(guest)
-                holder.put(video_from_av(frame, time.monotonic()))
+                if self._media(guest):
+                    holder.put(video_from_av(frame, time.monotonic()))
         except MediaStreamError:
             pass
 
@@ -247,19 +322,24 @@ class Gateway:
         try:
             while True:
                 frame = await track.recv()
-                self.sink.push_audio(guest, converter.convert(frame))
+                if self._media(guest):
+                    self.sink.push_audio(guest, converter.convert(frame))
         except MediaStreamError:
             pass
 
     # --- what the read model and the guest page show ---------------------------------------
 
     def phase(self, guest: str) -> str:
-        return self.phases.get(guest, "invited")
+        phase = self.phases.get(guest, "invited")
+        if phase == "connected" and not self.liveness.live(guest):
+            return "disconnected"  # the browser died; the session waits for ICE to end
+        return phase
 
     def report(self, guest: str, stats: dict[str, Any]) -> None:
         """The guest page's own getStats() (RTT, jitter, packetsLost), numbers only."""
         clean = {k: v for k, v in stats.items()
-                 if k in LINK_KEYS and isinstance(v, int | float) and not isinstance(v, bool)}
+                 if k in LINK_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
+                 and abs(v) < 1e12}  # finite: no NaN, Infinity or 10**400 in the read model
         if isinstance(stats.get("candidateType"), str):
             clean["candidateType"] = stats["candidateType"][:16]
         if isinstance(stats.get("qualityLimitationReason"), str):

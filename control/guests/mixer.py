@@ -4,6 +4,8 @@
     mixer.start()                                   # two threads: audio clock, frame clock
     mixer.frames("zhu-dingzhen").put(frame)         # the gateway (or an SFU subscriber)
     mixer.push_audio("zhu-dingzhen", pcm_s16)       # ... and its decoded sound
+    mixer.route_return("zhu-dingzhen", track.feed)  # what they hear back (mix-minus)
+    mixer.set_av_offset("zhu-dingzhen", 120)        # their sound 120 ms later
     mixer.apply(outputs)                            # desired state from the show core
     mixer.stats()                                   # for control.metrics.guests
 
@@ -14,19 +16,24 @@ never shares mutable state with the clock threads and never waits for them. All 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from control.guests.audio import BLOCK, RATE, AudioMixer, AudioRing, ReturnSink
+from control.guests.avsync import DelayedFrames, split_offset
 from control.guests.clock import Ticker
 from control.guests.layouts import BUILTIN, BoxesFor, Program, with_config
 from control.guests.output import EncoderFactory, OutputSettings, ProgramOutput, TsEncoder
 from control.guests.slate import GuestName, SlateMaker
-from control.guests.video import Canvas, Compositor, FrameSource, LatestFrame
+from control.guests.video import Canvas, Compositor, FrameSource, LatestFrame, VideoFrame
 from control.show.outputs import Outputs
+
+ReturnConsumer = Callable[[np.ndarray], None]
+"""Takes one guest's 20 ms return blocks (s16 (n, channels)) on the audio clock's thread,
+e.g. ``returnfeed.ReturnTrack.feed``; must never wait."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,7 @@ class MixerSettings:
     audio_buffer_ms: int = 200  # per-guest ring: the most delay a guest's sound can gather
     audio_prebuffer_ms: int = 40  # refill after an underrun before playing again
     layouts: Mapping[str, Any] = field(default_factory=dict)  # the show's own layouts
+    keyframe_every: int = 0  # frames between keyframes (0: fps); OutputSettings says why
 
 
 class ProgramMixer:
@@ -57,13 +65,17 @@ class ProgramMixer:
         layouts: Mapping[str, BoxesFor] = with_config(s.layouts) if s.layouts else BUILTIN
         self.compositor = Compositor(Canvas(s.width, s.height), stale_after=s.stale_after,
                                      layouts=layouts, names=names, slates=slates)
+        self.on_return = on_return
+        self._returns: Mapping[str, ReturnConsumer] = {}  # swapped whole, read by the clock
+        self._offsets: dict[str, float] = {}  # guest -> A/V offset (ms)
         self.audio = AudioMixer(buffer_ms=s.audio_buffer_ms,
-                                prebuffer_ms=s.audio_prebuffer_ms, on_return=on_return)
+                                prebuffer_ms=s.audio_prebuffer_ms,
+                                on_return=self._deliver_return)
         self.program_audio = AudioRing(s.audio_buffer_ms * RATE // 1000,
                                        s.audio_prebuffer_ms * RATE // 1000)
         self.output = ProgramOutput(
             OutputSettings(port=s.port, host=s.host, width=s.width, height=s.height,
-                           fps=s.fps),
+                           fps=s.fps, keyframe_every=s.keyframe_every),
             self.compositor, audio=self.program_audio, encoder=encoder)
         self.audio_clock = Ticker("audio-mix", BLOCK / RATE, self._audio_tick, catch_up=5)
 
@@ -91,7 +103,7 @@ class ProgramMixer:
         source = self.output.sources.get(guest)
         if isinstance(source, LatestFrame):
             return source
-        holder = LatestFrame()
+        holder = DelayedFrames(split_offset(self._offsets.get(guest, 0.0))[1] / 1000)
         self.attach(guest, holder)
         return holder
 
@@ -102,10 +114,35 @@ class ProgramMixer:
     def detach(self, guest: str) -> None:
         """The guest left: their box shows the slate, their return feed stops."""
         self.output.sources = {g: s for g, s in self.output.sources.items() if g != guest}
+        self._returns = {g: c for g, c in self._returns.items() if g != guest}
         self.audio.remove(guest)
 
     def push_audio(self, guest: str, pcm: np.ndarray) -> None:
         self.audio.push(guest, pcm)
+
+    def picture(self, guest: str) -> VideoFrame | None:
+        """The guest's picture as the program would show it now (None: none); unlike
+        ``frames`` it makes no holder (the console's thumbnails ask for any guest)."""
+        source = self.output.sources.get(guest)
+        return source.latest() if source is not None else None
+
+    def route_return(self, guest: str, consumer: ReturnConsumer) -> None:
+        """Hand the guest's return feed to ``consumer`` every 20 ms (replacing an earlier
+        one); the guest gets a ring, so they hear the show even before they send sound."""
+        self.audio.ring(guest)
+        self._returns = {**self._returns, guest: consumer}
+
+    def unroute_return(self, guest: str, consumer: ReturnConsumer) -> None:
+        """Stop handing the return feed to ``consumer`` (not to a newer one that replaced it)."""
+        if self._returns.get(guest) == consumer:
+            self._returns = {g: c for g, c in self._returns.items() if g != guest}
+
+    def _deliver_return(self, guest: str, block: np.ndarray) -> None:
+        if self.on_return is not None:
+            self.on_return(guest, block)
+        consumer = self._returns.get(guest)
+        if consumer is not None:
+            consumer(block)
 
     # --- the show's side -----------------------------------------------------------------
 
@@ -126,6 +163,15 @@ class ProgramMixer:
 
     def set_talkback(self, guest: str | None) -> None:
         self.audio.set_talkback(guest)
+
+    def set_av_offset(self, guest: str, offset_ms: float) -> None:
+        """The guest's A/V offset (ms, -500..500; + delays their sound, - their picture)."""
+        audio_ms, video_ms = split_offset(offset_ms)
+        self._offsets[guest] = offset_ms
+        self.audio.set_delay(guest, audio_ms)
+        source = self.output.sources.get(guest)
+        if isinstance(source, DelayedFrames):
+            source.set_delay(video_ms / 1000)
 
     # --- the clock -----------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 MPEG-TS over UDP into an OBS media source (``ffmpeg_source``, ``is_local_file: false``,
 ``input: udp://127.0.0.1:PORT``, ``input_format: mpegts``) works on every OBS build,
 Debian's too, and keeps OBS out of WebRTC entirely (notes/webrtc.md). The stream is made for
-a receiver that may join at any moment and must show a picture at once: a keyframe every
-second (gop = fps), SPS/PPS repeated with each, no B-frames (they add a frame of delay), x264
-``veryfast`` + ``zerolatency`` (no lookahead, no frame buffering).
+a receiver that may join at any moment and must show a picture at once: a keyframe at least
+every second (``keyframe_every``; the controller sends one every 250 ms: OBS's source shows
+nothing after it reopens the stream, at every take, until a keyframe), SPS/PPS repeated
+with each, no B-frames (they add a frame of delay), x264 ``veryfast`` + ``zerolatency`` (no
+lookahead, no frame buffering).
 
 ``ProgramOutput`` runs on two threads: a ``Ticker`` frame clock that every 1/fps s takes
 each on-air guest's latest frame (never waiting for one) and composes, and an encoder that
@@ -59,6 +61,9 @@ class OutputSettings:
     tune: str = "zerolatency"
     threads: int = 0  # x264 threads; 0: x264 decides (sliced threads under zerolatency)
     pkt_size: int = 1316  # 7 TS packets: one UDP datagram below any loopback or LAN MTU
+    keyframe_every: int = 0
+    """Frames between keyframes (0: fps, one a second). OBS's media source shows nothing
+    after it (re)opens the stream until the first keyframe (see ``docs/guests.md``)."""
     catch_up: int = 1
     """A frame whose tick comes up to this many periods late is still sent (a short hiccup
     of a busy machine costs no frame); later ones are skipped, never queued."""
@@ -79,6 +84,8 @@ class TsEncoder:
         # omit_video_pes_length 0: a frame's PES says its length, so a demuxer can end it
         # at once. (libavformat's H.264 parser, in OBS too, still releases a frame only when
         # the next one begins: one frame time at the receiver, measured by bench/mixer.py.)
+        # (Sound adds ~0.1-0.2 s in OBS, measured: its media source waits for sound and
+        # picture alike. pes_payload_size 0, an AAC frame per PES, made it no better there.)
         self.container: Any = av.open(target or s.url, mode="w", format="mpegts",
                                       options={"flush_packets": "1", "max_delay": "0",
                                                "omit_video_pes_length": "0"})
@@ -86,13 +93,14 @@ class TsEncoder:
         v = self.video = self.container.add_stream("libx264", rate=s.fps)
         v.width, v.height, v.pix_fmt = s.width, s.height, "yuv420p"
         v.bit_rate = s.video_bitrate
-        v.gop_size = s.fps
+        gop = s.keyframe_every or s.fps
+        v.gop_size = gop
         v.codec_context.max_b_frames = 0
         v.codec_context.time_base = self.time_base
         kbps = s.video_bitrate // 1000
         v.options = {
             "preset": s.preset, "tune": s.tune,
-            "x264-params": (f"keyint={s.fps}:min-keyint={s.fps}:scenecut=0:bframes=0:"
+            "x264-params": (f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:"
                             f"repeat-headers=1:vbv-maxrate={kbps}:vbv-bufsize={kbps}:"
                             f"threads={s.threads or 'auto'}:"
                             "colorprim=bt709:transfer=bt709:colormatrix=bt709"),
@@ -214,6 +222,9 @@ class ProgramOutput:
         self.compose_seconds = 0.0
         self.encode_seconds = 0.0
         """Smoothed time per frame of each stage (for metrics and the bench)."""
+        self.on_compose: Callable[[float], None] | None = None
+        """Told each frame's compose time (seconds), on the frame clock's thread: the
+        ``showctl_mix_frame_seconds`` histogram (thread-safe). Must return at once."""
 
     def start(self) -> None:
         """Open the stream and start both threads (returns at once)."""
@@ -275,7 +286,14 @@ class ProgramOutput:
         program = self.program
         t0 = time.perf_counter()
         picture = self.compositor.render(program, self.latest_frames(program), self.clock())
-        self.compose_seconds = 0.9 * self.compose_seconds + 0.1 * (time.perf_counter() - t0)
+        took = time.perf_counter() - t0
+        self.compose_seconds = 0.9 * self.compose_seconds + 0.1 * took
+        if self.on_compose is not None:
+            try:
+                self.on_compose(took)
+            except Exception:  # metrics must never cost a frame
+                self.on_compose = None
+                log.exception("on_compose failed; no more compose times are reported")
         self.handoff.put(index, picture)
 
     def _encode_loop(self, encoder: TsEncoder) -> None:

@@ -87,7 +87,8 @@ class GuestRoutes:
         html = (STATIC / "guest.html").read_text("utf-8")
         info = dict(self.roster()[guest])
         boot = json.dumps({"guest": guest, "name": info.get("name"),
-                           "name_zh": info.get("name_zh"), "role": info.get("role")})
+                           "name_zh": info.get("name_zh"), "role": info.get("role"),
+                           "ice_servers": [s.to_json() for s in self.gateway.ice_servers]})
         # JSON in a script element: "<" escaped so no text can close the element
         html = html.replace("/*BOOT*/null", boot.replace("<", "\\u003c"))
         return web.Response(text=html, content_type="text/html", headers={
@@ -106,7 +107,8 @@ class GuestRoutes:
         except UnicodeDecodeError:
             return _text(400, "the SDP offer is not UTF-8 text")
         try:
-            session, answer = await asyncio.shield(self.gateway.join(guest, offer))
+            session, answer = await asyncio.shield(
+                self.gateway.join(guest, offer, address=request.remote))
         except GatewayError as e:
             extra = {"Retry-After": str(e.retry_after)} if e.retry_after else {}
             return _text(e.status, e.reason, **extra)
@@ -128,7 +130,9 @@ class GuestRoutes:
         ws = web.WebSocketResponse(heartbeat=10, max_msg_size=16 * 1024)
         await ws.prepare(request)
         self.sockets.add(ws)
-        self.pages.setdefault(guest, set()).add(ws)
+        pages = self.pages.setdefault(guest, set())
+        pages.add(ws)
+        self.gateway.pages(guest, len(pages))
 
         async def send_status() -> None:
             last: Any = None
@@ -144,7 +148,7 @@ class GuestRoutes:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, RecursionError):  # not JSON, too deep
                     data = json.loads(msg.data)
                     if isinstance(data, dict) and isinstance(data.get("stats"), dict):
                         self.gateway.report(guest, data["stats"])
@@ -153,7 +157,10 @@ class GuestRoutes:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await sender
             self.sockets.discard(ws)
-            self.pages.get(guest, set()).discard(ws)
+            pages.discard(ws)
+            # the last page gone while its media flowed: the browser died (or the tab
+            # closed): the gateway slates the guest now, not when ICE gives up (~30 s)
+            self.gateway.pages(guest, len(pages))
         return ws
 
 

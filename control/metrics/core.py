@@ -54,7 +54,9 @@ class Sources:
     - ``guests``: one mapping per roster guest that has a session: ``id``, ``connected``,
       ``rtt_seconds``, ``jitter_seconds``, ``loss_ratio``, ``received_bytes`` (cumulative),
       ``audio_peak_dbfs``; a guest who leaves is simply not in the list any more.
-    - ``mix``: the program mixer: ``fps``, ``audio_peak_dbfs``.
+    - ``mix``: the program mixer: ``fps``, ``audio_peak_dbfs``, ``feed_restarts`` ({reason:
+      count}: OBS's program feed source restarted, control.obs.mediafeed). Compose times go
+      into ``showctl_mix_frame_seconds`` through ``observe_mix_frame``.
     - ``take_latencies`` / ``journal_seconds``: the recent samples (seconds) that ObsSync
       and the Runner keep; new ones go into histograms (``SampleFeed``).
     - ``websocket_clients``: connected state-websocket clients.

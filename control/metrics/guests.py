@@ -88,5 +88,17 @@ class GuestCollector:
             peak = peak_dbfs(mix.get("audio_peak_dbfs"))
             if peak is not None:
                 peaks.add_metric([MIX_SOURCE], peak)
+            restarts = mix.get("feed_restarts")
+            if isinstance(restarts, Mapping):
+                family = CounterMetricFamily(
+                    "showctl_feed_restarts", "Times the controller restarted OBS's program "
+                    "feed media source, by reason: start (the mixer began sending), stopped "
+                    "(stopped, ended or in error), stalled (its cursor stood still).",
+                    labels=["reason"])
+                for reason, n in sorted(restarts.items()):
+                    value = _num(n)
+                    if value is not None:
+                        family.add_metric([str(reason)], value)
+                yield family
         if self._guests is not None or self._mix is not None:
             yield peaks

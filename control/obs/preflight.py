@@ -157,13 +157,38 @@ async def preflight(client: ObsClient, rundown: Rundown, *, provision: bool = Fa
 
 # -- the program feed: the guests' mix as an OBS media source
 
+FEED_FFMPEG_OPTIONS = "fflags=+nobuffer probesize=32 analyzeduration=0"
+
+
 def feed_settings(url: str) -> dict[str, Any]:
-    """An ``ffmpeg_source`` playing the mixer's MPEG-TS over UDP; it reopens the stream when
-    it ends or stalls (reconnect) and restarts whenever its scene goes on program."""
+    """An ``ffmpeg_source`` playing the mixer's MPEG-TS over UDP, with the least delay; it
+    reopens the stream when it ends (reconnect) and restarts whenever its scene goes on
+    program (control.obs.mediafeed restarts it when it stalls).
+
+    Why these (OBS 29's ffmpeg_source, deps/media-playback): the source paces what it
+    plays by the stream's timestamps from the moment it opens, so whatever it has queued
+    then stays as lasting delay. ``buffering_mb: 0`` sets ``AVFMT_FLAG_NOBUFFER`` (packets
+    read while probing are dropped, not queued); ``ffmpeg_options`` (OBS 29 has the field;
+    ``av_dict_parse_string`` "k=v k=v") cut probing to the first bytes, so decoding starts
+    on the next keyframe instead of after seconds of analysis. Measured on a quiet machine:
+    median ~0.7 s from a picture change in the mixer to OBS's screenshot with
+    ``buffering_mb: 0`` alone, ~0.3-0.5 s with the options (docs/guests.md)."""
     return {"is_local_file": False, "input": url, "input_format": "mpegts",
             "restart_on_activate": True, "close_when_inactive": False,
             "reconnect_delay_sec": 1, "buffering_mb": 0, "hw_decode": False,
-            "clear_on_media_end": False}
+            "clear_on_media_end": False, "ffmpeg_options": FEED_FFMPEG_OPTIONS}
+
+
+def stale_feed_settings(current: Mapping[str, Any], url: str) -> list[str]:
+    """The settings of an existing feed source that differ from ``feed_settings`` (an
+    older provisioning, or a hand edit), by name; OBS omits defaults, so a missing key
+    counts as different only where the default differs (``buffering_mb`` is 2)."""
+    defaults = {"is_local_file": True, "buffering_mb": 2, "restart_on_activate": True,
+                "close_when_inactive": False, "hw_decode": False,
+                "clear_on_media_end": True, "ffmpeg_options": "", "input": "",
+                "input_format": "", "reconnect_delay_sec": 10}
+    return [key for key, want in feed_settings(url).items()
+            if current.get(key, defaults.get(key)) != want]
 
 
 def guest_scenes(rundown: Rundown) -> dict[str, Position]:
@@ -177,11 +202,13 @@ def guest_scenes(rundown: Rundown) -> dict[str, Position]:
 
 def plan_feed(scenes: Iterable[str], inputs: Mapping[str, str],
               items: Mapping[str, Iterable[str]], wanted: Iterable[str],
-              url: str) -> tuple[GraphicsStep, ...]:
+              url: str, current: Mapping[str, Any] | None = None
+              ) -> tuple[GraphicsStep, ...]:
     """What provisioning sends for the program feed (pure): the "Program Feed" media source
     (created in the first guest scene that exists), then an item of it in every other guest
-    scene that lacks one. Skips what is there; a scene that does not exist is the scene
-    check's finding, not this one's."""
+    scene that lacks one; an existing source whose settings (``current``) differ from
+    ``feed_settings`` gets them. Skips what is there; a scene that does not exist is the
+    scene check's finding, not this one's."""
     have = set(scenes)
     steps: list[GraphicsStep] = []
     kind = inputs.get(FEED_SOURCE)
@@ -190,6 +217,15 @@ def plan_feed(scenes: Iterable[str], inputs: Mapping[str, str],
                              f"input {FEED_SOURCE!r} is a {kind}, not a media source "
                              f"({FEED_KIND}): remove or rename it", ""),)
     exists = kind is not None
+    differ = stale_feed_settings(current, url) if exists and current is not None else []
+    if differ:
+        steps.append(GraphicsStep(
+            "source", FEED_SOURCE, None, Request("SetInputSettings", {
+                "inputName": FEED_SOURCE, "inputSettings": feed_settings(url),
+                "overlay": True}),
+            f"media source {FEED_SOURCE!r} has other settings than the program feed "
+            f"needs ({', '.join(differ)}): more delay, or no picture",
+            f"updated the settings of media source {FEED_SOURCE!r} ({', '.join(differ)})"))
     for scene in wanted:
         if scene not in have or FEED_SOURCE in set(items.get(scene, ())):
             continue
@@ -221,8 +257,12 @@ async def _feed(client: ObsClient, rundown: Rundown, url: str | None, *,
     items = await _items(client, [s for s in wanted if s in scenes])
     inputs = {i["inputName"]: i.get("inputKind", "")
               for i in (await client.call("GetInputList")).get("inputs", [])}
+    current = None
+    if inputs.get(FEED_SOURCE) == FEED_KIND:
+        current = (await client.call("GetInputSettings", {"inputName": FEED_SOURCE})
+                   ).get("inputSettings", {})
     findings = []
-    for step in plan_feed(scenes, inputs, items, wanted, url):
+    for step in plan_feed(scenes, inputs, items, wanted, url, current):
         pos = wanted.get(step.scene or "", NOWHERE)
 
         def finding(severity: Severity, message: str, step: GraphicsStep = step,
@@ -230,12 +270,14 @@ async def _feed(client: ObsClient, rundown: Rundown, url: str | None, *,
             return Finding(severity, "feed", step.name, step.scene, rundown.source, pos.line,
                            pos.col, message)
 
+        settings = step.request is not None and step.request.request_type == \
+            "SetInputSettings"  # it plays, only later or worse: a warning, not an error
         if not provision or step.request is None:
-            findings.append(finding("error", step.missing))
+            findings.append(finding("warning" if settings else "error", step.missing))
             continue
         result = (await client.batch([step.request]))[0]
         findings.append(finding("created", step.done) if result.ok else finding(
-            "error", f"{step.missing}; could not create it: "
+            "error", f"{step.missing}; could not {'update' if settings else 'create'} it: "
             f"{_reason(result.status.name, result.status.comment)}"))
     return findings
 

@@ -176,14 +176,15 @@ class OverlayHub:
     def _receive(self, page: _Page, text: str, t1: float) -> None:
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             return
         if not isinstance(message, dict):
             return
         kind = message.get("type")
         if kind == "ping":
             t0 = message.get("t0")
-            if isinstance(t0, int | float) and not isinstance(t0, bool):
+            # finite and in float's range (no NaN, Infinity or 10**400 in the pong)
+            if isinstance(t0, int | float) and not isinstance(t0, bool) and abs(t0) < 1e300:
                 page.queue.appendleft(_Pong(float(t0), t1))  # ahead of queued deltas
                 page.wake.set()
         elif kind == "resync":

@@ -190,18 +190,33 @@ class OverlayRoutes:
         # with an incident id in the log)
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 async def _body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise _Bad(413, "too_large", f"the body is over {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
+    try:
+        raw = await request.content.read(MAX_BODY + 1)
+    except web.RequestPayloadError as exc:  # a broken Content-Encoding or chunked framing
+        raise _Bad(400, "bad_body", f"the request body cannot be read: "
+                   f"{getattr(exc.__cause__, 'message', None) or exc}") from None
     if len(raw) > MAX_BODY:
         raise _Bad(413, "too_large", f"the body is over {MAX_BODY} bytes")
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+    except (UnicodeDecodeError, ValueError) as exc:  # NaN/Infinity too: pages parse strictly
         raise _Bad(400, "bad_json", f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise _Bad(400, "bad_json", "the body is not JSON: nested too deeply") from None
+    try:  # a lone surrogate ("\\udc80") is valid JSON but no text a page could be sent
+        dumps(body).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        raise _Bad(400, "bad_json", "the body is not valid Unicode: it has a lone surrogate "
+                   "(an escape such as \\udc80 without its pair)") from None
     if not isinstance(body, dict):
         raise _Bad(400, "bad_json", "the body must be a JSON object, e.g. {\"data\": {...}}")
     return body

@@ -33,8 +33,16 @@ _TYPES: dict[str, tuple[type, ...]] = {
 MAX_ERRORS = 20
 
 
+# the RFC 3339 shape, which the pages' Date.parse reads; Python's fromisoformat alone also
+# takes ISO 8601's other forms (20240101T000000+0800, week dates): NaN on a page
+_INSTANT_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+                         r"(Z|[+-]\d{2}:\d{2})", re.ASCII)
+
+
 def parse_instant(text: str) -> datetime | None:
-    """An ISO 8601 date-time with a UTC offset, or None."""
+    """An RFC 3339 date-time with a UTC offset (2024-01-01T00:00:00+08:00), or None."""
+    if not _INSTANT_RE.fullmatch(text):
+        return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

@@ -20,6 +20,9 @@ class Take(Command):
 
     segment_id: str | None = None
     source: str = "director"  # console / api / osc / keys: counted separately in metrics
+    # the segment the presser saw on air ("" = none): a take pressed twice, or by two people,
+    # lands once; the stale one is refused. None: no check. Left out of JSON when None.
+    expect: str | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,10 @@ def to_json(cmd: Command) -> dict[str, Any]:
     """{"kind": "take", "segment_id": ..., "by": ...}: for the journal and the API."""
     out: dict[str, Any] = {"kind": _KIND_OF[type(cmd)]}
     for f in fields(cmd):
-        out[f.name] = getattr(cmd, f.name)
+        value = getattr(cmd, f.name)
+        if value is None and f.metadata.get("omit_none"):
+            continue  # older journals and clients never had it
+        out[f.name] = value
     return out
 
 

@@ -257,6 +257,9 @@ def _segment(state: ShowState, segment_id: str) -> Segment:
 def _apply(state: ShowState, cmd: C.Command, now: int) -> Step:
     by = cmd.by
     if isinstance(cmd, C.Take):
+        if cmd.expect is not None and cmd.expect != (state.on_air or ""):
+            raise Refused(f"take refused: it expected {cmd.expect or 'nothing'!r} on air, but "
+                          f"{state.on_air or 'nothing'!r} is (another take landed first)")
         if state.last_take_ms is not None and now - state.last_take_ms < state.min_take_interval_ms:
             gap = max(0, now - state.last_take_ms)
             raise Refused(f"take refused: {gap} ms after the last take (minimum "

@@ -62,6 +62,11 @@ def load_rundown(text: str, file: str = "<rundown>",
     except (yaml.YAMLError, RecursionError) as exc:
         out.error(Position(1, 1), f"YAML syntax: {exc.__class__.__name__}: {exc}"[:300])
         raise RundownError(out.sorted()) from None
+    bad = _lone_surrogate(root)
+    if bad is not None:  # "\\udc80" in a quoted string: no text a console can be sent
+        out.error(_pos(bad), "not valid Unicode: a lone surrogate (an escape such as "
+                  "\\udc80 without its pair)")
+        raise RundownError(out.sorted())
     rundown = _Reader(out, layouts).rundown(root, file)
     if rundown is not None:
         # with errors elsewhere, still check what can be: hard starts' order and range
@@ -69,6 +74,29 @@ def load_rundown(text: str, file: str = "<rundown>",
     if out.has_errors or rundown is None:
         raise RundownError(out.sorted())
     return Loaded(rundown, tuple(out.sorted()))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(root: Node | None) -> Node | None:
+    """The first scalar (key or value) holding a lone surrogate; each node once (aliases)."""
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            if _SURROGATE.search(node.value):
+                return node
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                stack.extend((value, key))
+    return None
 
 
 def _pos(node: Node) -> Position:

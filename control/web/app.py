@@ -156,6 +156,14 @@ def _source(request: web.Request) -> str:
     return source
 
 
+def _expect(body: dict[str, Any]) -> str | None:
+    """A take's `expect`: the segment on air as the presser saw it ("" for none)."""
+    value = body.get("expect")
+    if value is not None and (not isinstance(value, str) or len(value) > 200):
+        raise bad_field("expect", "must be the id of the segment on air (\"\" for none)")
+    return value
+
+
 class _Api:
     """The route handlers, over one controller."""
 
@@ -262,15 +270,18 @@ class _Api:
         return json_ok(self.document)
 
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
-        return await self.hub.serve(request, self.controller.read_model())
+        # ?delta=1: the whole state once, then JSON Patches (hub.py); the console asks for it
+        delta = request.query.get("delta") in ("1", "true")
+        return await self.hub.serve(request, self.controller.read_model(), delta=delta)
 
     async def take(self, request: web.Request) -> web.Response:
-        fields(await read_json(request))
-        return await self._run(request, Take(source=_source(request)))
+        body = fields(await read_json(request), "expect")
+        return await self._run(request, Take(source=_source(request), expect=_expect(body)))
 
     async def take_segment(self, request: web.Request) -> web.Response:
-        segment_id, _ = await self._segment(request)
-        return await self._run(request, Take(segment_id, source=_source(request)))
+        segment_id, body = await self._segment(request, "expect")
+        return await self._run(request, Take(segment_id, source=_source(request),
+                                             expect=_expect(body)))
 
     async def set_next(self, request: web.Request) -> web.Response:
         segment_id, _ = await self._segment(request)

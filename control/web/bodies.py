@@ -29,6 +29,9 @@ async def read_json(request: web.Request) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, "too_large", f"the request body is over {MAX_BODY} bytes") from None
+    except web.RequestPayloadError as e:  # a broken Content-Encoding or chunked framing
+        raise ApiError(400, "bad_body", f"the request body cannot be read: "
+                       f"{getattr(e.__cause__, 'message', None) or e}") from None
     if not raw.strip():
         return {}
     try:
@@ -36,7 +39,7 @@ async def read_json(request: web.Request) -> Any:
     except UnicodeDecodeError as e:
         raise ApiError(400, "bad_json", f"the body is not UTF-8 (byte {e.start})") from None
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        body = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         raise ApiError(400, "bad_json",
                        f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
@@ -44,6 +47,31 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(400, "bad_json", "the JSON is nested too deeply") from None
     except ValueError as e:  # NaN/Infinity, integers of more than 4300 digits
         raise ApiError(400, "bad_json", f"malformed JSON: {e}") from None
+    _unicode(body)
+    return body
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the JSON is nested too deeply") from None
+    return True
+
+
+def _unicode(body: Any) -> None:
+    """JSON may escape a lone surrogate (`"\\udc80"`): not Unicode text, so it could be
+    neither journaled nor sent to a console (UTF-8). Refused, naming the field."""
+    if _encodes(body):
+        return
+    where = "a text in the body"
+    if isinstance(body, dict):
+        where = next((f"field {k!r}" for k, v in body.items()
+                      if not (_encodes(k) and _encodes(v))), where)
+    raise ApiError(400, "bad_field", f"{where} is not valid Unicode: it has a lone surrogate "
+                   "(an escape such as \\udc80 without its pair)")
 
 
 def bad_field(field: str, reason: str) -> ApiError:

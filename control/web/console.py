@@ -108,7 +108,11 @@ class Console:
         return path if path.is_relative_to(self.root) else None
 
     def _file(self, path: Path | None, missing: str) -> web.StreamResponse:
-        if path is None or not path.is_file():
+        try:
+            found = path is not None and path.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, and the like
+            found = False
+        if path is None or not found:
             return web.Response(status=404, text=missing, headers={"Cache-Control": "no-cache"})
         content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
         return web.FileResponse(path, headers={**HEADERS, "Content-Type": content_type})

@@ -7,6 +7,7 @@ can quote it and an engineer can find the traceback; the process and the show go
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import secrets
@@ -58,7 +59,12 @@ def is_api(request: web.Request) -> bool:
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn ApiError, aiohttp's HTTP errors and crashes under /api/ into JSON responses."""
     if not is_api(request):
-        return await handler(request)
+        try:
+            return await handler(request)
+        except OSError as e:  # aiohttp's static routes stat a name too long for the disk
+            if e.errno != errno.ENAMETOOLONG:
+                raise
+            raise web.HTTPNotFound(text="no such file\n") from None
     try:
         return await handler(request)
     except ApiError as e:

@@ -37,6 +37,11 @@ def _obj(properties: Schema, required: tuple[str, ...] = ()) -> Schema:
 
 
 _EMPTY = _body(_obj({}), required=False)
+_EXPECT = {"type": "string", "maxLength": 200,
+           "description": "the segment the presser sees on air (\"\" for none): if another "
+                          "take landed first, this one is refused (409), so a double press "
+                          "or two directors take once"}
+_TAKE = _body(_obj({"expect": _EXPECT}), required=False)
 
 
 _NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
@@ -80,7 +85,7 @@ def _command_schemas() -> dict[str, Schema]:
                      ("kind", *required))
 
     return {
-        "TakeCommand": kind("take", {"segment_id": seg, "source": ignored}),
+        "TakeCommand": kind("take", {"segment_id": seg, "source": ignored, "expect": _EXPECT}),
         "NextCommand": kind("next", {"segment_id": seg}, ("segment_id",)),
         "HoldCommand": kind("hold", {"on": {"type": "boolean"}}),
         "ExtendCommand": kind("extend", {"ms": {"type": "integer", "minimum": -3_600_000,
@@ -242,9 +247,10 @@ def _document() -> dict[str, Any]:
             }},
             "/api/take": {"post": _command(
                 "Take next", "Put the next segment on air now; with nothing left, end the show.",
-                take=True)},
+                take=True, body=_TAKE)},
             "/api/take/{id}": {"post": _command(
-                "Take a segment", "Put this segment on air now.", segment=True, take=True)},
+                "Take a segment", "Put this segment on air now.", segment=True, take=True,
+                body=_TAKE)},
             "/api/next/{id}": {"post": _command(
                 "Set next", "Choose what the next take puts on air.", segment=True)},
             "/api/next": {"delete": _command(

@@ -73,6 +73,8 @@ def test_login_form_then_space_bar_takes_and_obs_switches(browser: Browser,
     assert controller.on_air() == "talk"
     assert len(takes) == 1 and takes[0].method == "POST"
     assert takes[0].headers.get("x-showctl-source") == "console"
+    # it says what it saw on air: a second press, or another director's, lands once
+    assert takes[0].post_data_json == {"expect": "intro"}
     expect(page.locator("#rundown-body tr.st-done")).to_have_attribute("data-id", "intro")
     console.close()
 

@@ -96,3 +96,19 @@ def test_statuses():
     out = {g["id"]: g["status"] for g in guest_statuses(roster, gw, on_air=["c"], ready=["d"])}
     assert out == {"a": "invited", "b": "connecting", "c": "on-air", "d": "ready",
                    "e": "green-room"}
+
+
+async def test_the_page_socket_tells_the_gateway_how_many_pages_are_open(client):
+    gateway = client.gateway
+    seen: list[int] = []
+    gateway.pages = lambda guest, count: seen.append(count)  # type: ignore[method-assign]
+    async with client.ws_connect("/guest/ada/ws", params={"t": tok()}) as ws:
+        await ws.receive_json(timeout=5)
+        async with client.ws_connect("/guest/ada/ws", params={"t": tok()}) as ws2:
+            await ws2.receive_json(timeout=5)
+            assert seen == [1, 2]
+    for _ in range(100):  # the server notices each close
+        if seen[-1] == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert seen == [1, 2, 1, 0]

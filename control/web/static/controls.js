@@ -93,7 +93,10 @@ export class Controls {
     if (this.taking) return;
     this.taking = true;
     try {
-      await this.send("POST", "/api/take", undefined, TAKE_HEADERS);
+      // what this console shows on air: if another take (a second press, another director, a
+      // hard start) landed first, the controller refuses this one instead of skipping one
+      const expect = this.state()?.on_air?.id ?? "";
+      await this.send("POST", "/api/take", { expect }, TAKE_HEADERS);
     } finally {
       this.taking = false;
     }

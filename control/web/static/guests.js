@@ -1,6 +1,7 @@
-// The guests panel: every roster guest with status, link quality, and (producer+) volume,
-// mute, a message to the guest's page and the invite link. Rows are built once per roster and
-// updated in place, so a field being typed in is never replaced by a push.
+// The guests panel: every roster guest with status, a live thumbnail while connected, link
+// quality, and (producer+) volume, mute, A/V offset, a message to the guest's page and the
+// invite link. Rows are built once per roster and updated in place, so a field being typed in
+// is never replaced by a push.
 
 import { api } from "./api.js";
 import { lang, t } from "./i18n.js";
@@ -18,6 +19,10 @@ const STATUS_KEYS = {
 // past these the number is a warning (amber)
 export const LIMITS = { rtt_ms: 300, loss_pct: 5, jitter_ms: 30 };
 const MAX_GAIN_DB = 24;
+const MAX_AV_OFFSET_MS = 500;
+// statuses with a picture to show; the server makes at most one thumbnail a second per guest
+const CONNECTED = new Set(["green-room", "ready", "on-air"]);
+export const THUMB_MS = 1000;
 
 function fixed(value, digits = 0) {
   return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "—";
@@ -35,6 +40,32 @@ export class GuestsPanel {
     this.rows = new Map(); // guest id → {li, cells...}
     this.order = "";
     this.guests = [];
+    this.seq = 0; // cache-busting: every thumbnail request is a new URL
+    this.thumbTimer = setInterval(() => this.refreshThumbs(), THUMB_MS);
+  }
+
+  /** Ask for a new thumbnail of every connected guest, one request per guest at a time,
+   * and none while the console is hidden (nobody is looking). */
+  refreshThumbs() {
+    if (document.hidden) return;
+    for (const [id, row] of this.rows) {
+      if (!row.connected || row.thumbLoading) continue;
+      row.thumbLoading = true;
+      const img = el("img", "guest-thumb");
+      Object.assign(img, { width: 96, height: 54, decoding: "async" });
+      img.alt = row.thumb.alt;
+      img.addEventListener("load", () => {
+        row.thumbLoading = false;
+        if (!row.connected) return;
+        row.thumb.replaceWith(img); // swapped once loaded: no blank frame between pictures
+        row.thumb = img;
+      });
+      img.addEventListener("error", () => { // 404: no picture yet
+        row.thumbLoading = false;
+        show(row.thumb, false);
+      });
+      img.src = `/api/guests/${encodeURIComponent(id)}/thumbnail.jpg?v=${++this.seq}`;
+    }
   }
 
   relabel() {
@@ -61,12 +92,15 @@ export class GuestsPanel {
     const li = el("li", "guest");
     li.dataset.id = g.id;
     const head = el("div", "guest-head");
+    const thumb = el("img", "guest-thumb");
+    Object.assign(thumb, { width: 96, height: 54, hidden: true });
+    thumb.alt = t("guests.thumbnail", { name: g.name || g.id });
     const names = el("div", "guest-names");
     const name = el("span", "guest-name");
     const other = el("span", "guest-name-other muted");
     names.append(name, other);
     const status = el("span", "pill guest-status");
-    head.append(names, status);
+    head.append(thumb, names, status);
     const link = el("div", "guest-link tnum");
     const parts = {};
     for (const key of ["rtt_ms", "loss_pct", "jitter_ms", "bitrate_kbps"]) {
@@ -74,7 +108,7 @@ export class GuestsPanel {
       link.append(parts[key]);
     }
     li.append(head, link);
-    const row = { li, name, other, status, link, parts };
+    const row = { li, thumb, name, other, status, link, parts, connected: false, thumbLoading: false };
     if (this.canAct) li.append(this.controls(g.id, row));
     this.rows.set(g.id, row);
     return li;
@@ -92,6 +126,17 @@ export class GuestsPanel {
       if (gain.value !== "" && Number.isFinite(value)) this.setLevel(id, { gain_db: value });
     });
     gainLabel.append(gain, el("span", "muted", "dB"));
+    const offsetLabel = el("label", "guest-gain guest-av-offset");
+    offsetLabel.append(el("span", "muted", t("guests.av_offset")));
+    const offset = el("input", "av-offset-input tnum");
+    Object.assign(offset, { type: "number", min: -MAX_AV_OFFSET_MS, max: MAX_AV_OFFSET_MS, step: 10 });
+    offset.setAttribute("aria-label", t("guests.av_offset"));
+    offset.title = t("guests.av_offset_hint");
+    offset.addEventListener("change", () => {
+      const value = Number(offset.value);
+      if (offset.value !== "" && Number.isFinite(value)) this.setAvOffset(id, value);
+    });
+    offsetLabel.append(offset, el("span", "muted", "ms"));
     const mute = el("button", "btn btn-small mute-btn");
     mute.type = "button";
     mute.addEventListener("click", () => {
@@ -112,8 +157,8 @@ export class GuestsPanel {
       event.preventDefault();
       this.message(id, text, send);
     });
-    box.append(gainLabel, mute, invite, form);
-    Object.assign(row, { gain, mute });
+    box.append(gainLabel, mute, offsetLabel, invite, form);
+    Object.assign(row, { gain, mute, offset });
     return box;
   }
 
@@ -132,6 +177,8 @@ export class GuestsPanel {
     setClass(row.status, "pill-warn", status === "disconnected");
     setClass(row.status, "pill-quiet", status !== "on-air" && status !== "disconnected");
     setClass(row.li, "is-on-air", status === "on-air");
+    row.connected = CONNECTED.has(status);
+    if (!row.connected) show(row.thumb, false); // shown again by the next picture that loads
 
     const link = g.link || null;
     const has = (key) => link && typeof link[key] === "number";
@@ -162,11 +209,23 @@ export class GuestsPanel {
       setText(row.mute, muted ? t("guests.unmute") : t("guests.mute"));
       setClass(row.mute, "btn-warn", muted);
     }
+    if (row.offset && document.activeElement !== row.offset) {
+      const value = String(g.av_offset_ms ?? 0);
+      if (row.offset.value !== value) row.offset.value = value;
+    }
   }
 
   async setLevel(id, body) {
     try {
       await api("POST", `/api/guests/${encodeURIComponent(id)}/level`, body);
+    } catch (e) {
+      this.refused(e);
+    }
+  }
+
+  async setAvOffset(id, ms) {
+    try {
+      await api("POST", `/api/guests/${encodeURIComponent(id)}/av-offset`, { av_offset_ms: ms });
     } catch (e) {
       this.refused(e);
     }

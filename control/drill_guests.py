@@ -1,0 +1,267 @@
+"""The drill's remote guests: headless Chromium browsers with fake cameras that join with
+their invite links and stay on for the whole drill, and the two guest faults.
+
+Each guest is its own browser (Playwright's persistent context on a fresh profile), so one
+can be SIGKILLed without touching the others: that is what a guest's laptop crashing looks
+like to the show. The lossy guest's media goes through a `LossyRelay` (control.drill_relay)
+from the start, clean until the `guest-lossy` fault makes it drop and jitter.
+
+  guest-kill   the on-air guest's browser (every process of it) SIGKILLed mid-segment; the
+               time until the read model shows it disconnected and until OBS's Program Feed
+               shows the slate in its box; then a new browser with the same link and the
+               time until it is on air again (goal: 5 s) and its picture back in OBS
+  guest-lossy  the lossy guest's link drops 5 % of RTP/RTCP with 0-30 ms jitter for a
+               window: it must stay connected and on air, the read model's link stats
+               (the page's getStats: packetsLost, loss_pct) must show the loss, the show
+               must go on; then clean again, and the time until the page reports no loss
+
+WebRTC needs loopback only: the drill re-runs itself inside `unshare -n` (a network
+namespace with nothing but lo), as the guests' end-to-end tests do (`reexec_in_netns`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .drill_relay import LossyRelay, answer_port, strip_candidates, via_relay
+from .guests.invites import invite_url, make_token
+from .guests.layouts import layout_boxes
+from .obs.preflight import FEED_SOURCE
+
+if TYPE_CHECKING:
+    from .drill import Observer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream",
+                 "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+NETNS_ENV = "SHOWCTL_DRILL_NETNS"
+SHOT_W, SHOT_H = 320, 180
+
+
+def reexec_in_netns(argv: list[str]) -> int:
+    """Run `python -m control.drill ARGV` again inside a new network namespace that has
+    nothing but loopback: no guest packet can go anywhere but 127.0.0.1. Its exit code."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        raise SystemExit("drill: --guests needs root, unshare and ip (a loopback-only "
+                         "network namespace for WebRTC)")
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"drill: --guests needs Debian's chromium at {CHROMIUM}")
+    cmd = [sys.executable, "-m", "control.drill", *argv]
+    done = subprocess.run(["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"',
+                           "sh", *cmd], env={**os.environ, NETNS_ENV: "1"})
+    return done.returncode
+
+
+@dataclass
+class Browser:
+    """One guest's browser: a Playwright persistent context on its own profile."""
+
+    guest: str
+    link: str
+    lossy: bool
+    context: Any = None
+    page: Any = None
+    profile: Path | None = None
+    joins: int = 0
+    relays: list[LossyRelay] = field(default_factory=list)
+
+    @property
+    def relay(self) -> LossyRelay | None:
+        return self.relays[-1] if self.relays else None
+
+
+class GuestBrowsers:
+    """N guests' browsers, joined with their invite links, for the whole drill."""
+
+    def __init__(self, root: Path, links: dict[str, str], lossy: str | None) -> None:
+        self.root = root
+        self.browsers = {g: Browser(g, link, g == lossy) for g, link in links.items()}
+        self._pw: Any = None
+
+    async def start(self) -> None:
+        from playwright.async_api import async_playwright
+        self._pw = await async_playwright().start()
+        await asyncio.gather(*(self.join(g) for g in self.browsers))
+
+    async def join(self, guest: str) -> None:
+        """A fresh browser opens the guest's link and presses Join (a rejoin is the same)."""
+        b = self.browsers[guest]
+        b.joins += 1
+        b.profile = Path(tempfile.mkdtemp(prefix=f"{guest}-", dir=self.root))
+        b.context = await self._pw.chromium.launch_persistent_context(
+            str(b.profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        b.page = b.context.pages[0] if b.context.pages else await b.context.new_page()
+        if b.lossy:
+            await b.page.route("**/whip/**", lambda route: self._whip(b, route))
+        await b.page.goto(b.link)
+        await b.page.wait_for_function("window.showctlGuest", timeout=15_000)
+        await b.page.evaluate("showctlGuest.join()")
+
+    async def _whip(self, b: Browser, route: Any) -> None:
+        """The WHIP POST of the lossy guest: offer without candidates, answer via a relay."""
+        request = route.request
+        if request.method != "POST":
+            await route.continue_()
+            return
+        try:
+            response = await route.fetch(post_data=strip_candidates(request.post_data or ""))
+        except Exception:  # the controller is down (controller-kill): as the network says
+            await route.abort("connectionrefused")
+            return
+        answer = await response.text()
+        port = answer_port(answer)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        if response.status != 201 or port is None:
+            await route.fulfill(status=response.status, headers=headers, body=answer)
+            return
+        old = b.relay
+        relay = await LossyRelay.start(port)
+        if old is not None:  # a rejoin keeps the link's quality; the old relay ends
+            relay.set(old.loss, old.jitter_ms)
+            old.close()
+        b.relays.append(relay)
+        await route.fulfill(status=201, headers=headers, body=via_relay(answer, relay.port))
+
+    def pids(self, guest: str) -> list[int]:
+        """The guest's browser processes: the one started with its profile, and its children."""
+        b = self.browsers[guest]
+        marker = f"--user-data-dir={b.profile}".encode()
+        procs: dict[int, tuple[int, bytes]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                cmd = (entry / "cmdline").read_bytes()
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                procs[int(entry.name)] = (ppid, cmd)
+        main = [pid for pid, (_, cmd) in procs.items()
+                if marker in cmd and b"--type=" not in cmd]
+        tree, frontier = set(main), list(main)
+        while frontier:
+            parent = frontier.pop()
+            for pid, (ppid, _) in procs.items():
+                if ppid == parent and pid not in tree:
+                    tree.add(pid)
+                    frontier.append(pid)
+        return sorted(tree)
+
+    def kill(self, guest: str) -> int:
+        """SIGKILL every process of the guest's browser at once (no goodbye); how many."""
+        pids = self.pids(guest)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(pids)
+
+    async def forget(self, guest: str) -> None:
+        """Playwright's side of a browser that was killed."""
+        b = self.browsers[guest]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(b.context.close(), 5)
+
+    async def close(self) -> None:
+        for b in self.browsers.values():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(b.context.close(), 10)
+            for relay in b.relays:
+                relay.close()
+        if self._pw is not None:
+            with contextlib.suppress(Exception):
+                await self._pw.stop()
+
+
+# --- reading the show ---------------------------------------------------------------------------
+
+def guest_view(state: dict[str, Any], guest: str) -> dict[str, Any]:
+    return next((g for g in state.get("guests") or () if g["id"] == guest), {})
+
+
+def on_air_segment(state: dict[str, Any]) -> dict[str, Any] | None:
+    on_air = state.get("on_air")
+    if not on_air:
+        return None
+    return next((s for s in state["segments"] if s["id"] == on_air["id"]), None)
+
+
+def box_of(segment: dict[str, Any], layout: str | None, guest: str) -> tuple[float, ...]:
+    """The guest's box in the program picture, in percent (x, y, w, h)."""
+    boxes = layout_boxes(layout, len(segment["guests"]))
+    box = boxes[segment["guests"].index(guest)]
+    return (box.x, box.y, box.w, box.h)
+
+
+async def box_shot(observer: Observer, box: tuple[float, ...]) -> Any:
+    """The middle of the guest's box in OBS's Program Feed source (what the mixer sent and
+    OBS decoded), as an int16 RGB array; None if OBS cannot answer."""
+    import numpy as np
+    from PIL import Image
+
+    if not observer.client.connected:
+        return None
+    answer = await observer.client.call("GetSourceScreenshot", {
+        "sourceName": FEED_SOURCE, "imageFormat": "png", "imageWidth": SHOT_W,
+        "imageHeight": SHOT_H}, timeout=3.0)
+    png = base64.b64decode(answer["imageData"].split(",", 1)[1])
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+    x, y, w, h = (v / 100 for v in box)
+    x0, x1 = int((x + w / 4) * SHOT_W), int((x + 3 * w / 4) * SHOT_W)
+    y0, y1 = int((y + h / 4) * SHOT_H), int((y + 3 * h / 4) * SHOT_H)
+    return img[y0:y1, x0:x1]
+
+
+def differs(a: Any, b: Any) -> float:
+    """Mean absolute difference of two pictures (0..255)."""
+    import numpy as np
+    return float(np.abs(a - b).mean())
+
+
+# --- setting the guests up ----------------------------------------------------------------------
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def guest_env(secret: str) -> dict[str, str]:
+    """The controller's settings for guests in the drill: the mixer on (its feed to a free
+    loopback port), ICE on 127.0.0.1 only, the invite secret the drill signs links with."""
+    return {"SHOWCTL_MIXER_ENABLED": "true", "SHOWCTL_MIXER_PORT": str(free_udp_port()),
+            "SHOWCTL_ICE_HOSTS": "127.0.0.1", "SHOWCTL_GUEST_SECRET": secret}
+
+
+def invite_links(secret: str, guests: list[str], port: int) -> dict[str, str]:
+    expires = int(time.time()) + 6 * 3600
+    return {g: invite_url("127.0.0.1", port, g, make_token(secret.encode(), g, expires))
+            for g in guests}
+
+
+async def provision(env: dict[str, str], rundown: Path, cwd: Path) -> list[str]:
+    """`showctl preflight --provision RUNDOWN` against the drill's OBS, as an engineer runs
+    it: the "Program Feed" media source in every scene with guests. What it created."""
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "control.cli", "preflight", "--provision",
+                               str(rundown)], cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=60)
+    done = await asyncio.to_thread(run)
+    if done.returncode != 0:
+        from .drill import DrillError
+        raise DrillError(f"preflight --provision failed ({done.returncode}):\n"
+                         f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return [line for line in done.stdout.splitlines() if ": created:" in line]
