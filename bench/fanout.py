@@ -110,18 +110,23 @@ def _watch_process(url: str, headers: dict[str, str], clients: int, conn: Connec
 
         async def watch(session: aiohttp.ClientSession, i: int) -> None:
             nonlocal connected
-            async with session.ws_connect(url, headers=headers, max_msg_size=0) as ws:
+            # compress=15: offer permessage-deflate, as every browser does
+            async with session.ws_connect(url, headers=headers, max_msg_size=0,
+                                          compress=15) as ws:
                 connected += 1
                 changed.set()
                 held = Held()
                 async for msg in ws:
+                    # when the message arrived (the fan-out), not when this process had
+                    # parsed it after the other clients it hosts (a browser has its own)
+                    arrived = time.time()
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         break
                     if not held.receive(json.loads(msg.data)):
                         await ws.send_str('{"type": "resync"}')
                     key = _key(held.state)
                     if key is not None and i not in seen.setdefault(key, {}):
-                        seen[key][i] = time.time()
+                        seen[key][i] = arrived
                         sizes.setdefault(key, []).append(len(msg.data))
                         changed.set()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .diagnostics import did_you_mean
@@ -121,6 +121,12 @@ def iso(ms: int | None, tz: ZoneInfo) -> str | None:
     """ISO 8601 with the zone's offset at that instant (it changes across DST)."""
     if ms is None:
         return None
+    return _iso(ms, tz)
+
+
+@lru_cache(maxsize=8192)
+def _iso(ms: int, tz: ZoneInfo) -> str:
+    # the read model formats the same planned times on every push (a few per segment)
     dt = to_local(ms, tz)
     spec = "milliseconds" if ms % 1000 else "seconds"
     return dt.isoformat(timespec=spec)

@@ -52,6 +52,7 @@ class _Client:
         self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
         self.wake = asyncio.Event()
         self.sender: asyncio.Task[None] | None = None
+        self.sending_since: float | None = None  # loop time a send began (None: not sending)
 
     def offer(self, state: str, rev: int = 0) -> None:
         self.state, self.state_rev = state, rev
@@ -106,6 +107,7 @@ class StateHub:
             self._patches.pop(rev - KEPT_PATCHES, None)
         plain: str | None = None   # each message is serialised once for all clients
         deltas: dict[int, str | None] = {}  # by the revision the clients hold
+        self._drop_stuck()
         for client in self._clients:
             if not client.delta:
                 plain = plain or dumps({"type": "state", "state": model})
@@ -121,6 +123,19 @@ class StateHub:
                 client.offer(text, rev)  # replaces an unsent delta: this one includes it
             elif client.state is None:
                 client.sent_rev = rev  # nothing changed: it already holds this revision
+
+    def _drop_stuck(self) -> None:
+        """Cut the clients that have been in one send for over `send_timeout` (they stopped
+        reading). Checked on every publish (at least once a second) rather than with a timer
+        around every send: that timer was a third of the cost of a push to 100 consoles."""
+        now = asyncio.get_running_loop().time()
+        for client in self._clients:
+            since = client.sending_since
+            if since is not None and now - since > self.send_timeout:
+                log.warning("websocket client %s took over %gs to accept a message: dropped",
+                            client.request.remote, self.send_timeout)
+                client.sending_since = None
+                client.abort()
 
     def publish_soon(self, build: Callable[[], dict[str, Any]]) -> None:
         """Publish `build()` on the next turn of the loop: the changes of one turn (a take
@@ -160,8 +175,10 @@ class StateHub:
                     delta: bool = False) -> web.WebSocketResponse:
         """Run one authenticated client's socket until it or the server closes it.
         `delta`: the client applies JSON Patches (module docstring)."""
+        # no permessage-deflate: browsers ask for it, and it would compress every push once
+        # per client (no shared context); deltas are small and consoles are on the LAN
         ws = web.WebSocketResponse(heartbeat=self.heartbeat, timeout=self.close_timeout,
-                                   max_msg_size=MAX_CLIENT_MESSAGE)
+                                   compress=False, max_msg_size=MAX_CLIENT_MESSAGE)
         await ws.prepare(request)
         if self._closed:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
@@ -199,21 +216,19 @@ class StateHub:
 
     async def _send(self, client: _Client) -> None:
         ws = client.ws
+        loop = asyncio.get_running_loop()
         try:
             while not self._closed:
                 await client.wake.wait()
                 client.wake.clear()
-                async with asyncio.timeout(self.send_timeout):
-                    while client.replies:
-                        await ws.send_str(client.replies.popleft())
-                    if client.state is not None:
-                        state, client.state = client.state, None
-                        client.sent_rev = client.state_rev
-                        await ws.send_str(state)
-        except TimeoutError:
-            log.warning("websocket client %s took over %gs to accept a message: dropped",
-                        client.request.remote, self.send_timeout)
-            client.abort()
+                client.sending_since = loop.time()  # a stuck send is cut by _drop_stuck
+                while client.replies:
+                    await ws.send_str(client.replies.popleft())
+                if client.state is not None:
+                    state, client.state = client.state, None
+                    client.sent_rev = client.state_rev
+                    await ws.send_str(state)
+                client.sending_since = None
         except asyncio.CancelledError:
             if _really_cancelled():
                 raise
