@@ -8,7 +8,7 @@ RUNDOWN ?= rundown/rehearsal.yaml
 # Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
 DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose ffmpeg
 
-.PHONY: setup deps test lint run simulate bench bench-quick drill clean
+.PHONY: setup deps test lint run simulate bench bench-quick load drill clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --quick
+
+# Load (issue 8): 150 consoles, 50 overlay pages and 4 WebRTC guests for MINUTES of show, in
+# a loopback-only network namespace (root); fan-out p99, loop stalls, memory growth.
+MINUTES ?= 10
+load: setup
+	$(PY) bench/load.py --minutes $(MINUTES)
 
 # The show-day drill: the rundown in compressed time against a private headless OBS, with
 # faults injected (OBS killed and frozen, the controller killed, a double take, a viewer's

@@ -120,7 +120,7 @@ def open_show(rundown_path: Path, settings: Settings, *, start: str | None = Non
 
 # the alarms the console translates (i18n `alarm.code.<code>`); others show their `text`
 ALARM_CODES = ("obs_disconnected", "panic", "hard_start_cut", "hard_starts_disarmed",
-               "next_is_hard_start", "manual_override")
+               "next_is_hard_start", "manual_override", "journal_failed")
 
 
 def _alarm(level: str, text: str, code: str | None = None, **params: Any) -> dict[str, Any]:
@@ -217,6 +217,12 @@ class ShowController:
         model["alarms"] = alarms(state, model, obs)
         if self.osc_error is not None:
             model["alarms"].append({"level": "warning", "text": self.osc_error})
+        model["show"]["journal_ok"] = self.runner.journal_error is None
+        if self.runner.journal_error is not None:  # the show goes on; the records wait
+            model["alarms"].insert(0, _alarm(
+                "critical", f"journal not written (records held in memory until it works): "
+                f"{self.runner.journal_error}", "journal_failed",
+                error=self.runner.journal_error))
         if self.speed != 1:
             model["alarms"].append(_alarm("info", f"compressed time: the show clock runs "
                                           f"x{self.speed:g} (rehearsal only)"))
@@ -309,7 +315,8 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
                      "connection_attempts": client.connection_attempts},
         take_latencies=lambda: sync.take_latencies,
         journal_seconds=lambda: runner.journal_seconds,
-        websocket_clients=lambda: len(hub)))
+        websocket_clients=lambda: len(hub),
+        journal_ok=lambda: runner.journal_error is None))
     runner.listen(metrics.on_change)
     install(app, metrics, token_ok=lambda token: auth.role_of(token) is not None,
             public=settings.metrics_public)

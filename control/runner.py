@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from .journal.records import rundown_record, step_records
+from .journal.store import JournalError
 from .show.changes import RundownChanges
 from .show.commands import Command
 from .show.engine import Event, Refused, Step, advance, apply, next_event_ms
@@ -101,6 +102,8 @@ class Runner:
         self._listeners: list[Listener] = []
         self._queue: asyncio.Queue[_Request | _Reload] = asyncio.Queue()
         self.journal_seconds: list[float] = []  # recent journal write latencies (metrics)
+        self.journal_error: str | None = None  # the last write failed (an alarm): why
+        self._unwritten: list[dict[str, Any]] = []  # records a failed write holds back
 
     @property
     def state(self) -> ShowState:
@@ -117,7 +120,8 @@ class Runner:
             self._listeners.append(listener)
 
     async def command(self, command: Command) -> ShowState:
-        """Apply a command in turn; returns once it is journaled. Raises Refused."""
+        """Apply a command in turn; returns once it is journaled (or, while the journal
+        cannot be written, held for it: `journal_error`). Raises Refused."""
         done: asyncio.Future[ShowState] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Request(command, done))
         return await done
@@ -202,6 +206,8 @@ class Runner:
                 log.exception("listener failed")
         if records is None:
             records = step_records(step, now, command)
+        if self._unwritten:  # a write failed earlier: those go first, in order
+            records = [*self._unwritten, *records]
         if records:
             write = asyncio.ensure_future(asyncio.to_thread(self._journal.append_all, records))
             try:
@@ -213,6 +219,24 @@ class Runner:
                 if not write.cancelled():
                     write.exception()  # a failed write is the next run's to report
                 raise
+            except JournalError as exc:
+                # disk full, I/O error: the show goes on (OBS has the take, the consoles
+                # the state); the records wait here and are written with the next step,
+                # or within a second, once the disk lets them
+                if self.journal_error is None:
+                    log.error("journal write failed, %d record(s) held until it works: %s",
+                              len(records), exc)
+                self._unwritten, self.journal_error = records, str(exc)
+                return
+            except Exception:
+                # a record that cannot be encoded (a bug) would block every later one
+                log.exception("journal records dropped: they cannot be written")
+                self._unwritten, self.journal_error = [], "a journal record could not be encoded"
+                return
+            if self._unwritten:
+                log.warning("journal written again: %d held record(s) are on disk",
+                            len(self._unwritten))
+            self._unwritten, self.journal_error = [], None
             self.journal_seconds = [*self.journal_seconds[-99:], seconds]
 
     def _update_lead(self) -> None:

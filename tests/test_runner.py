@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from rundowns import HEADER, load
 
+from control.journal.store import JournalError
 from control.runner import Runner, wall_clock_ms
 from control.show import commands as C
 from control.show.engine import Refused
@@ -155,3 +156,39 @@ async def test_stopping_lets_the_journal_write_under_way_finish():
         await task
     assert seen_when_done == [True]
     assert [r["event"]["kind"] for r in journal.records] == ["take"]
+
+
+class FailingJournal(MemoryJournal):
+    """A disk that is full until `heal()`: every write raises, nothing is kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = True
+        self.failures = 0
+
+    def append_all(self, records: list[dict[str, Any]]) -> float:
+        if self.full:
+            self.failures += 1
+            raise JournalError("journal.jsonl: write failed: No space left on device")
+        return super().append_all(records)
+
+
+async def test_a_journal_that_cannot_write_holds_records_and_the_show_goes_on():
+    journal = FailingJournal()
+    runner = Runner(state_now(), journal)
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.state.on_air == "b")  # the show went on
+        assert journal.failures >= 1 and "No space left" in (runner.journal_error or "")
+        gap = runner.state.min_take_interval_ms
+        await until(lambda: wall_clock_ms() - runner.state.last_take_ms > gap)
+        await runner.command(C.Take())  # a command still lands (it is held, not lost)
+        assert runner.state.on_air == "c" and task.done() is False
+        journal.full = False
+        await until(lambda: runner.journal_error is None, timeout=3)  # within a heartbeat
+        kinds = [(r["event"]["kind"], r["event"]["segment_id"]) if r["type"] == "event"
+                 else (r["type"], r["command"]["kind"]) for r in journal.records]
+        # all of them, in order
+        assert kinds == [("take", "a"), ("take", "b"), ("command", "take"), ("take", "c")]
+    finally:
+        task.cancel()

@@ -189,19 +189,32 @@ class Journal:
         return time.perf_counter() - began
 
     def _write(self, data: bytes) -> None:
+        """Write and fsync `data`, or leave the file as it was: a failed write (disk full, an
+        I/O error) is cut back to the last whole record, so the writer can try again later
+        with the same records and a replay never meets half a line. Only when even that cut
+        fails does the journal refuse further writes."""
         if self._fd is None:
             raise JournalError(f"{self.path}: the journal is closed")
         if self._failed is not None:
             raise JournalError(f"{self.path}: the journal failed earlier ({self._failed}); "
                                "nothing more is written to it")
         try:
+            size = os.fstat(self._fd).st_size
+        except OSError as exc:
+            raise JournalError(f"{self.path}: cannot read its size: {exc.strerror}") from exc
+        try:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view):]
             os.fsync(self._fd)
         except OSError as exc:
-            self._failed = exc.strerror or str(exc)
-            raise JournalError(f"{self.path}: write failed: {self._failed}") from exc
+            reason = exc.strerror or str(exc)
+            try:
+                os.ftruncate(self._fd, size)
+                os.fsync(self._fd)
+            except OSError:
+                self._failed = reason
+            raise JournalError(f"{self.path}: write failed: {reason}") from exc
 
     def close(self) -> None:
         if self._fd is not None:

@@ -60,6 +60,7 @@ class Sources:
     - ``take_latencies`` / ``journal_seconds``: the recent samples (seconds) that ObsSync
       and the Runner keep; new ones go into histograms (``SampleFeed``).
     - ``websocket_clients``: connected state-websocket clients.
+    - ``journal_ok``: False while journal writes fail (the records wait in memory).
     """
 
     show: Callable[[], Mapping[str, Any] | None] | None = None
@@ -69,6 +70,7 @@ class Sources:
     take_latencies: Callable[[], Sequence[float]] | None = None
     journal_seconds: Callable[[], Sequence[float]] | None = None
     websocket_clients: Callable[[], int] | None = None
+    journal_ok: Callable[[], bool] | None = None
 
 
 class SampleFeed:
@@ -130,11 +132,13 @@ class _Takes:
 
 
 class _Controller:
-    """The controller itself: websocket clients, build info."""
+    """The controller itself: websocket clients, its journal, build info."""
 
-    def __init__(self, clients: Callable[[], int] | None, version: str) -> None:
+    def __init__(self, clients: Callable[[], int] | None, version: str,
+                 journal_ok: Callable[[], bool] | None = None) -> None:
         self._clients = clients
         self._version = version
+        self._journal_ok = journal_ok
 
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("showctl_build_info", "The running showctl: always 1; the "
@@ -145,6 +149,11 @@ class _Controller:
             yield GaugeMetricFamily("showctl_websocket_clients",
                                     "Browsers and tools connected to the state websocket.",
                                     value=self._clients())
+        if self._journal_ok is not None:
+            yield GaugeMetricFamily("showctl_journal_ok", "1 while the journal is written; 0 "
+                                    "when writes fail (disk full, I/O error): the show goes "
+                                    "on, the records wait in memory.",
+                                    value=1 if self._journal_ok() else 0)
 
 
 class _Guarded:
@@ -203,7 +212,7 @@ class Metrics:
             ("guests", self._guest_collector),
             ("takes", self._takes),
             ("controller", _Controller(sources.websocket_clients,
-                                       version or package_version())),
+                                       version or package_version(), sources.journal_ok)),
         ]
         for name, collector in guarded:
             self.registry.register(_Guarded(name, collector, self._errors))  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ sleeps ``interval`` (10 ms by default) again and again and keeps each wake-up's 
 so a short window (a fan-out, a take) gives exact medians, p99 and maximum. It runs only
 when asked, for a bounded time, so it costs nothing on air unless an engineer starts it:
 
-    POST   /debug/looplag[?interval_ms=10&max_s=600]   start a fresh window
+    POST   /debug/looplag[?interval_ms=10&max_s=1200]  start a fresh window
     GET    /debug/looplag                              the figures so far (still running)
     DELETE /debug/looplag                              stop; the figures of the window
 
@@ -28,7 +28,7 @@ from .http import CHALLENGE, bearer
 
 DEBUG_PATH = "/debug/looplag"
 DEFAULT_INTERVAL = 0.010  # s
-MAX_WINDOW = 600.0        # s: a forgotten probe stops by itself
+MAX_WINDOW = 1200.0       # s: a forgotten probe stops by itself (a 10-minute load run fits)
 CAPACITY = 120_000        # samples kept (20 min at 10 ms); the oldest go first
 
 

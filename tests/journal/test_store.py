@@ -174,6 +174,27 @@ def test_a_failed_fsync_stops_the_journal(path, monkeypatch):
         j.append(records()[0])
 
 
+def test_a_full_disk_leaves_whole_records_and_the_same_write_can_be_tried_again(path,
+                                                                                monkeypatch):
+    j = Journal.create(path, session())
+    j.append(records()[0])
+    real_write = os.write
+
+    def half_then_full(fd, data):  # some bytes land, then the disk is full
+        real_write(fd, bytes(data[:7]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(JournalError, match="No space left"):
+        j.append_all(records()[1:])
+    monkeypatch.undo()
+    assert path.read_bytes().endswith(b"\n") and len(path.read_text("utf-8").splitlines()) == 2
+    j.append_all(records()[1:])  # the writer tries the same records again: they land once
+    j.close()
+    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    assert [line["type"] for line in lines] == ["session", *(r["type"] for r in records())]
+
+
 def test_records_are_checked_before_writing(path):
     with Journal.create(path, session()) as j, pytest.raises(ValueError, match="wall_ms"):
         j.append({"v": 1, "type": "command", "command": {"kind": "take"}})

@@ -84,13 +84,15 @@ class Fakes:
         self.latencies: list[float] = [0.041, 0.044]
         self.journal: list[float] = [0.0012]
         self.clients = 2
+        self.journal_ok = True
 
     def sources(self) -> Sources:
         return Sources(show=lambda: show_view(self.state, self.now), obs=lambda: self.obs,
                        guests=lambda: self.guests, mix=lambda: self.mix,
                        take_latencies=lambda: self.latencies,
                        journal_seconds=lambda: self.journal,
-                       websocket_clients=lambda: self.clients)
+                       websocket_clients=lambda: self.clients,
+                       journal_ok=lambda: self.journal_ok)
 
     def metrics(self) -> Metrics:
         metrics = Metrics(self.sources(), version="9.9.9")
