@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -88,6 +89,9 @@ class Held:
         return False
 
 
+PUSHES = "\0pushes"  # asks a watcher process for its per-push figures
+
+
 def _key(state: dict | None) -> str | None:
     """What a held state says happened: the baseline's poke number or the on-air segment."""
     if not state:
@@ -108,6 +112,14 @@ def _watch_process(url: str, headers: dict[str, str], clients: int, conn: Connec
         changed = asyncio.Event()
         connected = 0
 
+        # a message is stamped when its socket delivers it, and parsed afterwards by one
+        # task: when a push reaches all of this process's clients at once, the last one's
+        # arrival is not delayed by parsing the others' (each browser has its own process)
+        inbox: deque[tuple[int, float, str, aiohttp.ClientWebSocketResponse]] = deque()
+        pushes: dict[int, tuple[float, int]] = {}  # now_ms of a push -> (worst ms, clients)
+        work = asyncio.Event()
+        held = [Held() for _ in range(clients)]
+
         async def watch(session: aiohttp.ClientSession, i: int) -> None:
             nonlocal connected
             # compress=15: offer permessage-deflate, as every browser does
@@ -115,23 +127,34 @@ def _watch_process(url: str, headers: dict[str, str], clients: int, conn: Connec
                                           compress=15) as ws:
                 connected += 1
                 changed.set()
-                held = Held()
                 async for msg in ws:
-                    # when the message arrived (the fan-out), not when this process had
-                    # parsed it after the other clients it hosts (a browser has its own)
-                    arrived = time.time()
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         break
-                    if not held.receive(json.loads(msg.data)):
+                    inbox.append((i, time.time(), msg.data, ws))
+                    work.set()
+
+        async def process() -> None:
+            while True:
+                await work.wait()
+                work.clear()
+                while inbox:
+                    i, arrived, data, ws = inbox.popleft()
+                    if not held[i].receive(json.loads(data)):
                         await ws.send_str('{"type": "resync"}')
-                    key = _key(held.state)
+                    key = _key(held[i].state)
+                    show = (held[i].state or {}).get("show") or {}
+                    if isinstance(show.get("now_ms"), int):  # every push: built -> arrived
+                        worst, count = pushes.get(show["now_ms"], (0.0, 0))
+                        pushes[show["now_ms"]] = (max(worst, arrived * 1000 - show["now_ms"]),
+                                                  count + 1)
                     if key is not None and i not in seen.setdefault(key, {}):
                         seen[key][i] = arrived
-                        sizes.setdefault(key, []).append(len(msg.data))
+                        sizes.setdefault(key, []).append(len(data))
                         changed.set()
 
         async with aiohttp.ClientSession() as session:
             tasks = [asyncio.create_task(watch(session, i)) for i in range(clients)]
+            tasks.append(asyncio.create_task(process()))
             while connected < clients:
                 changed.clear()
                 await asyncio.wait_for(changed.wait(), 30)
@@ -141,6 +164,9 @@ def _watch_process(url: str, headers: dict[str, str], clients: int, conn: Connec
                 key = await loop.run_in_executor(None, conn.recv)
                 if key is None:
                     break
+                if key == PUSHES:  # the parent asks for every push's figures
+                    conn.send(pushes)
+                    continue
                 async with asyncio.timeout(20):
                     while len(seen.get(key, {})) < clients:
                         changed.clear()
@@ -158,8 +184,9 @@ Hook = Callable[[], Awaitable[None]]
 async def measure(clients: int, takes: int, ws_url: str, headers: dict[str, str],
                   take: Callable[[int], Awaitable[str]], processes: int = 4,
                   on_ready: Hook | None = None,
-                  on_done: Hook | None = None,
-                  interval: float = 0.55) -> tuple[list[float], list[float]]:
+                  on_done: Hook | None = None, interval: float = 0.55,
+                  pushes: dict[int, tuple[float, int]] | None = None
+                  ) -> tuple[list[float], list[float]]:
     """Latency of each take to the last of `clients` watchers, spread over `processes`, and
     the size of the message that brought it. `on_ready` runs once every watcher is
     connected, `on_done` after the last take (the window of the loop-lag probes)."""
@@ -192,6 +219,13 @@ async def measure(clients: int, takes: int, ws_url: str, headers: dict[str, str]
             sizes.append(statistics.median(size for _, size in last))
         if on_done is not None:
             await on_done()
+        if pushes is not None:  # every push (a read model stamps its show.now_ms): the worst
+            for pipe in pipes:  # client in each process; merged: the worst of all clients
+                pipe.send(PUSHES)
+                theirs = await asyncio.wait_for(loop.run_in_executor(None, pipe.recv), 30)
+                for at, (worst, count) in theirs.items():
+                    old_worst, old_count = pushes.get(at, (0.0, 0))
+                    pushes[at] = (max(worst, old_worst), count + old_count)
     finally:
         for pipe in pipes:
             pipe.send(None)

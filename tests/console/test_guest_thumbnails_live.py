@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import shutil
-import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from netns import CHROMIUM, only_inside, rerun_inside
 
 from control.app import controller
 from control.config import Settings
@@ -28,7 +25,6 @@ from control.obs.launcher import free_port
 
 Image = pytest.importorskip("PIL.Image")
 INNER = "SHOWCTL_TEST_NETNS_THUMBNAILS"
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 VIEWER = "viewer-thumbnail-token-0123"
 RUNDOWN = """\
@@ -49,16 +45,7 @@ segments:
 
 
 def test_in_a_loopback_namespace():
-    if os.environ.get(INNER):
-        pytest.skip("already inside")
-    if os.geteuid() != 0 or not shutil.which("unshare") or not Path(CHROMIUM).exists():
-        pytest.skip("needs root, unshare and Debian's chromium")
-    cmd = (f"ip link set lo up; exec {sys.executable} -m pytest -q -p no:cacheprovider "
-           f"{__file__}::test_the_console_shows_a_live_thumbnail")
-    done = subprocess.run(["unshare", "-n", "sh", "-c", cmd], cwd=ROOT, env={
-        **os.environ, INNER: "1"}, capture_output=True, text=True, timeout=150)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
+    rerun_inside(__file__, "::test_the_console_shows_a_live_thumbnail", INNER, timeout=150, needs=(CHROMIUM,))
 
 
 async def until(probe, timeout: float, what: str):
@@ -84,8 +71,7 @@ def get(url: str, token: str | None) -> tuple[int, str, bytes]:
 
 @pytest.mark.timeout(120)
 async def test_the_console_shows_a_live_thumbnail(tmp_path: Path):
-    if not os.environ.get(INNER):
-        pytest.skip("runs inside the loopback namespace (test_in_a_loopback_namespace)")
+    only_inside(INNER, "test_in_a_loopback_namespace")
     from playwright.async_api import async_playwright
 
     rundown = tmp_path / "thumbs.yaml"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from control.drill_relay import LossyRelay, answer_port, is_rtp, strip_candidates, via_relay
+from control.drill.relay import LossyRelay, answer_port, is_rtp, strip_candidates, via_relay
 
 OFFER = "\r\n".join([
     "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",

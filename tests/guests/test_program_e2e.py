@@ -17,11 +17,9 @@ import base64
 import contextlib
 import io
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from netns import CHROMIUM, only_inside, rerun_inside
 
 from control.app import controller
 from control.config import Settings
@@ -41,7 +40,6 @@ from control.show.loader import load_rundown
 
 Image = pytest.importorskip("PIL.Image")
 INNER = "SHOWCTL_TEST_NETNS_PROGRAM"
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SHOT_W, SHOT_H = 320, 180
 RUNDOWN = """\
@@ -60,17 +58,7 @@ segments:
 
 
 def test_program_feed_in_a_loopback_namespace():
-    if os.environ.get(INNER):
-        pytest.skip("already inside")
-    if os.geteuid() != 0 or not shutil.which("unshare") or not Path(CHROMIUM).exists() \
-            or not shutil.which("obs"):
-        pytest.skip("needs root, unshare, Debian's chromium and OBS")
-    cmd = (f"ip link set lo up; exec {sys.executable} -m pytest -q -p no:cacheprovider "
-           f"{__file__}::test_guest_on_air_in_obs")
-    done = subprocess.run(["unshare", "-n", "sh", "-c", cmd], cwd=ROOT, env={
-        **os.environ, INNER: "1"}, capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
+    rerun_inside(__file__, "::test_guest_on_air_in_obs", INNER, timeout=90, needs=(CHROMIUM, "obs"))
 
 
 class Chromium:
@@ -155,8 +143,7 @@ def differs(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.timeout(60)
 async def test_guest_on_air_in_obs(tmp_path: Path):
-    if not os.environ.get(INNER):
-        pytest.skip("runs inside the loopback namespace (test_program_feed_in_a_loopback_namespace)")
+    only_inside(INNER, "test_program_feed_in_a_loopback_namespace")
     from playwright.async_api import async_playwright
 
     rundown_path = tmp_path / "guests.yaml"

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,6 +24,7 @@ from aiohttp import web
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from guests.support import amplitude_at
+from netns import CHROMIUM, only_inside, rerun_inside
 
 from control.guests.audio import BLOCK, RATE, s16_to_float
 from control.guests.gateway import Gateway, configure_ice_hosts
@@ -37,7 +34,6 @@ from control.guests.mixer import MixerSettings, ProgramMixer
 from control.guests.routes import install
 
 INNER = "SHOWCTL_TEST_NETNS_RETURN"
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"return-e2e"
 TONES = {"ada": 500.0, "bob": 1300.0}  # whole cycles in a 1 s window; not harmonics
@@ -45,21 +41,11 @@ AMPLITUDE = 0.25
 
 
 def test_in_a_loopback_namespace():
-    if os.environ.get(INNER):
-        pytest.skip("already inside")
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        pytest.skip("needs root and unshare")
-    cmd = (f"ip link set lo up; exec {sys.executable} -m pytest -q -p no:cacheprovider "
-           f"{__file__} -k 'hears or page'")
-    done = subprocess.run(["unshare", "-n", "sh", "-c", cmd], cwd=ROOT, env={
-        **os.environ, INNER: "1"}, capture_output=True, text=True, timeout=150)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout and "failed" not in done.stdout
+    rerun_inside(__file__, " -k 'hears or page'", INNER, timeout=150, passed=None)
 
 
 def inside() -> None:
-    if not os.environ.get(INNER):
-        pytest.skip("runs inside the loopback namespace (test_in_a_loopback_namespace)")
+    only_inside(INNER, "test_in_a_loopback_namespace")
 
 
 async def until(predicate, timeout: float, what: str) -> None:

@@ -5,15 +5,12 @@ namespace that has nothing but loopback (unshare -n), so no packet can leave 127
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from netns import CHROMIUM, only_inside, rerun_inside
 
 from control.guests.gateway import Gateway, configure_ice_hosts, guest_statuses
 from control.guests.invites import invite_url, make_token
@@ -21,21 +18,11 @@ from control.guests.mixer import MixerSettings, ProgramMixer
 from control.guests.routes import install
 
 INNER = "SHOWCTL_TEST_NETNS"
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_in_a_loopback_namespace():
-    if os.environ.get(INNER):
-        pytest.skip("already inside")
-    if os.geteuid() != 0 or not shutil.which("unshare") or not Path(CHROMIUM).exists():
-        pytest.skip("needs root, unshare and Debian's chromium")
-    cmd = (f"ip link set lo up; exec {sys.executable} -m pytest -q -p no:cacheprovider "
-           f"{__file__}::test_chromium_joins")
-    done = subprocess.run(["unshare", "-n", "sh", "-c", cmd], cwd=ROOT, env={
-        **os.environ, INNER: "1"}, capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
+    rerun_inside(__file__, "::test_chromium_joins", INNER, timeout=90, needs=(CHROMIUM,))
 
 
 async def _until(predicate, timeout: float, what: str) -> None:
@@ -48,8 +35,7 @@ async def _until(predicate, timeout: float, what: str) -> None:
 
 @pytest.mark.timeout(60)
 async def test_chromium_joins():
-    if not os.environ.get(INNER):
-        pytest.skip("runs inside the loopback namespace (test_in_a_loopback_namespace)")
+    only_inside(INNER, "test_in_a_loopback_namespace")
     from playwright.async_api import async_playwright
 
     configure_ice_hosts(["127.0.0.1"])

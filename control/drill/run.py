@@ -18,7 +18,7 @@ Faults (each waits for its time on the show clock, then for its recovery, under 
   controller-kill  the controller SIGKILLed and started with the same command line: position
                    and elapsed continue, the journal loses and duplicates nothing
   guest-kill       (--guests N) an on-air guest's browser SIGKILLed, a new one with the
-                   same link: disconnected, slate in OBS, on air again (control.drill_guests)
+                   same link: disconnected, slate in OBS, on air again (control.drill.guests)
   guest-lossy      (--guests N) a guest's link drops 5 % with jitter: it stays on air, the
                    link stats show the loss, the show goes on
 Then the final hard start: where OBS's program changed against the target, within a frame.
@@ -51,8 +51,12 @@ from typing import Any
 
 import aiohttp
 
-from .drill_guest_faults import GuestFaults, guest_lines
-from .drill_guests import (
+from ..journal import read_journal, replay
+from ..obs.client import ObsClient
+from ..obs.launcher import ObsLauncher, free_port, scenes_for
+from ..show.loader import load_rundown
+from .guest_faults import GuestFaults, guest_lines
+from .guests import (
     NETNS_ENV,
     GuestBrowsers,
     guest_env,
@@ -61,10 +65,6 @@ from .drill_guests import (
     provision,
     reexec_in_netns,
 )
-from .journal import read_journal, replay
-from .obs.client import ObsClient
-from .obs.launcher import ObsLauncher, free_port, scenes_for
-from .show.loader import load_rundown
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_FAULTS = ("obs-kill", "obs-freeze", "double-take", "viewer-take", "bad-reload",

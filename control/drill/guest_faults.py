@@ -1,5 +1,5 @@
 """The drill's guest faults, `guest-kill` and `guest-lossy` (the browsers and the relay are
-in control.drill_guests and control.drill_relay). Each waits until its guest is on air with
+in control.drill.guests and control.drill.relay). Each waits until its guest is on air with
 enough of the segment left, injects, and measures what the product does: the read model
 (`GET /api/state`, the director's view) and OBS's Program Feed source (the viewers' view).
 Every wait is a condition with a deadline.
@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .drill_guests import GuestBrowsers, box_of, box_shot, differs, guest_view, on_air_segment
+from .guests import GuestBrowsers, box_of, box_shot, differs, guest_view, on_air_segment
 
 if TYPE_CHECKING:
-    from .drill import Controller, FaultResult, Observer
+    from .run import Controller, FaultResult, Observer
 
 REJOIN_GOAL_S = 5.0  # a new browser with the same link → on air again
 LOSS, JITTER_MS, LOSSY_S = 0.05, 30.0, 6.0  # the lossy link, and how long it lasts (wall s)
@@ -27,7 +27,7 @@ STILL = 3.0  # ... between two shots of a still picture (OBS's decoding noise)
 def _span(state: dict[str, Any], seg: dict[str, Any]) -> tuple[int, int]:
     """A segment's expected (start, end) in show ms; one that holds stays on air until the
     next hard start takes over."""
-    from .drill import _ms
+    from .run import _ms
     start, end = _ms(seg["expected_start"]), _ms(seg["expected_end"])
     if seg.get("then") == "hold":
         later = [h["target_ms"] for h in state["hard_starts"] if h["target_ms"] >= end]
@@ -50,14 +50,14 @@ class GuestFaults:
 
     async def _until(self, probe: Callable[[], Any], timeout: float, what: str,
                      every: float = 0.02) -> Any:
-        from .drill import until
+        from .run import until
         return await until(probe, timeout, what, every)
 
     async def wait_on_air(self, guest: str, need_s: float, timeout: float) -> dict[str, Any]:
         """The read model once ``guest`` is on air with ``need_s`` wall seconds of its
         segment left, so the fault and its recovery happen on air. DrillError at once when
         no segment still to come puts the guest on air that long at this speed."""
-        from .drill import DrillError
+        from .run import DrillError
         need_ms = need_s * 1000 * self.speed
         state = await self.ctl.state()
         if max((_span(state, s)[1] - max(_span(state, s)[0], state["show"]["now_ms"])

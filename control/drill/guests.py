@@ -3,7 +3,7 @@ their invite links and stay on for the whole drill, and the two guest faults.
 
 Each guest is its own browser (Playwright's persistent context on a fresh profile), so one
 can be SIGKILLed without touching the others: that is what a guest's laptop crashing looks
-like to the show. The lossy guest's media goes through a `LossyRelay` (control.drill_relay)
+like to the show. The lossy guest's media goes through a `LossyRelay` (control.drill.relay)
 from the start, clean until the `guest-lossy` fault makes it drop and jitter.
 
   guest-kill   the on-air guest's browser (every process of it) SIGKILLed mid-segment; the
@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .drill_relay import LossyRelay, answer_port, strip_candidates, via_relay
-from .guests.invites import invite_url, make_token
-from .guests.layouts import layout_boxes
-from .obs.preflight import FEED_SOURCE
+from ..guests.invites import invite_url, make_token
+from ..guests.layouts import layout_boxes
+from ..obs.preflight import FEED_SOURCE
+from .relay import LossyRelay, answer_port, strip_candidates, via_relay
 
 if TYPE_CHECKING:
-    from .drill import Observer
+    from .run import Observer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream",
@@ -261,7 +261,7 @@ async def provision(env: dict[str, str], rundown: Path, cwd: Path) -> list[str]:
                               timeout=60)
     done = await asyncio.to_thread(run)
     if done.returncode != 0:
-        from .drill import DrillError
+        from .run import DrillError
         raise DrillError(f"preflight --provision failed ({done.returncode}):\n"
                          f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return [line for line in done.stdout.splitlines() if ": created:" in line]
