@@ -315,7 +315,7 @@ async def controller(rundown_path: Path, settings: Settings, *, start: str | Non
                      "connection_attempts": client.connection_attempts},
         take_latencies=lambda: sync.take_latencies,
         journal_seconds=lambda: runner.journal_seconds,
-        websocket_clients=lambda: len(hub),
+        websocket_clients=hub.by_role,
         journal_ok=lambda: runner.journal_error is None))
     runner.listen(metrics.on_change)
     install(app, metrics, token_ok=lambda token: auth.role_of(token) is not None,

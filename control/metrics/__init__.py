@@ -4,7 +4,7 @@ This adapter imports no other adapter. The wiring (``control.app``) hands it pla
 that read what the other parts already keep in memory (``Sources``); a scrape only reads
 those caches and never talks to OBS or a guest.
 
-    metrics = Metrics(Sources(show=..., obs=..., websocket_clients=lambda: len(hub)))
+    metrics = Metrics(Sources(show=..., obs=..., websocket_clients=hub.by_role))
     runner.listen(metrics.on_change)          # takes, by source
     install(app, metrics, authorize=...)      # GET /metrics, GET /healthz, loop-lag task
 

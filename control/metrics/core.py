@@ -59,7 +59,7 @@ class Sources:
       into ``showctl_mix_frame_seconds`` through ``observe_mix_frame``.
     - ``take_latencies`` / ``journal_seconds``: the recent samples (seconds) that ObsSync
       and the Runner keep; new ones go into histograms (``SampleFeed``).
-    - ``websocket_clients``: connected state-websocket clients.
+    - ``websocket_clients``: connected state-websocket clients, by role ({role: count}).
     - ``journal_ok``: False while journal writes fail (the records wait in memory).
     """
 
@@ -69,7 +69,7 @@ class Sources:
     mix: Callable[[], Mapping[str, Any] | None] | None = None
     take_latencies: Callable[[], Sequence[float]] | None = None
     journal_seconds: Callable[[], Sequence[float]] | None = None
-    websocket_clients: Callable[[], int] | None = None
+    websocket_clients: Callable[[], Mapping[str, int]] | None = None
     journal_ok: Callable[[], bool] | None = None
 
 
@@ -134,7 +134,7 @@ class _Takes:
 class _Controller:
     """The controller itself: websocket clients, its journal, build info."""
 
-    def __init__(self, clients: Callable[[], int] | None, version: str,
+    def __init__(self, clients: Callable[[], Mapping[str, int]] | None, version: str,
                  journal_ok: Callable[[], bool] | None = None) -> None:
         self._clients = clients
         self._version = version
@@ -146,9 +146,12 @@ class _Controller:
         info.add_metric([self._version, platform.python_version()], 1)
         yield info
         if self._clients is not None:
-            yield GaugeMetricFamily("showctl_websocket_clients",
-                                    "Browsers and tools connected to the state websocket.",
-                                    value=self._clients())
+            clients = GaugeMetricFamily("showctl_websocket_clients", "Browsers and tools "
+                                        "connected to the state websocket, by role.",
+                                        labels=["role"])
+            for role, count in sorted(self._clients().items()):
+                clients.add_metric([role], count)
+            yield clients
         if self._journal_ok is not None:
             yield GaugeMetricFamily("showctl_journal_ok", "1 while the journal is written; 0 "
                                     "when writes fail (disk full, I/O error): the show goes "

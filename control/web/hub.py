@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .auth import ROLE
 from .errors import dumps
 from .patch import diff
 
@@ -90,6 +91,14 @@ class StateHub:
     def __len__(self) -> int:
         """The number of connected clients."""
         return len(self._clients)
+
+    def by_role(self) -> dict[str, int]:
+        """Connected clients by the role they logged in with (a metric)."""
+        counts: dict[str, int] = {}
+        for client in self._clients:
+            role = client.request.get(ROLE, "unknown")
+            counts[role] = counts.get(role, 0) + 1
+        return counts
 
     def behind(self) -> int:
         """How many clients have a newer state waiting than they have accepted (a metric)."""

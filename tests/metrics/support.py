@@ -83,7 +83,7 @@ class Fakes:
         self.mix: dict[str, Any] | None = dict(MIX)
         self.latencies: list[float] = [0.041, 0.044]
         self.journal: list[float] = [0.0012]
-        self.clients = 2
+        self.clients = {"director": 1, "viewer": 1}
         self.journal_ok = True
 
     def sources(self) -> Sources:

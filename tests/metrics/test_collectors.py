@@ -217,10 +217,11 @@ def test_a_failing_source_costs_only_its_own_metrics():
         raise RuntimeError("boom")
 
     metrics = Metrics(Sources(show=broken, obs=lambda: {"connected": True},
-                              websocket_clients=lambda: 4))
+                              websocket_clients=lambda: {"director": 1, "viewer": 3}))
     text = metrics.render()
     assert value(text, "showctl_obs_up") == 1
-    assert value(text, "showctl_websocket_clients") == 4
+    assert value(text, "showctl_websocket_clients", role="viewer") == 3
+    assert value(text, "showctl_websocket_clients", role="director") == 1
     assert value(text, "showctl_metrics_collect_errors_total", collector="show") == 1
     assert "showctl_show_on_air" not in series_names(text)
 

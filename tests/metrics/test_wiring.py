@@ -65,6 +65,6 @@ async def test_metrics_from_the_wired_controller(tmp_path: Path):
         async with http.ws_connect(f"{base}/api/ws", headers=viewer) as ws:
             await ws.receive_json()  # the snapshot: the client is registered
             text = await asyncio.wait_for(scrape(
-                lambda t: value(t, "showctl_websocket_clients") == 1), 10)
+                lambda t: value(t, "showctl_websocket_clients", role="viewer") == 1), 10)
         assert value(text, "showctl_event_loop_lag_seconds_count") is not None
         assert ctl.runner.state.on_air == "talk"
