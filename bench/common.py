@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -9,9 +10,12 @@ import re
 import shutil
 import statistics
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -99,3 +103,33 @@ def write_result(name: str, result: dict[str, Any], out: Path | None = None) -> 
     path.write_text(text, "utf-8")
     print(text, end="")
     return path
+
+
+async def wait_on_air(http: aiohttp.ClientSession, state_url: str,
+                      timeout: float = 60) -> dict[str, Any]:
+    """Poll a starting controller's GET /api/state until a segment is on air; its model."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                async with http.get(state_url) as r:
+                    if r.status == 200:
+                        model = await r.json()
+                        if model["on_air"]:
+                            return model
+            except aiohttp.ClientError:
+                pass  # not listening yet
+            await asyncio.sleep(0.1)
+
+
+def collecting_ws(sockets: set[web.WebSocketResponse]
+                  ) -> Callable[[web.Request], Awaitable[web.WebSocketResponse]]:
+    """A baseline server's websocket route: keeps each open socket in `sockets`."""
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        sockets.add(sock)
+        async for _ in sock:
+            pass
+        sockets.discard(sock)
+        return sock
+    return ws

@@ -46,7 +46,16 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, machine, pct, ratio, summary, write_result  # noqa: E402
+from bench.common import (  # noqa: E402
+    collecting_ws,
+    load_average,
+    machine,
+    pct,
+    ratio,
+    summary,
+    wait_on_air,
+    write_result,
+)
 from control.metrics.looplag import LoopLagProbe, summarize  # noqa: E402
 from control.obs.launcher import free_port  # noqa: E402
 from control.web.patch import PatchError  # noqa: E402
@@ -289,15 +298,6 @@ async def baseline(clients: int, takes: int, model: dict,
     loop-lag probe in that server's loop over the broadcasts."""
     sockets: set[web.WebSocketResponse] = set()
 
-    async def ws(request: web.Request) -> web.WebSocketResponse:
-        sock = web.WebSocketResponse()
-        await sock.prepare(request)
-        sockets.add(sock)
-        async for _ in sock:
-            pass
-        sockets.discard(sock)
-        return sock
-
     async def poke(request: web.Request) -> web.Response:
         k = int(request.query["k"])
         text = json.dumps({"type": "state", "state": {**model, "k": k}})
@@ -306,7 +306,7 @@ async def baseline(clients: int, takes: int, model: dict,
         return web.json_response({"ok": True})
 
     app = web.Application()
-    app.router.add_get("/ws", ws)
+    app.router.add_get("/ws", collecting_ws(sockets))
     app.router.add_post("/poke", poke)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -357,17 +357,7 @@ async def controller(clients: int, takes: int, tmp: Path,
     try:
         async with aiohttp.ClientSession(
                 headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-            async with asyncio.timeout(30):
-                while True:
-                    try:
-                        async with http.get(f"{base}/state") as r:
-                            if r.status == 200:
-                                model = await r.json()
-                                if model["on_air"]:
-                                    break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.1)
+            model = await wait_on_air(http, f"{base}/state", timeout=30)
 
             posts: list[asyncio.Task] = []
             lag_url = f"http://127.0.0.1:{port}/debug/looplag"

@@ -47,7 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, machine, summary, write_result  # noqa: E402
+from bench.common import load_average, machine, summary, wait_on_air, write_result  # noqa: E402
 from bench.fanout import measure  # noqa: E402
 from control.obs.launcher import free_port  # noqa: E402
 
@@ -186,20 +186,6 @@ def rss_bytes(pid: int) -> int | None:
     return None
 
 
-async def _wait_on_air(http: aiohttp.ClientSession, base: str) -> dict[str, Any]:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                async with http.get(f"{base}/api/state") as r:
-                    if r.status == 200:
-                        model = await r.json()
-                        if model["on_air"]:
-                            return model
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-
-
 async def run(minutes: float = 10, consoles: int = 150, overlays: int = 50,
               interval: float = 25.0, processes: int = 4,
               keep_log: Path | None = None) -> dict[str, Any]:
@@ -226,7 +212,7 @@ async def run(minutes: float = 10, consoles: int = 150, overlays: int = 50,
         try:
             async with aiohttp.ClientSession(
                     headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-                await _wait_on_air(http, base)
+                await wait_on_air(http, f"{base}/api/state")
                 async with http.get(f"{base}/api/overlays") as r:
                     page_url = (await r.json())["graphics"][0]["url"]
                 key = page_url.split("key=", 1)[1].split("&", 1)[0]

@@ -35,7 +35,7 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, machine, ratio, summary, write_result  # noqa: E402
+from bench.common import collecting_ws, load_average, machine, ratio, summary, write_result  # noqa: E402
 from control.overlays import (  # noqa: E402
     OPENAPI_PATHS,
     OverlayHub,
@@ -103,15 +103,6 @@ async def bare_server() -> tuple[web.AppRunner, str]:
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=BARE_PAGE, content_type="text/html")
 
-    async def ws(request: web.Request) -> web.WebSocketResponse:
-        sock = web.WebSocketResponse()
-        await sock.prepare(request)
-        sockets.add(sock)
-        async for _ in sock:
-            pass
-        sockets.discard(sock)
-        return sock
-
     async def send(message: dict[str, Any]) -> web.Response:
         text = json.dumps(message)
         for sock in list(sockets):
@@ -127,7 +118,7 @@ async def bare_server() -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_get("/", page)
-    app.router.add_get("/ws", ws)
+    app.router.add_get("/ws", collecting_ws(sockets))
     app.router.add_post("/play", play)
     app.router.add_post("/stop", stop)
     runner = web.AppRunner(app, access_log=None)

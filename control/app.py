@@ -133,9 +133,16 @@ def _alarm(level: str, text: str, code: str | None = None, **params: Any) -> dic
     return out
 
 
-def alarms(state: ShowState, model: dict[str, Any], obs: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the director must see: red (critical), amber (warning), or info."""
+def alarms(state: ShowState, model: dict[str, Any], obs: dict[str, Any], *,
+           journal_error: str | None = None, osc_error: str | None = None,
+           speed: float = 1.0, obs_stuck_s: float | None = None) -> list[dict[str, Any]]:
+    """What the director must see: red (critical), amber (warning), or info. Besides the
+    show and OBS: a journal that cannot be written, an OSC port that would not open, a
+    compressed-time rehearsal, an OBS connected but not answering."""
     out = []
+    if journal_error is not None:  # the show goes on; the records wait in memory
+        out.append(_alarm("critical", "journal not written (records held in memory until it "
+                          f"works): {journal_error}", "journal_failed", error=journal_error))
     if not obs.get("connected"):
         out.append(_alarm("critical", "OBS is not connected", "obs_disconnected"))
     for text in obs.get("alarms") or ():
@@ -165,6 +172,14 @@ def alarms(state: ShowState, model: dict[str, Any], obs: dict[str, Any]) -> list
                           scene=scene))
     for note in state.notices[-3:]:
         out.append(_alarm("info", note))
+    if osc_error is not None:
+        out.append(_alarm("warning", osc_error))
+    if speed != 1:
+        out.append(_alarm("info", f"compressed time: the show clock runs x{speed:g} "
+                          "(rehearsal only)"))
+    if obs_stuck_s is not None:
+        out.append(_alarm("critical", f"OBS is not answering: program not confirmed for "
+                          f"{obs_stuck_s:.0f} s (frozen or overloaded)"))
     return out
 
 
@@ -206,30 +221,17 @@ class ShowController:
         model["show"]["speed"] = self.speed
         obs = self.sync.status().to_json()
         if self.client.fatal_error is not None:  # wrong password, OBS too old: no retrying
-            obs["last_error"] = str(self.client.fatal_error)
-            obs["alarms"] = [*obs["alarms"], f"OBS link stopped: {self.client.fatal_error}"]
+            obs["last_error"] = str(self.client.fatal_error)  # (its alarm: sync.status())
         obs["url"] = self.client.url
         obs["connection_attempts"] = self.client.connection_attempts
         model["obs"] = obs
         model["guests"] = ([{"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role,
                              "status": "invited"} for g in state.rundown.guests]
                            if self.guests_view is None else self.guests_view(state, now))
-        model["alarms"] = alarms(state, model, obs)
-        if self.osc_error is not None:
-            model["alarms"].append({"level": "warning", "text": self.osc_error})
         model["show"]["journal_ok"] = self.runner.journal_error is None
-        if self.runner.journal_error is not None:  # the show goes on; the records wait
-            model["alarms"].insert(0, _alarm(
-                "critical", f"journal not written (records held in memory until it works): "
-                f"{self.runner.journal_error}", "journal_failed",
-                error=self.runner.journal_error))
-        if self.speed != 1:
-            model["alarms"].append(_alarm("info", f"compressed time: the show clock runs "
-                                          f"x{self.speed:g} (rehearsal only)"))
-        stuck = self._obs_stuck_s(obs)
-        if stuck is not None:
-            model["alarms"].append(_alarm("critical", f"OBS is not answering: program not "
-                                          f"confirmed for {stuck:.0f} s (frozen or overloaded)"))
+        model["alarms"] = alarms(state, model, obs, journal_error=self.runner.journal_error,
+                                 osc_error=self.osc_error, speed=self.speed,
+                                 obs_stuck_s=self._obs_stuck_s(obs))
         return model
 
     def _obs_stuck_s(self, obs: dict[str, Any]) -> float | None:

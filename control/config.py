@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .guests.iceservers import parse_ice_servers
 from .show.diagnostics import did_you_mean
 from .show.durations import DurationError, parse_duration
 
@@ -261,7 +262,6 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         if var in env:
             values[fname] = _convert(var, kind, env[var], base)
     settings = replace(Settings(), source=source, **values)
-    from .guests.iceservers import parse_ice_servers
     try:
         parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
                           settings.turn_credential)

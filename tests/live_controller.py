@@ -26,7 +26,8 @@ TOKEN_ENV = {"director": "SHOWCTL_DIRECTOR_TOKEN", "producer": "SHOWCTL_PRODUCER
              "viewer": "SHOWCTL_VIEWER_TOKEN"}
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
+             poll: float = 0.02) -> Any:
     """Poll `predicate` until it is truthy (a condition with a deadline, not a sleep)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -35,7 +36,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(poll)
 
 
 class ControllerProcess:

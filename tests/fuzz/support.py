@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
+from live_controller import wait_for as _wait_for
 
 import control.app as wiring
 from control.config import Settings
@@ -310,15 +311,8 @@ def running(tmp: Path) -> Iterator[Live]:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `predicate` until it is truthy (a condition with a deadline, not a sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.003)
+    """live_controller.wait_for, polling fast: fuzz examples wait on in-process state."""
+    return _wait_for(predicate, timeout, what, poll=0.003)
 
 
 def assert_clean_error(resp: Response, *, json_body: bool = True,
