@@ -197,13 +197,20 @@ def _not_json(name: str) -> Any:
 async def _body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise _Bad(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    # read(n) returns what has arrived so far, not n bytes: read to the end (or past the
+    # limit), or a body that comes in several packets would be parsed cut short
+    chunks: list[bytes] = []
+    size = 0
     try:
-        raw = await request.content.read(MAX_BODY + 1)
+        while chunk := await request.content.read(MAX_BODY + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise _Bad(413, "too_large", f"the body is over {MAX_BODY} bytes")
     except web.RequestPayloadError as exc:  # a broken Content-Encoding or chunked framing
         raise _Bad(400, "bad_body", f"the request body cannot be read: "
                    f"{getattr(exc.__cause__, 'message', None) or exc}") from None
-    if len(raw) > MAX_BODY:
-        raise _Bad(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
     try:
