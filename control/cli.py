@@ -17,10 +17,11 @@ from .runner import MAX_SPEED
 from .show.diagnostics import Diagnostic, RundownError
 from .show.durations import DurationError, format_duration, parse_duration
 from .show.fields import json_schema
-from .show.loader import Loaded, load_rundown
+from .show.loader import Loaded
 from .show.localtime import LocalTimeError, clock_text, zone
 from .show.plan import static_plan
 from .show.simulate import simulate
+from .wiring.rundown import read_rundown_file
 
 DEFAULT_CONFIG = Path("config/show.yaml")
 SPEED_HELP = ("rehearsal only, with --start: compressed time, the show clock runs N times "
@@ -28,30 +29,9 @@ SPEED_HELP = ("rehearsal only, with --start: compressed time, the show clock run
 
 
 def read_rundown(path: str) -> Loaded:
-    """Load a rundown file; unreadable files become a diagnostic like any other error.
-    Cue data is checked against the graphics templates' schemas here (the loader is pure
-    and knows no templates)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RundownError([Diagnostic(path, 1, 1, "error", f"cannot read: {exc}")]) from None
-    loaded = load_rundown(text, path)
-    problems = cue_data_errors(loaded, path)
-    if problems:
-        raise RundownError([*problems, *loaded.warnings])
-    return loaded
-
-
-def cue_data_errors(loaded: Loaded, path: str) -> list[Diagnostic]:
-    from .overlays import check_cue_data
-
-    out = []
-    for seg in loaded.rundown.segments:
-        for cue in seg.cues:
-            for problem in check_cue_data(cue.overlay, cue.data, cue.action):
-                out.append(Diagnostic(path, cue.where.line, cue.where.col, "error",
-                                      f"segment {seg.id!r}: cue {cue.overlay}: {problem}"))
-    return out
+    """Load a rundown file through the one reader the controller uses too (startup and
+    `POST /api/reload`): cue data checked against the graphics templates' schemas."""
+    return read_rundown_file(path)[1]
 
 
 def _report(diagnostics: Sequence[Diagnostic]) -> None:
@@ -222,26 +202,27 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bool,
                  terminal: bool, speed: float = 1.0) -> None:
-    from .app import controller
+    # (here, not at the top: `showctl validate` must not load the media stack)
     from .terminal import run_terminal
+    from .wiring.live import run_show
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with controller(rundown, settings, start=start, fresh=fresh, speed=speed) as ctl:
-        shift = ctl.runner.state.rundown.shift_ms
+    async with run_show(rundown, settings, start=start, fresh=fresh, speed=speed) as show:
+        shift = show.runner.state.rundown.shift_ms
         print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
               f"(OBS {settings.obs_url})" + (f"; show clock shifted by {shift / 1000:+.0f} s"
                                              if shift else "")
-              + (f"; COMPRESSED TIME: the show clock runs x{ctl.speed:g}"
-                 if ctl.speed != 1 else ""), flush=True)
+              + (f"; COMPRESSED TIME: the show clock runs x{show.speed:g}"
+                 if show.speed != 1 else ""), flush=True)
         print(f"showctl: console http://{settings.http_host}:{settings.http_port}/ (log in "
               "with a token, or open /?token=TOKEN once)"
               + (f"; OSC on {settings.osc_host}:{settings.osc_port}/udp"
                  if settings.osc_enabled else ""), flush=True)
         if terminal:
-            await run_terminal(ctl.read_model, ctl.command, stop)
+            await run_terminal(show.read_model, show.command, stop)
         else:
             await stop.wait()
 

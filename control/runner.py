@@ -1,9 +1,10 @@
 """The one writer: every change to the show goes through this task, in order.
 
 It owns the ShowState. It wakes exactly when the engine has something scheduled (a take,
-less the take lead) or a command arrives, applies it through the pure engine, tells the
-listeners (OBS sync, console push) at once, and journals (append + fsync, off the event
-loop) before a command is acknowledged. No locks: nothing else writes the state.
+less the take lead) or a command arrives, applies it through the pure engine, computes the
+desired outputs once (`desired(state, now)`), hands every listener the same `Change` (OBS
+sync, graphics, mixer, metrics, console push) at once, and journals (append + fsync, off the
+event loop) before a command is acknowledged. No locks: nothing else writes the state.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from .show.changes import RundownChanges
 from .show.commands import Command
 from .show.engine import Event, Refused, Step, advance, apply, next_event_ms
 from .show.model import Rundown
-from .show.outputs import cue_boundaries
+from .show.outputs import Outputs, cue_boundaries, desired
 from .show.reload import swap_rundown
 from .show.state import ShowState
 
 log = logging.getLogger(__name__)
-Listener = Callable[[ShowState, tuple[Event, ...], int], None]
 HEARTBEAT_MS = 1000  # listeners hear the clock at least this often (countdowns, terminal)
 
 
@@ -66,6 +66,20 @@ class ScaledClock:
         return self.anchor_ms + (show_ms - self.anchor_ms) / self.speed
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One step of the show, as every listener hears it: the new state, what happened, the
+    instant, and what the devices should show (computed once here, not once per listener)."""
+
+    state: ShowState
+    events: tuple[Event, ...]
+    now: int
+    outputs: Outputs
+
+
+Listener = Callable[[Change], None]
+
+
 class JournalWriter(Protocol):
     def append_all(self, records: list[dict[str, Any]]) -> float: ...
 
@@ -100,6 +114,8 @@ class Runner:
         self._rate = float(getattr(clock, "speed", 1.0))
         self._lead_source = lead_source
         self._listeners: list[Listener] = []
+        now = clock()
+        self._change = Change(state, (), now, desired(state, now))
         self._queue: asyncio.Queue[_Request | _Reload] = asyncio.Queue()
         self.journal_seconds: list[float] = []  # recent journal write latencies (metrics)
         self.journal_error: str | None = None  # the last write failed (an alarm): why
@@ -109,11 +125,17 @@ class Runner:
     def state(self) -> ShowState:
         return self._state
 
+    @property
+    def change(self) -> Change:
+        """The last step (its outputs: what the devices were last told to show)."""
+        return self._change
+
     def now(self) -> int:
         return self._clock()
 
     def listen(self, listener: Listener, *, first: bool = False) -> None:
-        """Call `listener` after every change; `first` puts it before those already added."""
+        """Call `listener(change)` after every step; `first` puts it before those already
+        added."""
         if first:
             self._listeners.insert(0, listener)
         else:
@@ -199,9 +221,10 @@ class Runner:
                       records: list[dict[str, Any]] | None = None) -> None:
         """Publish first (OBS hears a take at once), then make it durable."""
         self._state = step.state
+        self._change = change = Change(step.state, step.events, now, desired(step.state, now))
         for listener in self._listeners:
             try:
-                listener(self._state, step.events, now)
+                listener(change)
             except Exception:
                 log.exception("listener failed")
         if records is None:

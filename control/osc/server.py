@@ -15,7 +15,7 @@ OSC has no authentication: whoever can send a datagram to the port can take. Lis
 127.0.0.1 (the default; Companion on the same PC) or a trusted, isolated control network only.
 
 Anything malformed, unknown or refused is logged (rate-limited) and dropped; the listener
-never stops for a bad datagram. Commands go to `controller.command()` one at a time, in the
+never stops for a bad datagram. Commands go to `show.command()` one at a time, in the
 order they arrived, from one task; at most MAX_PENDING wait (a flood is dropped, not queued).
 """
 
@@ -61,7 +61,9 @@ class OscCommandError(ValueError):
     """A message that does not make a command; the message says why."""
 
 
-class Controller(Protocol):
+class ShowPort(Protocol):
+    """What OSC needs of the running show: the `command()` every other input uses too."""
+
     async def command(self, cmd: Command) -> None: ...
 
 
@@ -173,11 +175,11 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 class OscInput:
-    """Listens on host:port (UDP) and hands commands to `controller.command()` in order."""
+    """Listens on host:port (UDP) and hands commands to `show.command()` in order."""
 
-    def __init__(self, controller: Controller, host: str = "127.0.0.1", port: int = 9000, *,
+    def __init__(self, show: ShowPort, host: str = "127.0.0.1", port: int = 9000, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.controller = controller
+        self.show = show
         self.host = host
         self.port = port
         self._clock = clock
@@ -286,7 +288,7 @@ class OscInput:
             cmd = await self._queue.get()
             try:
                 # shielded like the API's: closing the listener must not cut a take in half
-                await asyncio.shield(self.controller.command(cmd))
+                await asyncio.shield(self.show.command(cmd))
                 self.counts["commands"] += 1
                 log.info("OSC: %s", type(cmd).__name__)
             except Refused as exc:

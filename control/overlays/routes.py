@@ -10,8 +10,9 @@ websocket, and the director's API.
 
 Pages and their websocket need the read key (`?key=`) when the controller has one (or a
 credential the `authorize` callable accepts as a viewer); the key only reads. The wiring
-passes `authorize(request, min_role) -> role | None`; this package knows nothing of tokens or
-sessions.
+passes `authorize(request, min_role) -> role | None`, the API guard's own rule (tokens, the
+console's session and its same-origin rule: one guard for all); this package knows nothing of
+tokens or sessions.
 
 The API's routes go through the app's own guard and JSON error middleware, like every other
 route under /api/: the app is made with `api_routes()` (method, path, lowest role: producer,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +49,19 @@ class Loaded:
     warnings: tuple[Diagnostic, ...]
 
 
+# (template, data, action) -> what is wrong with a cue's data, each as text (empty: it fits)
+CueCheck = Callable[[str, Mapping[str, Any], str], list[str]]
+
+
 def load_rundown(text: str, file: str = "<rundown>",
-                 layouts: tuple[str, ...] = BUILTIN_LAYOUTS) -> Loaded:
-    """Parse and validate. Raises RundownError listing every error (and the warnings)."""
+                 layouts: tuple[str, ...] = BUILTIN_LAYOUTS, *,
+                 check_cue: CueCheck | None = None) -> Loaded:
+    """Parse and validate. Raises RundownError listing every error (and the warnings).
+
+    `check_cue`: the graphics templates' check of a cue's data (the wiring passes it in:
+    the core knows no templates). The CLI, startup and `POST /api/reload` all pass it, so
+    what `showctl validate` refuses the running show refuses too (`control.wiring.rundown`);
+    a journal's replay does not (what was accepted is replayed as it was)."""
     out = Collector(file)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -71,9 +82,18 @@ def load_rundown(text: str, file: str = "<rundown>",
     if rundown is not None:
         # with errors elsewhere, still check what can be: hard starts' order and range
         check_rundown(rundown, out, complete=not out.has_errors)
+        if check_cue is not None:
+            _check_cues(rundown, out, check_cue)
     if out.has_errors or rundown is None:
         raise RundownError(out.sorted())
     return Loaded(rundown, tuple(out.sorted()))
+
+
+def _check_cues(rundown: Rundown, out: Collector, check_cue: CueCheck) -> None:
+    for seg in rundown.segments:
+        for cue in seg.cues:
+            for problem in check_cue(cue.overlay, cue.data, cue.action):
+                out.error(cue.where, f"segment {seg.id!r}: cue {cue.overlay}: {problem}")
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

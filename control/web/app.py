@@ -1,8 +1,8 @@
-"""The control API and the console: `create_app(controller, auth)` → an aiohttp Application.
+"""The control API and the console: `create_app(show, auth)` → an aiohttp Application.
 
 Each command route turns a request into one `control.show.commands` value with `by` = the
-caller's role, hands it to the controller and answers with the read model after it.
-Everything that can be wrong with a request is a 4xx JSON error before the controller sees
+caller's role, hands it to the show (a `ShowPort`) and answers with the read model after it.
+Everything that can be wrong with a request is a 4xx JSON error before the show sees
 anything; what the show refuses is a 409 with the engine's own reason.
 """
 
@@ -43,9 +43,9 @@ from . import openapi
 from .auth import ROLE, Access, Auth, Endpoint, clear_cookie_header, guard
 from .bodies import MAX_BODY, bad_field, boolean, choice, fields, number, read_json
 from .console import Console, set_session_cookie
-from .controller import Controller, Output, OutputFailed
 from .errors import ApiError, json_errors, json_ok
 from .hub import StateHub
+from .port import Output, OutputFailed, ShowPort
 from .sessions import COOKIE
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ MAX_EXTEND_S = 3600
 MODES: tuple[Mode, ...] = get_args(Mode)
 
 # Every API route and the lowest role allowed on it: the one place to read who may do what.
-# Producers write notes (and, later, messages to guests); takes and everything else that
-# changes the show stay the director's. "public": no credential (logging in and out).
+# Producers write notes (and messages to guests: control/wiring/guest_controls.py); takes and
+# everything else that changes the show stay the director's. "public": no credential
+# (logging in and out).
 ROUTES: tuple[tuple[str, str, str, Access], ...] = (
     ("POST", "/api/login", "login", "public"),
     ("POST", "/api/logout", "logout", "public"),
@@ -108,7 +109,7 @@ def permissions_with(extra_routes: Iterable[ExtraRoute]) -> dict[Endpoint, Acces
     return table
 
 
-def create_app(controller: Controller, auth: Auth, *, hub: StateHub | None = None,
+def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
                static_dir: Path | None = None, extra_routes: Iterable[ExtraRoute] = (),
                openapi_paths: Mapping[str, Mapping[str, Any]] | None = None
                ) -> web.Application:
@@ -137,7 +138,7 @@ def create_app(controller: Controller, auth: Auth, *, hub: StateHub | None = Non
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["hub"] = states
         app["permissions"] = MappingProxyType(permissions)
-    api = _Api(controller, states, auth, openapi.document(openapi_paths))
+    api = _Api(show, states, auth, openapi.document(openapi_paths))
     for method, path, name, _ in ROUTES:
         app.router.add_route(method, path, getattr(api, name), name=name)
     Console(auth, static_dir).add_routes(app)
@@ -165,11 +166,11 @@ def _expect(body: dict[str, Any]) -> str | None:
 
 
 class _Api:
-    """The route handlers, over one controller."""
+    """The route handlers, over one show."""
 
-    def __init__(self, controller: Controller, hub: StateHub, auth: Auth,
+    def __init__(self, show: ShowPort, hub: StateHub, auth: Auth,
                  document: dict[str, Any]) -> None:
-        self.controller = controller
+        self.show = show
         self.hub = hub
         self.auth = auth
         self.document = document  # OpenAPI: the API's routes and the adapters'
@@ -178,14 +179,13 @@ class _Api:
         cmd = replace(cmd, by=request[ROLE])
         try:
             # shielded: a client hanging up must not cancel a take halfway through
-            await asyncio.shield(self.controller.command(cmd))
+            await asyncio.shield(self.show.command(cmd))
         except Refused as e:
             raise ApiError(409, "refused", str(e) or "the show refused the command") from None
-        return json_ok({"ok": True, "state": self.controller.read_model()})
+        return json_ok({"ok": True, "state": self.show.read_model()})
 
     def _known(self, segment_id: str) -> str:
-        segments = self.controller.read_model().get("segments") or []
-        if segment_id not in {s.get("id") for s in segments}:
+        if not self.show.has_segment(segment_id):
             raise ApiError(404, "unknown_segment", f"no segment {segment_id!r} in the rundown")
         return segment_id
 
@@ -233,7 +233,7 @@ class _Api:
     async def reload(self, request: web.Request) -> web.Response:
         fields(await read_json(request))
         try:
-            result = await asyncio.shield(self.controller.reload())
+            result = await asyncio.shield(self.show.reload())
         except RundownError as e:
             errors = [str(d) for d in e.errors] or [str(e)]
             raise ApiError(422, "invalid_rundown",
@@ -245,7 +245,7 @@ class _Api:
         log.info("rundown reloaded by the %s: %s", request[ROLE], result.get("changes"))
         return json_ok({"ok": True, "changes": result["changes"],
                         "warnings": result.get("warnings", []),
-                        "state": self.controller.read_model()})
+                        "state": self.show.read_model()})
 
     async def stream(self, request: web.Request) -> web.Response:
         return await self._output(request, "stream")
@@ -258,13 +258,13 @@ class _Api:
         active = boolean(body, "active")
         log.info("%s %s asked by the %s", "start" if active else "stop", name, request[ROLE])
         try:
-            await asyncio.shield(self.controller.output(name, active))
+            await asyncio.shield(self.show.output(name, active))
         except OutputFailed as e:
             raise ApiError(502, "output_failed", str(e) or f"the {name} did not change") from None
-        return json_ok({"ok": True, "state": self.controller.read_model()})
+        return json_ok({"ok": True, "state": self.show.read_model()})
 
     async def state(self, request: web.Request) -> web.Response:
-        return json_ok(self.controller.read_model())
+        return json_ok(self.show.read_model())
 
     async def openapi(self, request: web.Request) -> web.Response:
         return json_ok(self.document)
@@ -272,7 +272,7 @@ class _Api:
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
         # ?delta=1: the whole state once, then JSON Patches (hub.py); the console asks for it
         delta = request.query.get("delta") in ("1", "true")
-        return await self.hub.serve(request, self.controller.read_model(), delta=delta)
+        return await self.hub.serve(request, self.show.read_model(), delta=delta)
 
     async def take(self, request: web.Request) -> web.Response:
         body = fields(await read_json(request), "expect")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal, cast, get_args
 
 from aiohttp import web
@@ -163,6 +163,38 @@ ROLE: web.RequestKey[str] = web.RequestKey("role", str)  # the caller's role, on
 VIA: web.RequestKey[str] = web.RequestKey("via", str)    # bearer, query or cookie
 
 
+def admit(auth: Auth, request: web.Request, *, query_token: bool = False) -> tuple[Role, Via]:
+    """The one rule for a caller's credential (the guard's, and `authorizer`'s for routes
+    outside the guard's table): the role and the credential it came by.
+
+    Raises ApiError: 401 without a valid credential; 403 `cross_site` for a session cookie on
+    a state-changing request or a websocket upgrade that does not come from this server's
+    own pages (a browser sends cookies by itself, also when another site makes it)."""
+    role, via = auth.identify(request, query_token=query_token)
+    if role is None or via is None:
+        raise _unauthorized(request, via, query_token)
+    if via == "cookie" and (request.method not in SAFE_METHODS or _is_upgrade(request)
+                            ) and not same_origin(request):
+        raise cross_site(request)
+    return role, via
+
+
+Authorize = Callable[[web.Request, str], str | None]
+
+
+def authorizer(auth: Auth) -> Authorize:
+    """`authorize(request, min_role) -> role | None` by the guard's own rule (`admit`), for
+    routes that check a role themselves (the overlay pages and their websocket): the
+    wiring hands it to the adapter, which knows nothing of tokens, sessions or origins."""
+    def authorize(request: web.Request, min_role: str) -> str | None:
+        try:
+            role, _ = admit(auth, request)
+        except ApiError:
+            return None
+        return role if at_least(role, cast(Role, min_role)) else None
+    return authorize
+
+
 def guard(auth: Auth, permissions: Mapping[Endpoint, Access],
           query_token: frozenset[Endpoint] = frozenset()) -> Handler:
     """Middleware: nothing under /api/ runs without a valid credential and a high enough role.
@@ -184,12 +216,7 @@ def guard(auth: Auth, permissions: Mapping[Endpoint, Access],
             if "Origin" in request.headers and not same_origin(request):
                 raise cross_site(request)
             return await handler(request)
-        role, via = auth.identify(request, query_token=endpoint in query_token)
-        if role is None:
-            raise _unauthorized(request, via, endpoint in query_token)
-        if via == "cookie" and (request.method not in SAFE_METHODS or _is_upgrade(request)
-                                ) and not same_origin(request):
-            raise cross_site(request)
+        role, via = admit(auth, request, query_token=endpoint in query_token)
         if endpoint is not None:  # None: no such route; the handler answers 404/405
             if needed is None:
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} is open to no role")
@@ -197,7 +224,7 @@ def guard(auth: Auth, permissions: Mapping[Endpoint, Access],
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} needs the "
                                f"{needed} role; this {_what(via)} is {role}")
         request[ROLE] = role
-        request[VIA] = via or ""
+        request[VIA] = via
         return await handler(request)
 
     return middleware

@@ -1,7 +1,8 @@
-"""What the web layer needs from the running show, and nothing more.
+"""What the web layer needs of the running show (`ShowPort`), and nothing more.
 
-The web package never sees the engine, OBS or the journal: the wiring module implements this
-Protocol (one writer task applies commands in order), so the API can be tested with a fake.
+The web package never sees the engine, OBS or the journal: the wiring's `LiveShow`
+implements this Protocol (one writer task applies commands in order), so the API can be
+tested with a fake (tests/web/support.py `FakeShow`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol
 
 from control.show.commands import Command
+from control.show.readmodel import ReadModel
 
 Output = Literal["stream", "record"]
 
@@ -18,9 +20,13 @@ class OutputFailed(Exception):
     API answers 502: the device, not the request, is at fault)."""
 
 
-class Controller(Protocol):
-    def read_model(self) -> dict[str, Any]:
-        """The one read model (`GET /api/state`): JSON-ready, with `segments[*].id`."""
+class ShowPort(Protocol):
+    def read_model(self) -> ReadModel:
+        """The one read model (`GET /api/state`): JSON-ready (control/show/readmodel.py)."""
+        ...
+
+    def has_segment(self, segment_id: str) -> bool:
+        """Whether the rundown has this segment now (a 404 before any command is made)."""
         ...
 
     async def command(self, cmd: Command) -> None:
@@ -34,8 +40,9 @@ class Controller(Protocol):
         """Read the show's rundown file again and swap it in (journaled before returning).
 
         Returns `{"changes": RundownChanges.to_json(), "warnings": ["FILE:LINE:COL: ..."]}`.
-        Raises `control.show.diagnostics.RundownError` (invalid: nothing changed) or
-        `Refused` (the segment on air is not in the new rundown).
+        Raises `control.show.diagnostics.RundownError` (invalid: nothing changed; the same
+        diagnostics `showctl validate` gives) or `Refused` (the segment on air is not in the
+        new rundown).
         """
         ...
 

@@ -1,7 +1,7 @@
 """The console's guest controls: the API routes under /api/guests/ (the app's guard checks them).
 
-A wiring-level module (like app.py): it bridges the web layer and the guests adapter, which
-must not import each other (tests/test_architecture.py).
+Part of the wiring: it bridges the web layer and the guests adapter, which must not import
+each other (tests/test_architecture.py).
 
     POST /api/guests/{id}/level      {"gain_db": number, "muted": bool}  producer+ -> mixer
     POST /api/guests/{id}/av-offset  {"av_offset_ms": -500..500}         producer+ -> mixer
@@ -169,7 +169,7 @@ def install(app: web.Application, api: GuestApi) -> GuestApi:
     unguarded = [f"{m} {p}" for m, p, _ in api_routes() if (m, p) not in permissions]
     if unguarded:
         raise ValueError(f"the app does not guard {', '.join(unguarded)}: make it with "
-                         "create_app(..., extra_routes=control.guest_controls.api_routes())")
+                         "create_app(..., extra_routes=control.wiring.guest_controls.api_routes())")
     app.router.add_route("POST", LEVEL_PATH, api.set_level, name="guest_level")
     app.router.add_route("POST", MESSAGE_PATH, api.message, name="guest_message")
     app.router.add_route("POST", INVITE_PATH, api.invite, name="guest_invite")

@@ -1,0 +1,22 @@
+"""The wiring: the one package that knows every part and connects them.
+
+    rundown.py         the one rundown reader (file -> text + Loaded, cue data checked
+                       against the graphics templates): `showctl validate`, startup, reload
+    show.py            opening the show: journal resumed or started, clock, the runner
+    obs.py             the OBS link (client + sync) and what the read model says of it
+    overlays.py        the graphics hub following the rundown's cues
+    guests.py          remote scientists: gateway, program mixer, feed watch
+    guest_controls.py  the console's guest controls (/api/guests/*): web meets guests
+    metrics.py         Prometheus sources over the other parts' caches
+    http.py            the aiohttp app: the API, the adapters' routes, one guard
+    osc.py             OSC input, when enabled
+    live.py            `LiveShow` (the running show: every part, typed) and `run_show`
+
+Data flow: rundown + journal -> state -> Runner (the one writer) -> one `Change` per step
+(state, events, now, desired outputs) -> `LiveShow.on_change`, the one place for side
+effects: OBS sync first, then metrics, graphics, mixer, and the consoles' read model.
+The parts never import each other; only this package imports them all.
+
+This module imports nothing: `showctl validate` reads rundowns through `rundown.py` without
+loading the media stack.
+"""

@@ -1,0 +1,183 @@
+"""Remote scientists as the running show holds them: invite links, the guest page
+(/guest/{id}), WHIP (/whip/{id}) into the program mixer, OBS's program feed kept playing,
+the console's guest controls (/api/guests/*), statuses and link stats in the read model."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from control.config import Settings
+from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
+from control.guests.gateway import parse_hosts as parse_ice_hosts
+from control.guests.iceservers import parse_ice_servers
+from control.guests.invites import SECRET_ENV, load_secret
+from control.guests.mixer import MixerSettings, ProgramMixer
+from control.guests.ondemand import OnDemand, needed
+from control.guests.routes import GuestRoutes
+from control.guests.routes import install as install_guest_pages
+from control.guests.slate import GuestName
+from control.metrics import Metrics
+from control.obs.client import ObsClient
+from control.obs.mediafeed import FeedWatch, watch_feed
+from control.obs.preflight import FEED_SOURCE
+from control.runner import Change, Runner
+from control.show.engine import next_segment
+from control.show.localtime import iso, zone
+from control.show.model import Guest, Rundown
+from control.show.outputs import Outputs
+from control.show.readmodel import GuestView, LinkView
+from control.show.state import ShowState
+
+from .guest_controls import GuestApi
+from .guest_controls import install as install_guest_controls
+
+
+class Guests:
+    """The gateway, the program mixer (None when disabled) with its on-demand start, the
+    feed watch, the guest pages and the console's guest controls, installed on `app`."""
+
+    def __init__(self, app: web.Application, settings: Settings, runner: Runner,
+                 client: ObsClient, metrics: Metrics, publish: Callable[[], None]) -> None:
+        self.runner = runner
+        self.client = client  # OBS: its "Program Feed" media source is watched
+        self.publish = publish  # the consoles see a guest's change without waiting for a take
+        self.mixer = make_mixer(settings, runner.state.rundown)
+        # the encoder runs only while a guest is on air or connected (start/stop on a thread)
+        self.mixing = OnDemand(self.mixer) if self.mixer is not None else None
+        sink = self.mixer or HeldFrames()  # without a mixer: frames held for thumbnails
+        self.gateway = make_gateway(settings, sink)
+        self.gateway.on_change = self.changed
+        self.secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
+        self.feed_watch = FeedWatch()
+        self._feed_tasks: list[asyncio.Task[None]] = []
+        self._named: tuple[Guest, ...] = runner.state.rundown.guests  # what the slates say
+        self.pages: GuestRoutes = install_guest_pages(
+            app, self.gateway, secret=self.secret, roster=self.roster, status=self.status)
+        self.controls: GuestApi = install_guest_controls(app, GuestApi(
+            roster=self.roster, deliver=self.pages.message, secret=self.secret,
+            ttl_s=settings.guest_invite_ttl_ms / 1000, mixer=lambda: self.mixer,
+            on_change=publish, pictures=sink.picture,
+            av_offsets=dict(settings.guest_av_offsets)))
+        if self.mixer is not None:
+            self.mixer.output.on_compose = metrics.observe_mix_frame  # mix frame seconds
+        metrics.lend_guests(self.link_metrics, self.mix_metrics)
+        app.on_startup.append(self._start_feed_watch)
+        app.on_cleanup.append(self._close)
+
+    def roster(self) -> dict[str, dict[str, Any]]:
+        return {g.id: _person(g) for g in self.runner.state.rundown.guests}
+
+    def follow(self, change: Change) -> None:
+        """The mixer shows what this step's outputs say; it runs while it is needed."""
+        if self.mixer is None or self.mixing is None:
+            return
+        if change.state.rundown.guests != self._named:  # a reloaded rundown
+            self._named = change.state.rundown.guests
+            self.mixer.set_names({g.id: GuestName(g.name, g.name_zh) for g in self._named})
+        self.mixer.apply(change.outputs)
+        self.mixing.want(needed(change.outputs.guests, self.gateway.sessions))
+
+    def changed(self) -> None:
+        """A join, a leave, a connect, a dead browser: the mixer and the consoles follow."""
+        self.follow(self.runner.change)
+        self.publish()
+
+    def view(self, state: ShowState, outputs: Outputs) -> list[GuestView]:
+        """The read model's `guests`: every roster guest, status, link, level, A/V offset."""
+        nxt = next_segment(state)
+        ready = nxt.guests if nxt is not None else ()
+        tz = zone(state.rundown.show.timezone)
+        statuses = guest_statuses([_person(g) for g in state.rundown.guests], self.gateway,
+                                  outputs.guests, ready)
+        return [{**g, "link": _link(g["link"], tz),  # type: ignore[typeddict-item]
+                 "level": self.controls.level(g["id"]),
+                 "av_offset_ms": self.controls.av_offset(g["id"])} for g in statuses]
+
+    def status(self, guest: str) -> dict[str, Any]:
+        """What the guest's own page shows of them."""
+        change = self.runner.change
+        for g in self.view(change.state, change.outputs):
+            if g["id"] == guest:
+                return {"status": g["status"], "on_air": g["on_air"]}
+        return {"status": "invited", "on_air": False}
+
+    def link_metrics(self) -> list[dict[str, Any]]:
+        """Per connected guest, for Prometheus: bytes, loss, RTT, jitter, audio peak."""
+        peaks = ({g["id"]: g["audio_peak_dbfs"] for g in self.mixer.stats()["guests"]}
+                 if self.mixer is not None and self.mixing is not None and self.mixing.running
+                 else {})
+        out = []
+        for gid in self.gateway.sessions:
+            link = self.gateway.link.get(gid) or {}
+            rtt, jitter = link.get("rtt_ms"), link.get("jitter_ms")
+            out.append({**self.gateway.meter.metrics(gid),  # received_bytes, loss_ratio
+                        "id": gid, "connected": self.gateway.phase(gid) == "connected",
+                        "rtt_seconds": rtt / 1000 if isinstance(rtt, int | float) else None,
+                        "jitter_seconds": (jitter / 1000 if isinstance(jitter, int | float)
+                                           else None),
+                        "audio_peak_dbfs": peaks.get(gid)})
+        return out
+
+    def mix_metrics(self) -> dict[str, Any] | None:
+        if self.mixer is None or self.mixing is None:
+            return None
+        stats = self.mixer.stats() if self.mixing.running else {"fps": 0.0}
+        return {**stats, "feed_restarts": dict(self.feed_watch.restarts)}
+
+    async def _start_feed_watch(self, _app: web.Application) -> None:
+        """OBS's "Program Feed" media source restarted when it stops or stalls while the
+        mixer sends."""
+        mixing = self.mixing
+        if mixing is not None:
+            self._feed_tasks.append(asyncio.create_task(watch_feed(
+                self.client, FEED_SOURCE, lambda: mixing.running, watch=self.feed_watch),
+                name="feed-watch"))
+
+    async def _close(self, _app: web.Application) -> None:
+        for task in self._feed_tasks:
+            task.cancel()
+        await asyncio.gather(*self._feed_tasks, return_exceptions=True)
+        await self.gateway.close()
+        if self.mixing is not None:
+            await self.mixing.close()
+
+
+def make_mixer(settings: Settings, rundown: Rundown) -> ProgramMixer | None:
+    """The program mixer (YUV compositor, audio with mix-minus, MPEG-TS to OBS), if enabled."""
+    if not settings.mixer_enabled:
+        return None
+    return ProgramMixer(MixerSettings(
+        port=settings.mixer_port, host=settings.mixer_host, width=settings.mixer_width,
+        height=settings.mixer_height, fps=settings.mixer_fps,
+        stale_after=settings.mixer_stale_after_ms / 1000,
+        keyframe_every=max(1, round(settings.mixer_keyframe_every_ms * settings.mixer_fps
+                                    / 1000))),
+        names={g.id: GuestName(g.name, g.name_zh) for g in rundown.guests})
+
+
+def make_gateway(settings: Settings, sink: ProgramMixer | HeldFrames) -> Gateway:
+    """WHIP in, frames to `sink`; STUN/TURN from the config only (checked when the settings
+    loaded; the page gets them too)."""
+    configure_ice_hosts(parse_ice_hosts(settings.guest_ice_hosts))
+    ice_servers = parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
+                                    settings.turn_credential)
+    return Gateway(sink, joins_per_minute=settings.guest_joins_per_minute,
+                   joins_per_address=settings.guest_joins_per_address,
+                   joins_per_guest=settings.guest_joins_per_guest,
+                   media_gap=settings.guest_media_gap_ms / 1000, ice_servers=ice_servers)
+
+
+def _person(g: Guest) -> dict[str, Any]:
+    return {"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role}
+
+
+def _link(link: dict[str, Any] | None, tz: Any) -> LinkView | None:
+    """The page's link report with its instant in both forms (the gateway keeps epoch s)."""
+    if link is None:
+        return None
+    at_ms = round(link["at"] * 1000) if isinstance(link.get("at"), int | float) else None
+    return {**link, "at": iso(at_ms, tz), "at_ms": at_ms}  # type: ignore[typeddict-item]

@@ -1,0 +1,65 @@
+"""The HTTP side: one aiohttp app for the API, the console and the adapters' routes, behind
+one guard (control/web/auth.py), and the server it runs on."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from control.config import Settings
+from control.metrics import Metrics
+from control.metrics import install as install_metrics
+from control.metrics.looplag import LoopLagProbe
+from control.metrics.looplag import install_debug as install_looplag
+from control.overlays import OPENAPI_PATHS as OVERLAY_API_DOC
+from control.overlays import api_routes as overlay_api_routes
+from control.web.app import create_app
+from control.web.auth import Auth
+from control.web.hub import StateHub
+from control.web.port import ShowPort
+from control.web.sessions import Sessions
+
+from .guest_controls import OPENAPI_PATHS as GUEST_API_DOC
+from .guest_controls import api_routes as guest_api_routes
+
+# a connection with no complete request this long is closed: idle keep-alives, and slow-loris
+# clients trickling their headers (aiohttp counts from the connection's start)
+HTTP_IDLE_TIMEOUT_S = 15.0
+
+
+def make_auth(settings: Settings) -> Auth:
+    """Tokens to roles; console sessions outlive a restart (a crash mid-show must not log
+    the director out)."""
+    return Auth.from_settings(director=settings.director_token,
+                              producer=settings.producer_token, viewer=settings.viewer_token,
+                              sessions=Sessions(settings.state_dir / "console-sessions.json"))
+
+
+def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
+             settings: Settings) -> web.Application:
+    """The API and console, with the graphics' and guests' API routes in the same guard's
+    table; GET /metrics, GET /healthz and the on-demand loop-lag probe (/debug/looplag)."""
+    app = create_app(show, auth, hub=hub,
+                     extra_routes=(*overlay_api_routes(), *guest_api_routes()),
+                     openapi_paths={**OVERLAY_API_DOC, **GUEST_API_DOC})
+
+    def token_ok(token: str) -> bool:  # metrics are read only: any role
+        return auth.role_of(token) is not None
+
+    install_metrics(app, metrics, token_ok=token_ok, public=settings.metrics_public)
+    install_looplag(app, LoopLagProbe(), token_ok=token_ok)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def http_server(app: web.Application, settings: Settings) -> AsyncIterator[web.TCPSite]:
+    """The app set up (its startup hooks run) and its site, not yet listening:
+    `await site.start()` once the show can answer. Cleaned up on exit."""
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=HTTP_IDLE_TIMEOUT_S)
+    await runner.setup()
+    try:
+        yield web.TCPSite(runner, settings.http_host, settings.http_port)
+    finally:
+        await runner.cleanup()
