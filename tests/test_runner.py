@@ -48,7 +48,7 @@ async def test_scheduled_takes_happen_on_time_and_are_journaled():
     journal = MemoryJournal()
     runner = Runner(state_now(), journal)
     seen: list[str] = []
-    runner.listen(lambda state, events, now: seen.extend(e.kind for e in events))
+    runner.listen(lambda change: seen.extend(e.kind for e in change.events))
     task = asyncio.create_task(runner.run())
     try:
         await until(lambda: runner.state.on_air == "b")
@@ -108,7 +108,7 @@ async def test_a_reload_goes_through_the_one_writer_and_is_journaled():
     journal = MemoryJournal()
     runner = Runner(state_now(), journal)
     seen: list[ShowState] = []
-    runner.listen(lambda state, events, now: seen.append(state))
+    runner.listen(lambda change: seen.append(change.state))
     task = asyncio.create_task(runner.run())
     try:
         await until(lambda: runner.state.on_air == "b")

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from netns import CHROMIUM, only_inside, rerun_inside
 
-from control.app import controller
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
 from control.obs.launcher import free_port
+from control.wiring.live import run_show
 
 Image = pytest.importorskip("PIL.Image")
 INNER = "SHOWCTL_TEST_NETNS_THUMBNAILS"
@@ -87,7 +87,7 @@ async def test_the_console_shows_a_live_thumbnail(tmp_path: Path):
                                                            int(time.time()) + 600))
     base = f"http://127.0.0.1:{port}"
     thumb_url = f"{base}/api/guests/ada/thumbnail.jpg"
-    async with controller(rundown, settings, fresh=True), async_playwright() as pw:
+    async with run_show(rundown, settings, fresh=True), async_playwright() as pw:
         status, kind, _ = await asyncio.to_thread(get, thumb_url, VIEWER)
         assert status == 404 and kind.startswith("application/json")  # nobody: no picture
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[

@@ -12,7 +12,7 @@ import re
 
 from rundowns import ROOT
 
-from control.app import ALARM_CODES
+from control.show.alarms import ALARM_CODES
 
 STATIC = ROOT / "control" / "web" / "static"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

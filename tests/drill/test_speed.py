@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from rundowns import HEADER, load
 
-from control.app import open_show
 from control.cli import main
 from control.config import Settings
 from control.runner import Runner, ScaledClock, wall_clock_ms
 from control.show import commands as C
 from control.show.engine import Refused, advance, apply
 from control.show.state import initial_state
+from control.wiring.obs import NotAnswering
+from control.wiring.show import open_show
 
 
 class FakeTime:
@@ -92,8 +93,8 @@ async def test_a_hard_start_is_hit_on_the_scaled_clock():
     journal = MemoryJournal()
     runner = Runner(state, journal, clock=clock, max_lead_ms=500_000)
     landed: list[tuple[int, int]] = []
-    runner.listen(lambda s, events, at: landed.extend(
-        (e.at_ms, clock()) for e in events if e.segment_id == "b" and e.kind == "take"))
+    runner.listen(lambda change: landed.extend(
+        (e.at_ms, clock()) for e in change.events if e.segment_id == "b" and e.kind == "take"))
     task = asyncio.create_task(runner.run())
     try:
         async with asyncio.timeout(20):
@@ -167,19 +168,15 @@ def test_expect_is_left_out_of_the_journal_when_unused():
     assert C.from_json(C.to_json(C.Take("a", expect="b"))) == C.Take("a", expect="b")
 
 
-def test_a_frozen_obs_is_an_alarm_after_two_seconds(monkeypatch):
+def test_a_frozen_obs_is_an_alarm_after_two_seconds():
     """A frozen OBS keeps its socket open: connected, but the take is never confirmed."""
-    import control.app as app
-
-    ctl = app.ShowController.__new__(app.ShowController)
-    ctl._unsynced_since = None
     now = [100.0]
-    monkeypatch.setattr(app.time, "monotonic", lambda: now[0])
-    frozen = {"connected": True, "in_sync": False, "alarms": [], "manual_override": None}
-    assert ctl._obs_stuck_s(frozen) is None
+    timer = NotAnswering(clock=lambda: now[0])
+    frozen: Any = {"connected": True, "in_sync": False, "alarms": [], "manual_override": None}
+    assert timer.seconds(frozen) is None
     now[0] += 1.0
-    assert ctl._obs_stuck_s(frozen) is None  # a take in flight, a transition: not yet
+    assert timer.seconds(frozen) is None  # a take in flight, a transition: not yet
     now[0] += 1.5
-    assert ctl._obs_stuck_s(frozen) == 2.5
-    assert ctl._obs_stuck_s({**frozen, "in_sync": True}) is None  # caught up: cleared
-    assert ctl._obs_stuck_s({**frozen, "alarms": ["no scene 'X'"]}) is None  # reason known
+    assert timer.seconds(frozen) == 2.5
+    assert timer.seconds({**frozen, "in_sync": True}) is None  # caught up: cleared
+    assert timer.seconds({**frozen, "alarms": ["no scene 'X'"]}) is None  # reason known

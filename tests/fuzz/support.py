@@ -1,4 +1,4 @@
-"""The fuzz suites' controller: the real wiring (`control.app.controller`) in a thread of its own
+"""The fuzz suites' controller: the real wiring (`control.wiring.run_show`) in a thread of its own
 on 127.0.0.1, without OBS (its link keeps retrying a closed port, as on a day OBS is late), and a
 raw HTTP client that sends exactly the bytes it is given.
 
@@ -27,13 +27,13 @@ import pytest
 from hypothesis import HealthCheck, settings
 from live_controller import wait_for as _wait_for
 
-import control.app as wiring
+import control.wiring.http as wiring_http
 from control.config import Settings
-from control.guests import gateway as gateway_module
 from control.guests.invites import make_token
 from control.journal import journal_path
 from control.obs.launcher import free_port
 from control.overlays import read_key
+from control.wiring.live import LiveShow, run_show
 
 T = TypeVar("T")
 
@@ -121,7 +121,7 @@ def _strict(name: str) -> Any:
 
 
 class Live:
-    """`control.app.controller` running in a thread with its own event loop."""
+    """`control.wiring.run_show` running in a thread with its own event loop."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
@@ -138,9 +138,8 @@ class Live:
             guest_ice_hosts="127.0.0.1", guest_joins_per_minute=1_000_000)
         self.journal = journal_path(self.settings.state_dir, str(self.rundown))
         self.read_key = read_key(DIRECTOR, PRODUCER, VIEWER)
-        self.captured: dict[str, Any] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.ctl: Any = None
+        self.ctl: LiveShow | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -149,25 +148,11 @@ class Live:
     # -- life
 
     def start(self, monkeypatch: pytest.MonkeyPatch) -> Live:
-        # keep hold of the parts the wiring does not hand out (OSC input, graphics, guests)
-        monkeypatch.setattr(wiring, "OscInput", self._capture("osc", wiring.OscInput))
-        monkeypatch.setattr(wiring, "OverlayHub", self._capture("overlays", wiring.OverlayHub))
-        monkeypatch.setattr(gateway_module, "Gateway",
-                            self._capture("gateway", gateway_module.Gateway, _no_join_limits))
-        monkeypatch.setattr(wiring, "HTTP_IDLE_TIMEOUT_S", HEADER_TIMEOUT_S)
+        monkeypatch.setattr(wiring_http, "HTTP_IDLE_TIMEOUT_S", HEADER_TIMEOUT_S)
         self._thread.start()
         if not self._ready.wait(30) or self._error is not None:
             raise AssertionError(f"the controller did not start: {self._error!r}")
         return self
-
-    def _capture(self, name: str, cls: type,
-                 adjust: Callable[[Any], None] | None = None) -> Callable[..., Any]:
-        def make(*args: Any, **kwargs: Any) -> Any:
-            self.captured[name] = obj = cls(*args, **kwargs)
-            if adjust is not None:
-                adjust(obj)
-            return obj
-        return make
 
     def _main(self) -> None:
         try:
@@ -179,8 +164,9 @@ class Live:
     async def _serve(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with wiring.controller(self.rundown, self.settings, start="now") as ctl:
+        async with run_show(self.rundown, self.settings, start="now") as ctl:
             self.ctl = ctl
+            _no_join_limits(ctl.guests.gateway)
             async with asyncio.timeout(10):
                 while ctl.runner.state.on_air != "intro":
                     await asyncio.sleep(0.01)
@@ -211,31 +197,36 @@ class Live:
         return self.run(call())
 
     @property
+    def show(self) -> LiveShow:
+        assert self.ctl is not None, "not started"
+        return self.ctl
+
+    @property
     def osc(self) -> Any:
-        return self.captured["osc"]
+        return self.show.osc
 
     @property
     def overlays(self) -> Any:
-        return self.captured["overlays"]
+        return self.show.overlays.hub
 
     @property
     def gateway(self) -> Any:
-        return self.captured["gateway"]
+        return self.show.guests.gateway
 
     def snapshot(self) -> Snapshot:
         def take() -> Snapshot:
-            state = dataclasses.replace(self.ctl.runner.state, clock_ms=None)
+            state = dataclasses.replace(self.show.runner.state, clock_ms=None)
             gw = self.gateway
             return Snapshot(state, _lines(self.journal), self.overlays.board.rev,
                             tuple(sorted((g, s.id) for g, s in gw.sessions.items())),
                             tuple((g, gw.phase(g)) for g in self.guests()),
                             tuple((g["id"], json.dumps(g.get("level"), sort_keys=True))
-                                  for g in self.ctl.read_model()["guests"]))
+                                  for g in self.show.read_model()["guests"]))
         return self.on_loop(take)
 
     def guests(self) -> list[str]:
         """The roster's guest ids (on the loop)."""
-        return [g.id for g in self.ctl.runner.state.rundown.guests]
+        return [g.id for g in self.show.runner.state.rundown.guests]
 
     def guest_token(self, guest: str = GUEST) -> str:
         return make_token(GUEST_SECRET.encode(), guest, int(time.time()) + 3600)

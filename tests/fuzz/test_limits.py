@@ -19,7 +19,7 @@ import time
 from fuzz.routes import routes
 from fuzz.support import DIRECTOR, GUEST, HEADER_TIMEOUT_S, Live, Response, assert_clean_error
 
-import control.app as wiring
+import control.wiring.http as wiring_http
 
 ANNOUNCED = 50 * 1024 * 1024
 SENT = 256 * 1024
@@ -101,7 +101,7 @@ def test_oversized_request_lines_and_headers(live: Live) -> None:
 
 
 def test_slow_loris_clients_block_no_one_and_are_cut_off(live: Live) -> None:
-    assert 0 < wiring.HTTP_IDLE_TIMEOUT_S <= 60, "the product's idle timeout"
+    assert 0 < wiring_http.HTTP_IDLE_TIMEOUT_S <= 60, "the product's idle timeout"
     request = b"GET /api/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"s" * 64
     slow = [socket.create_connection(("127.0.0.1", live.port), timeout=5) for _ in range(4)]
     opened = time.monotonic()

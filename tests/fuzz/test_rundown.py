@@ -24,7 +24,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from rundowns import REHEARSAL, SAMPLE
 
-from control.app import read_rundown_file
 from control.journal.records import session_record
 from control.journal.store import encode
 from control.show.diagnostics import RundownError
@@ -32,6 +31,7 @@ from control.show.loader import Loaded, load_rundown
 from control.show.simulate import simulate
 from control.show.state import initial_state
 from control.show.view import show_view
+from control.wiring.rundown import read_rundown_file
 
 TEXTS = {p.name: p.read_text("utf-8") for p in (SAMPLE, REHEARSAL)}
 # every scalar as the text it is (BaseLoader): `23:59:50` stays a time, not YAML 1.1's 86390

@@ -1,7 +1,7 @@
 """A guest joining, dying or leaving reaches the consoles at once (the read model is pushed
 on the gateway's change), not with the next take or clock heartbeat.
 
-The controller runs in-process (``control.app.controller``; OBS a closed port, no mixer);
+The controller runs in-process (``control.wiring.run_show``; OBS a closed port, no mixer);
 the guest's session is a stand-in with no media, driven through the gateway's own entry
 points: what the peer connection's callbacks and the guest page's websocket call."""
 
@@ -15,11 +15,11 @@ import aiohttp
 import pytest
 from metrics.support import RUNDOWN
 
-from control.app import controller
 from control.config import Settings
 from control.guests.gateway import Session
 from control.obs.launcher import free_port
 from control.web.patch import apply
+from control.wiring.live import run_show
 
 VIEWER = "push-viewer-token-0123456789"
 GUESTS = """\
@@ -76,9 +76,9 @@ async def test_guest_changes_reach_the_console_without_a_take(tmp_path: Path,
                         director_token="push-director-token-0123456789",
                         viewer_token=VIEWER, state_dir=tmp_path / "state",
                         mixer_enabled=False)
-    async with controller(rundown, settings, start="now", fresh=True) as ctl, \
+    async with run_show(rundown, settings, start="now", fresh=True) as ctl, \
             aiohttp.ClientSession() as http:
-        gateway = ctl.gateway
+        gateway = ctl.guests.gateway
         async with http.ws_connect(f"http://127.0.0.1:{port}/api/ws", headers={
                 "Authorization": f"Bearer {VIEWER}"}) as ws:
             console = Console(ws)

@@ -12,13 +12,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from guests.support import RGB, solid
 
-from control.guest_controls import OPENAPI_PATHS, GuestApi, api_routes, install
 from control.guests.gateway import HeldFrames
 from control.guests.mixer import MixerSettings, ProgramMixer
 from control.guests.thumbnails import Thumbnails, fit, jpeg
 from control.guests.video import VideoFrame
 from control.web.app import create_app
 from control.web.auth import Auth
+from control.wiring.guest_controls import OPENAPI_PATHS, GuestApi, api_routes, install
 
 Image = pytest.importorskip("PIL.Image")
 TOKENS = {"director": "d" * 24, "producer": "p" * 24, "viewer": "v" * 24}

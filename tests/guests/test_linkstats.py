@@ -68,7 +68,7 @@ async def test_gateway_reads_its_sessions_stats_into_the_guest_metrics():
     gateway.sessions["ada"] = Session("ada", "s1", StatsPC())
     gateway.phases["ada"] = "connected"
 
-    def guests() -> list[dict]:  # as control.app's guest_metrics lends them
+    def guests() -> list[dict]:  # as control.wiring.guests' link_metrics lends them
         return [{**gateway.meter.metrics(g), "id": g,
                  "connected": gateway.phase(g) == "connected"} for g in gateway.sessions]
 

@@ -1,5 +1,5 @@
 """The whole chain, loopback only, with a real OBS: preflight provisions the "Program Feed"
-media source; the controller (``control.app.controller``, in-process) runs; headless
+media source; the controller (``control.wiring.run_show``, in-process) runs; headless
 Chromium with a fake camera joins with the invite link; the guest's segment is taken and
 OBS's program shows the camera in the guest's box. Then, as the issue puts it: the browser
 is killed (SIGKILL to all its processes) → the slate replaces it in OBS's program within
@@ -29,7 +29,6 @@ import numpy as np
 import pytest
 from netns import CHROMIUM, only_inside, rerun_inside
 
-from control.app import controller
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
 from control.obs.client import ObsClient
@@ -37,6 +36,7 @@ from control.obs.launcher import ObsLauncher, ObsLaunchError, free_port
 from control.obs.preflight import FEED_SOURCE, preflight
 from control.show.commands import Take
 from control.show.loader import load_rundown
+from control.wiring.live import run_show
 
 Image = pytest.importorskip("PIL.Image")
 INNER = "SHOWCTL_TEST_NETNS_PROGRAM"
@@ -177,8 +177,8 @@ async def test_guest_on_air_in_obs(tmp_path: Path):
             items = await client.call("GetSceneItemList", {"sceneName": "Guests"})
             assert FEED_SOURCE in {i["sourceName"] for i in items["sceneItems"]}
 
-            async with controller(rundown_path, settings, fresh=True) as ctl:
-                mixing = ctl.mixing
+            async with run_show(rundown_path, settings, fresh=True) as ctl:
+                mixing = ctl.guests.mixing
                 assert not mixing.running  # nothing on air, nobody connected: no encoder
                 await ctl.command(Take(segment_id="talk"))
 
@@ -203,10 +203,10 @@ async def test_guest_on_air_in_obs(tmp_path: Path):
                     return differs(await shot(client, "Guests"), slate) < 8
 
                 async def mixer_slated():
-                    return "ada" in ctl.mixer.compositor.slated
+                    return "ada" in ctl.guests.mixer.compositor.slated
 
                 async def mixer_live():
-                    return "ada" not in ctl.mixer.compositor.slated
+                    return "ada" not in ctl.guests.mixer.compositor.slated
 
                 async with async_playwright() as pw:
                     first, second = browsers
@@ -264,7 +264,7 @@ async def test_guest_on_air_in_obs(tmp_path: Path):
                 assert back <= 5.0, figures  # the issue's bound
                 assert crashed_mixer <= 1.0, figures  # media_gap (0.4 s), or the socket
                 assert crashed_obs - crashed_mixer <= max(1.5, obs_delay + 1.0), figures
-                stats = ctl.mixer.stats()
+                stats = ctl.guests.mixer.stats()
                 assert stats["frames"] > 0
     finally:
         for browser in browsers:

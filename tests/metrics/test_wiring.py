@@ -1,4 +1,4 @@
-"""The metrics as `control.app.controller()` wires them: the real runner, journal, API and hub.
+"""The metrics as `control.wiring.run_show()` wires them: the real runner, journal, API and hub.
 
 OBS is not running here (the address is a closed port): that is what showctl_obs_up says.
 The test with a real OBS and a real Prometheus is test_prometheus_live.py.
@@ -12,9 +12,9 @@ from pathlib import Path
 import aiohttp
 from metrics.support import RUNDOWN, value
 
-from control.app import controller
 from control.config import Settings
 from control.obs.launcher import free_port
+from control.wiring.live import run_show
 
 DIRECTOR, VIEWER = "wiring-director-token", "wiring-viewer-token"
 
@@ -28,7 +28,7 @@ async def test_metrics_from_the_wired_controller(tmp_path: Path):
                         state_dir=tmp_path / "state", min_take_interval_ms=0)
     base = f"http://127.0.0.1:{port}"
     viewer = {"Authorization": f"Bearer {VIEWER}"}
-    async with controller(rundown, settings, start="now", fresh=True) as ctl, \
+    async with run_show(rundown, settings, start="now", fresh=True) as ctl, \
             aiohttp.ClientSession() as http:
 
         async def scrape(until) -> bytes:

@@ -32,7 +32,7 @@ from control.show.engine import Refused
 OSC_ = "osc"
 
 
-class FakeController:
+class FakeShow:
     def __init__(self) -> None:
         self.commands: asyncio.Queue[Command] = asyncio.Queue()
         self.refuse: str | None = None
@@ -55,8 +55,8 @@ class Clock:
 
 
 @pytest.fixture
-def fake() -> FakeController:
-    return FakeController()
+def fake() -> FakeShow:
+    return FakeShow()
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def osc(fake: FakeController, clock: Clock) -> AsyncIterator[OscInput]:
+async def osc(fake: FakeShow, clock: Clock) -> AsyncIterator[OscInput]:
     async with OscInput(fake, "127.0.0.1", 0, clock=clock) as listener:
         yield listener
 
@@ -76,7 +76,7 @@ def sender(osc: OscInput) -> SimpleUDPClient:
     return SimpleUDPClient(host, port)
 
 
-async def next_command(fake: FakeController) -> Command:
+async def next_command(fake: FakeShow) -> Command:
     return await asyncio.wait_for(fake.commands.get(), 5)
 
 
@@ -154,14 +154,14 @@ def test_anything_else_is_an_error_with_a_reason(address: str, params: list[Any]
 
 # -- over UDP ---------------------------------------------------------------------------------
 
-async def test_a_take_from_companion(fake: FakeController, sender: SimpleUDPClient) -> None:
+async def test_a_take_from_companion(fake: FakeShow, sender: SimpleUDPClient) -> None:
     sender.send_message("/showctl/take", [])
     assert await next_command(fake) == Take(source="osc", by="osc")
     sender.send_message("/showctl/take", "weather")
     assert await next_command(fake) == Take("weather", source="osc", by="osc")
 
 
-async def test_every_address_over_udp(fake: FakeController, sender: SimpleUDPClient) -> None:
+async def test_every_address_over_udp(fake: FakeShow, sender: SimpleUDPClient) -> None:
     script: list[tuple[str, Any, Command]] = [
         ("/showctl/next", "clip", SetNext("clip", by=OSC_)),
         ("/showctl/hold", 1, Hold(on=True, by=OSC_)),
@@ -178,7 +178,7 @@ async def test_every_address_over_udp(fake: FakeController, sender: SimpleUDPCli
 
 
 async def test_malformed_and_unknown_messages_are_logged_and_ignored(
-        fake: FakeController, osc: OscInput, sender: SimpleUDPClient,
+        fake: FakeShow, osc: OscInput, sender: SimpleUDPClient,
         caplog: pytest.LogCaptureFixture) -> None:
     host, port = osc.address
     raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -202,7 +202,7 @@ async def test_malformed_and_unknown_messages_are_logged_and_ignored(
     assert "unknown address '/showctl/dance'" in text and "a number of seconds" in text
 
 
-async def test_panic_needs_two_messages_within_two_seconds(fake: FakeController, osc: OscInput,
+async def test_panic_needs_two_messages_within_two_seconds(fake: FakeShow, osc: OscInput,
                                                            sender: SimpleUDPClient,
                                                            clock: Clock) -> None:
     sender.send_message("/showctl/panic", [])
@@ -220,7 +220,7 @@ async def test_panic_needs_two_messages_within_two_seconds(fake: FakeController,
     assert fake.commands.empty()
 
 
-async def test_a_touchosc_button_takes_once(fake: FakeController, osc: OscInput,
+async def test_a_touchosc_button_takes_once(fake: FakeShow, osc: OscInput,
                                             sender: SimpleUDPClient) -> None:
     sender.send_message("/showctl/take", 1.0)  # press
     sender.send_message("/showctl/take", 0.0)  # release
@@ -229,7 +229,7 @@ async def test_a_touchosc_button_takes_once(fake: FakeController, osc: OscInput,
     assert fake.commands.empty()
 
 
-async def test_a_bundle_is_taken_in_order(fake: FakeController, osc: OscInput) -> None:
+async def test_a_bundle_is_taken_in_order(fake: FakeShow, osc: OscInput) -> None:
     bundle = OscBundleBuilder(IMMEDIATELY)
     for address, value in (("/showctl/next", "clip"), ("/showctl/take", None)):
         msg = OscMessageBuilder(address)
@@ -242,7 +242,7 @@ async def test_a_bundle_is_taken_in_order(fake: FakeController, osc: OscInput) -
                                                             Take(source=OSC_, by=OSC_)]
 
 
-async def test_refusals_and_crashes_do_not_stop_it(fake: FakeController, osc: OscInput,
+async def test_refusals_and_crashes_do_not_stop_it(fake: FakeShow, osc: OscInput,
                                                    sender: SimpleUDPClient,
                                                    caplog: pytest.LogCaptureFixture) -> None:
     fake.refuse = "nothing is on air"
@@ -271,7 +271,7 @@ async def test_complaints_are_rate_limited(osc: OscInput, sender: SimpleUDPClien
     assert sum("ignored" in r.getMessage() for r in caplog.records) == 10
 
 
-async def test_it_binds_127_0_0_1_by_default(fake: FakeController) -> None:
+async def test_it_binds_127_0_0_1_by_default(fake: FakeShow) -> None:
     listener = OscInput(fake, port=0)
     await listener.start()
     try:

@@ -1,4 +1,4 @@
-"""Through the real wiring (control.app.controller: runner, journal, API; no OBS, whose link
+"""Through the real wiring (control.wiring.run_show: runner, journal, API; no OBS, whose link
 keeps retrying a closed port): a cue of the rundown plays the lower third on a page in
 Chromium on time, and takes it out when its `for` ends; the API sits behind the roles."""
 
@@ -12,9 +12,9 @@ import pytest
 from overlays.support import Overlay
 from playwright.async_api import Browser
 
-from control.app import controller
 from control.config import Settings
 from control.obs.launcher import free_port
+from control.wiring.live import run_show
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -46,7 +46,7 @@ async def test_a_rundown_cue_plays_the_lower_third_on_time(browser: Browser,
                         director_token=DIRECTOR, viewer_token=VIEWER,
                         state_dir=tmp_path / "state", min_take_interval_ms=0)
     base = f"http://127.0.0.1:{port}"
-    async with controller(path, settings, start="now") as ctl:
+    async with run_show(path, settings, start="now") as ctl:
         async with asyncio.timeout(10):
             while ctl.runner.state.on_air != "weather":
                 await asyncio.sleep(0.01)

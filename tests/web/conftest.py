@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from web.support import FakeController, make_app
+from web.support import FakeShow, make_app
 
 
 @pytest.fixture
-def fake() -> FakeController:
-    return FakeController()
+def fake() -> FakeShow:
+    return FakeShow()
 
 
 @pytest.fixture
-async def client(fake: FakeController) -> AsyncIterator[TestClient]:
+async def client(fake: FakeShow) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(make_app(fake), host="127.0.0.1")) as c:
         yield c

@@ -1,4 +1,4 @@
-"""Helpers for the web adapter tests: tokens, a fake controller, one-call requests."""
+"""Helpers for the web adapter tests: tokens, a fake show (`ShowPort`), one-call requests."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from control.show.commands import Command
 from control.show.engine import Refused
 from control.web.app import create_app
 from control.web.auth import Auth
-from control.web.controller import OutputFailed
 from control.web.hub import StateHub
+from control.web.port import OutputFailed
 
 DIRECTOR = "director-token-0123456789"
 PRODUCER = "producer-token-0123456789"
@@ -35,7 +35,7 @@ CHANGES: dict[str, Any] = {"added": ["encore"], "removed": [], "retimed": [
     "show": [], "guests": False}
 
 
-class FakeController:
+class FakeShow:
     """Records every command (and reload and output) it is given; refuses (or crashes) when
     told to."""
 
@@ -48,9 +48,16 @@ class FakeController:
         self.reload_error: Exception | None = None  # RundownError or Refused
         self.outputs: list[tuple[str, bool]] = []
         self.output_error: str | None = None
+        self.reads = 0  # read_model calls
+        self.segment_checks = 0  # has_segment calls (the API asks the show, not the read model)
 
     def read_model(self) -> dict[str, Any]:
+        self.reads += 1
         return self.model
+
+    def has_segment(self, segment_id: str) -> bool:
+        self.segment_checks += 1
+        return segment_id in {s.get("id") for s in self.model.get("segments") or []}
 
     async def command(self, cmd: Command) -> None:
         self.received.append(cmd)
@@ -72,7 +79,7 @@ class FakeController:
 
 
 
-def make_app(fake: FakeController, hub: StateHub | None = None, *, auth: Auth | None = None,
+def make_app(fake: FakeShow, hub: StateHub | None = None, *, auth: Auth | None = None,
              static_dir: Path | None = None) -> web.Application:
     return create_app(fake, auth or Auth.from_settings(**TOKENS),
                       hub=hub if hub is not None else StateHub(send_timeout=2.0, close_timeout=0.5),

@@ -14,7 +14,7 @@ from web.support import (
     PRODUCER,
     SAMPLE,
     VIEWER,
-    FakeController,
+    FakeShow,
     call,
     make_app,
 )
@@ -97,7 +97,7 @@ DIRECTOR_ROUTES = [(m, p.replace("{id}", "weather")) for m, p, _, role in ROUTES
 
 @pytest.mark.parametrize(("method", "path", "body", "headers", "expected"), HAPPY)
 async def test_each_route_hands_the_controller_one_command(
-        client: TestClient, fake: FakeController, method: str, path: str, body: Any,
+        client: TestClient, fake: FakeShow, method: str, path: str, body: Any,
         headers: dict[str, str], expected: Command) -> None:
     status, answer = await call(client, method, path, body=body, headers=headers)
     assert (status, answer) == (200, {"ok": True, "state": MODEL})
@@ -120,7 +120,7 @@ async def test_the_state_is_the_real_read_model() -> None:
     """With the core's own read model (Chinese titles, nulls), ids and JSON still fit."""
     rundown = load_rundown(SAMPLE.read_text("utf-8"), str(SAMPLE)).rundown
     model = show_view(initial_state(rundown), rundown.show.start_ms - 60_000)
-    fake = FakeController(model)
+    fake = FakeShow(model)
     async with TestClient(TestServer(make_app(fake), host="127.0.0.1")) as client:
         status, answer = await call(client, "GET", "/api/state", token=VIEWER)
         assert (status, answer) == (200, model)
@@ -135,7 +135,7 @@ async def test_the_state_is_the_real_read_model() -> None:
 @pytest.mark.parametrize(("method", "path"), [("GET", "/api/state"), ("POST", "/api/take"),
                                               ("GET", "/api/openapi.json"), ("GET", "/api/nope"),
                                               ("PUT", "/api/state")])
-async def test_no_token_is_401(client: TestClient, fake: FakeController, method: str,
+async def test_no_token_is_401(client: TestClient, fake: FakeShow, method: str,
                                path: str) -> None:
     async with client.request(method, path) as resp:
         assert resp.status == 401
@@ -147,7 +147,7 @@ async def test_no_token_is_401(client: TestClient, fake: FakeController, method:
 @pytest.mark.parametrize("header", ["Bearer wrong-token", f"Bearer {DIRECTOR}x", "Bearer",
                                     f"Basic {DIRECTOR}", DIRECTOR, f"Bearer {DIRECTOR} extra",
                                     "Bearer ☃"])
-async def test_a_wrong_token_is_401(client: TestClient, fake: FakeController,
+async def test_a_wrong_token_is_401(client: TestClient, fake: FakeShow,
                                     header: str) -> None:
     async with client.post("/api/take", headers={"Authorization": header}) as resp:
         assert resp.status == 401
@@ -169,7 +169,7 @@ async def test_a_token_in_the_url_only_opens_the_websocket(client: TestClient) -
 
 @pytest.mark.parametrize("token", [VIEWER, PRODUCER])
 @pytest.mark.parametrize(("method", "path"), DIRECTOR_ROUTES)
-async def test_commands_are_for_directors(client: TestClient, fake: FakeController, token: str,
+async def test_commands_are_for_directors(client: TestClient, fake: FakeShow, token: str,
                                          method: str, path: str) -> None:
     status, answer = await call(client, method, path, token=token, body={})
     assert status == 403
@@ -178,7 +178,7 @@ async def test_commands_are_for_directors(client: TestClient, fake: FakeControll
 
 
 async def test_producers_write_notes_and_viewers_do_not(client: TestClient,
-                                                        fake: FakeController) -> None:
+                                                        fake: FakeShow) -> None:
     status, answer = await call(client, "POST", "/api/notes/weather", token=PRODUCER,
                                 body={"text": "keep it short, the astronomer is late"})
     assert (status, answer) == (200, {"ok": True, "state": MODEL})
@@ -204,7 +204,7 @@ async def test_producers_write_notes_and_viewers_do_not(client: TestClient,
     ("{", "line 1, column 2"),
     ("\ufeff{}", "line 1, column 1"),
 ])
-async def test_malformed_json_is_400_with_its_position(client: TestClient, fake: FakeController,
+async def test_malformed_json_is_400_with_its_position(client: TestClient, fake: FakeShow,
                                                        data: str, where: str) -> None:
     status, answer = await call(client, "POST", "/api/hold", data=data)
     assert status == 400 and answer["error"] == "bad_json"
@@ -265,7 +265,7 @@ async def test_json_that_python_chokes_on_is_400(client: TestClient, data: bytes
     ("/api/reload", {"file": "/etc/passwd"}, "'file'"),
     ("/api/command", {}, "unknown command kind None"),
 ])
-async def test_wrong_fields_are_400_naming_the_field(client: TestClient, fake: FakeController,
+async def test_wrong_fields_are_400_naming_the_field(client: TestClient, fake: FakeShow,
                                                      path: str, body: Any, field: str) -> None:
     status, answer = await call(client, "POST", path, body=body)
     assert status == 400 and answer["error"] in ("bad_field", "bad_command"), answer
@@ -289,7 +289,7 @@ async def test_a_body_that_is_not_an_object_is_400(client: TestClient, body: Any
     assert status == 400 and "must be a JSON object" in answer["reason"]
 
 
-async def test_an_unknown_source_header_is_400(client: TestClient, fake: FakeController) -> None:
+async def test_an_unknown_source_header_is_400(client: TestClient, fake: FakeShow) -> None:
     status, answer = await call(client, "POST", "/api/take",
                                 headers={"X-Showctl-Source": "keyboard"})
     assert (status, answer["error"]) == (400, "bad_header")
@@ -305,23 +305,25 @@ async def test_an_unknown_source_header_is_400(client: TestClient, fake: FakeCon
     ("/api/command", {"kind": "note", "segment_id": "nope", "text": "x"}),
     ("/api/notes/nope", {"text": "x"}),
 ])
-async def test_an_unknown_segment_is_404(client: TestClient, fake: FakeController, path: str,
+async def test_an_unknown_segment_is_404(client: TestClient, fake: FakeShow, path: str,
                                          body: Any) -> None:
     status, answer = await call(client, "POST", path, body=body)
     assert status == 404 and answer["error"] == "unknown_segment"
     assert "no segment 'nope'" in answer["reason"] or "'Weather'" in answer["reason"]
     assert fake.received == []
+    # the show is asked about the one segment; no read model is built to find it
+    assert (fake.segment_checks, fake.reads) == (1, 0)
 
 
 async def test_refused_is_409_with_the_engines_reason(client: TestClient,
-                                                      fake: FakeController) -> None:
+                                                      fake: FakeShow) -> None:
     fake.refuse = "'weather' is on air; it cannot be next"
     status, answer = await call(client, "POST", "/api/next/weather")
     assert (status, answer) == (409, {"error": "refused",
                                       "reason": "'weather' is on air; it cannot be next"})
 
 
-async def test_a_crash_is_500_with_an_id_in_the_log(client: TestClient, fake: FakeController,
+async def test_a_crash_is_500_with_an_id_in_the_log(client: TestClient, fake: FakeShow,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     fake.crash = KeyError("obs")
     with caplog.at_level(logging.ERROR, logger="control.web.errors"):
@@ -334,7 +336,7 @@ async def test_a_crash_is_500_with_an_id_in_the_log(client: TestClient, fake: Fa
     assert (await call(client, "POST", "/api/panic"))[0] == 200  # still serving
 
 
-async def test_an_oversized_body_is_413_json(client: TestClient, fake: FakeController) -> None:
+async def test_an_oversized_body_is_413_json(client: TestClient, fake: FakeShow) -> None:
     status, answer = await call(client, "POST", "/api/command",
                                 data=b'{"kind": "back", "x": "' + b"x" * 70_000 + b'"}')
     assert (status, answer["error"]) == (413, "too_large")
@@ -352,7 +354,7 @@ async def test_unknown_routes_are_404_json(client: TestClient) -> None:
     ("GET", "/api/take", "POST"), ("PUT", "/api/state", "GET"), ("POST", "/api/next", "DELETE"),
     ("DELETE", "/api/take/weather", "POST"),
 ])
-async def test_a_wrong_method_is_405_json(client: TestClient, fake: FakeController, method: str,
+async def test_a_wrong_method_is_405_json(client: TestClient, fake: FakeShow, method: str,
                                           path: str, allow: str) -> None:
     async with client.request(method, path, headers={"Authorization": f"Bearer {DIRECTOR}"}
                               ) as resp:
@@ -371,7 +373,7 @@ def _json(value: Any) -> bytes:
 # --- reload, stream, record ------------------------------------------------------------------
 
 async def test_reload_answers_with_the_changes_and_the_state(client: TestClient,
-                                                             fake: FakeController) -> None:
+                                                             fake: FakeShow) -> None:
     status, answer = await call(client, "POST", "/api/reload")
     assert (status, answer) == (200, {"ok": True, "changes": CHANGES, "warnings": [],
                                       "state": MODEL})
@@ -379,7 +381,7 @@ async def test_reload_answers_with_the_changes_and_the_state(client: TestClient,
 
 
 async def test_an_invalid_rundown_is_422_with_every_error(client: TestClient,
-                                                          fake: FakeController) -> None:
+                                                          fake: FakeShow) -> None:
     fake.reload_error = RundownError([
         Diagnostic("show.yaml", 12, 5, "error", "unknown key 'durtion'"),
         Diagnostic("show.yaml", 3, 1, "warning", "no safe_scene"),
@@ -393,7 +395,7 @@ async def test_an_invalid_rundown_is_422_with_every_error(client: TestClient,
 
 
 async def test_a_reload_without_the_on_air_segment_is_409(client: TestClient,
-                                                          fake: FakeController) -> None:
+                                                          fake: FakeShow) -> None:
     fake.reload_error = Refused("'weather' is on air and the new rundown has no segment "
                                 "'weather': take another segment first, then reload")
     status, answer = await call(client, "POST", "/api/reload")
@@ -402,7 +404,7 @@ async def test_a_reload_without_the_on_air_segment_is_409(client: TestClient,
 
 
 @pytest.mark.parametrize("name", ["stream", "record"])
-async def test_stream_and_record_go_to_the_controller(client: TestClient, fake: FakeController,
+async def test_stream_and_record_go_to_the_controller(client: TestClient, fake: FakeShow,
                                                       name: str) -> None:
     status, answer = await call(client, "POST", f"/api/{name}", body={"active": True})
     assert (status, answer) == (200, {"ok": True, "state": MODEL})

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from web.support import VIEWER, FakeController, make_app
+from web.support import VIEWER, FakeShow, make_app
 
 from control.web.accesslog import AccessLogger
 from control.web.app import create_app
@@ -48,7 +48,7 @@ def test_unknown_roles_are_refused() -> None:
 def test_the_app_needs_a_configured_auth() -> None:
     # create_app takes an Auth, and there is no Auth without a token
     with pytest.raises(ValueError):
-        create_app(FakeController(), Auth.from_settings())
+        create_app(FakeShow(), Auth.from_settings())
 
 
 def test_roles_are_ordered() -> None:
@@ -67,7 +67,7 @@ def test_bearer_header_parsing(header: str | None, token: str | None) -> None:
 
 
 async def test_the_access_log_leaves_tokens_out(caplog: pytest.LogCaptureFixture) -> None:
-    server = TestServer(make_app(FakeController()), host="127.0.0.1")
+    server = TestServer(make_app(FakeShow()), host="127.0.0.1")
     await server.start_server(access_log_class=AccessLogger)  # as the wiring's AppRunner would
     with caplog.at_level(logging.INFO, logger="aiohttp.access"):
         async with TestClient(server) as client:

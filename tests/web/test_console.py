@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from web.support import DIRECTOR, MODEL, PRODUCER, TOKENS, VIEWER, FakeController, make_app
+from web.support import DIRECTOR, MODEL, PRODUCER, TOKENS, VIEWER, FakeShow, make_app
 
 from control.show.commands import SetNote, Take
 from control.web.auth import Auth
@@ -38,7 +38,7 @@ def static(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def console(fake: FakeController, static: Path) -> AsyncIterator[TestClient]:
+async def console(fake: FakeShow, static: Path) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(make_app(fake, static_dir=static), host="127.0.0.1")) as c:
         yield c
 
@@ -88,7 +88,7 @@ async def test_login_sets_an_httponly_strict_session_cookie(console: TestClient)
     assert await send(console, "GET", "/api/state", headers=cookie(session_id)) == (200, MODEL)
 
 
-async def test_the_cookie_jar_flow_of_a_browser(console: TestClient, fake: FakeController
+async def test_the_cookie_jar_flow_of_a_browser(console: TestClient, fake: FakeShow
                                                 ) -> None:
     await login(console)
     async with console.get("/api/whoami") as resp:  # the jar sends the cookie
@@ -156,7 +156,7 @@ async def test_bearer_wins_over_the_cookie(console: TestClient) -> None:
 # --- the login link --------------------------------------------------------------------------
 
 async def test_a_login_link_sets_the_cookie_and_clears_the_address_bar(console: TestClient,
-                                                                       fake: FakeController
+                                                                       fake: FakeShow
                                                                        ) -> None:
     async with console.get("/", params={"token": DIRECTOR}, allow_redirects=False) as resp:
         assert resp.status == 303
@@ -194,7 +194,7 @@ async def test_a_login_link_with_a_wrong_token_says_so(console: TestClient) -> N
     {},                                               # neither Origin nor Referer
     {"Referer": "https://evil.example/page"},
 ])
-async def test_a_cross_site_post_with_the_cookie_is_403(console: TestClient, fake: FakeController,
+async def test_a_cross_site_post_with_the_cookie_is_403(console: TestClient, fake: FakeShow,
                                                         headers: dict[str, str]) -> None:
     session_id = await login(console)
     # (logout is open to tools: without an Origin, anyone may end a session they hold)
@@ -209,7 +209,7 @@ async def test_a_cross_site_post_with_the_cookie_is_403(console: TestClient, fak
 
 
 async def test_same_origin_is_the_host_the_browser_used(console: TestClient,
-                                                        fake: FakeController) -> None:
+                                                        fake: FakeShow) -> None:
     session_id = await login(console)
     port = console.port
     for headers in ({"Origin": f"http://127.0.0.1:{port}"},
@@ -227,13 +227,13 @@ async def test_same_origin_is_the_host_the_browser_used(console: TestClient,
     assert status == 403
 
 
-async def test_bearer_tokens_need_no_origin(console: TestClient, fake: FakeController) -> None:
+async def test_bearer_tokens_need_no_origin(console: TestClient, fake: FakeShow) -> None:
     status, _ = await send(console, "POST", "/api/take", headers={
         "Authorization": f"Bearer {DIRECTOR}", "Origin": "https://evil.example"})
     assert status == 200 and len(fake.received) == 1
 
 
-async def test_roles_hold_with_the_cookie(console: TestClient, fake: FakeController) -> None:
+async def test_roles_hold_with_the_cookie(console: TestClient, fake: FakeShow) -> None:
     producer = await login(console, PRODUCER)
     viewer = await login(console, VIEWER)
     headers = origin(console)
@@ -382,7 +382,7 @@ async def test_nothing_outside_the_static_directory_is_served(console: TestClien
 
 async def test_without_the_console_files_the_index_is_a_clear_404(client: TestClient,
                                                                   tmp_path: Path) -> None:
-    app = make_app(FakeController(), static_dir=tmp_path / "none")
+    app = make_app(FakeShow(), static_dir=tmp_path / "none")
     async with TestClient(TestServer(app, host="127.0.0.1")) as c, c.get("/") as resp:
         assert resp.status == 404 and "the console is not installed" in await resp.text()
 

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from web.support import DIRECTOR, MODEL, FakeController, make_app
+from web.support import DIRECTOR, MODEL, FakeShow, make_app
 
 from control.show.commands import KINDS, Command, Extend, SetNote, Take, from_json, to_json
 
@@ -58,7 +58,7 @@ bodies = (commandish.map(json.dumps) | json_values.map(json.dumps)
 
 
 def test_random_command_bodies_never_break_the_api() -> None:
-    fake = FakeController()
+    fake = FakeShow()
     with asyncio.Runner() as runner:
         client = runner.run(_start(fake))
         try:
@@ -106,7 +106,7 @@ def test_random_command_bodies_never_break_the_api() -> None:
     assert len(fake.received) > len(KINDS), "the fuzzer itself never made a valid command"
 
 
-async def _start(fake: FakeController) -> TestClient:
+async def _start(fake: FakeShow) -> TestClient:
     client = TestClient(TestServer(make_app(fake), host="127.0.0.1"))
     await client.start_server()
     return client

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from web.support import TOKENS, VIEWER, FakeController, call, make_app
+from web.support import TOKENS, VIEWER, FakeShow, call, make_app
 
 from control.overlays import OPENAPI_PATHS, OverlayHub, api_routes, install
 from control.show.diagnostics import Diagnostic, RundownError
@@ -44,7 +44,7 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
 
 
 def test_the_document_and_the_routes_match_exactly() -> None:
-    app = make_app(FakeController())
+    app = make_app(FakeShow())
     routes = app_routes(app)
     assert routes == doc_endpoints()
     assert dict(app["permissions"]) == PERMISSIONS
@@ -60,7 +60,7 @@ def test_the_document_and_the_routes_match_exactly() -> None:
 def overlay_app() -> Any:
     """The app as the controller makes it: the overlays' API in the guard's table and the
     document, their handlers (and pages) installed."""
-    app = create_app(FakeController(), Auth.from_settings(**TOKENS),  # type: ignore[arg-type]
+    app = create_app(FakeShow(), Auth.from_settings(**TOKENS),  # type: ignore[arg-type]
                      extra_routes=api_routes(), openapi_paths=OPENAPI_PATHS)
     install(app, OverlayHub(), authorize=lambda request, role: None, read_key=lambda: "k")
     return app
@@ -98,7 +98,7 @@ async def test_it_is_served(client: TestClient) -> None:
 ])
 def test_extra_routes_are_checked(extra: Any, paths: Any, error: str) -> None:
     with pytest.raises(ValueError, match=error):
-        create_app(FakeController(), Auth.from_settings(**TOKENS),  # type: ignore[arg-type]
+        create_app(FakeShow(), Auth.from_settings(**TOKENS),  # type: ignore[arg-type]
                    extra_routes=extra, openapi_paths=paths)
 
 
@@ -197,7 +197,7 @@ async def test_errors_and_answers_fit_the_document(client: TestClient) -> None:
 
 
 async def test_reload_login_and_whoami_answers_fit_the_document(client: TestClient,
-                                                                fake: FakeController) -> None:
+                                                                fake: FakeShow) -> None:
     status, answer = await call(client, "POST", "/api/reload")
     assert status == 200
     schema_validator({"$ref": "#/components/schemas/Reloaded"}).validate(answer)

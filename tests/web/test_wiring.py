@@ -1,4 +1,4 @@
-"""The console backend through the real wiring (control.app.controller): runner, journal,
+"""The console backend through the real wiring (control.wiring.run_show): runner, journal,
 API, OSC; no OBS (its link keeps retrying a closed port, as on a day OBS is late).
 
 Log in with the cookie, write a note, reload the rundown (valid, invalid, without the
@@ -16,11 +16,12 @@ from typing import Any
 import aiohttp
 from pythonosc.udp_client import SimpleUDPClient
 
-from control.app import controller
+from control.cli import main
 from control.config import Settings
 from control.journal import journal_path, read_journal, replay
 from control.obs.launcher import free_port
 from control.show.state import ShowState
+from control.wiring.live import run_show
 
 DIRECTOR, PRODUCER = "director-token-wiring-0123", "producer-token-wiring-0123"
 RUNDOWN = """\
@@ -45,7 +46,7 @@ def free_udp_port() -> int:
 async def until(ctl: Any, predicate: Callable[[ShowState], bool]) -> None:
     """Until the runner publishes a state for which `predicate` holds."""
     changed = asyncio.Event()
-    ctl.runner.listen(lambda state, events, now: changed.set())
+    ctl.runner.listen(lambda change: changed.set())
     async with asyncio.timeout(10):
         while not predicate(ctl.runner.state):
             changed.clear()
@@ -68,7 +69,7 @@ async def test_the_console_backend_end_to_end(tmp_path: Path) -> None:
                         min_take_interval_ms=0)
     base = f"http://127.0.0.1:{port}"
     same = {"Origin": base}
-    async with controller(path, settings, start="now") as ctl:
+    async with run_show(path, settings, start="now") as ctl:
         await until(ctl, lambda s: s.on_air == "intro")
         jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1: an IP host
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
@@ -157,7 +158,7 @@ async def test_the_console_backend_end_to_end(tmp_path: Path) -> None:
 
 
 def test_a_manual_cut_in_obs_is_a_warning() -> None:
-    from control.app import alarms
+    from control.show.alarms import alarms
     from control.show.loader import load_rundown
     from control.show.state import initial_state
     from control.show.view import show_view
@@ -172,3 +173,37 @@ def test_a_manual_cut_in_obs_is_a_warning() -> None:
     assert found == [{"level": "warning", "text": "OBS program was cut by hand to Bars: "
                       "showctl leaves it there until the show's next scene change",
                       "code": "manual_override", "params": {"scene": "Bars"}}]
+
+
+async def test_a_reload_refuses_cue_data_that_validate_refuses(tmp_path: Path, capsys) -> None:
+    """One rundown reader: cue data that does not fit its graphics template is refused by
+    `POST /api/reload` with the very diagnostic `showctl validate` prints, and the show
+    keeps its rundown."""
+    good = RUNDOWN.replace(
+        "  - {id: talk, title: Talk, duration: 10m, scene: Studio Interview}\n",
+        "  - id: talk\n    title: Talk\n    duration: 10m\n    scene: Studio Interview\n"
+        "    cues:\n      - {at: 5s, overlay: lower-third, data: {name: Host}}\n")
+    path = tmp_path / "cues.yaml"
+    path.write_text(good, "utf-8")
+    port = free_port()
+    settings = Settings(obs_url=f"ws://127.0.0.1:{free_port()}", http_port=port,
+                        director_token=DIRECTOR, state_dir=tmp_path / "state",
+                        mixer_enabled=False)
+    async with run_show(path, settings, start="now") as ctl:
+        path.write_text(good.replace("data: {name: Host}", "data: {name: [Host, Guest]}"),
+                        "utf-8")
+        assert main(["validate", str(path)]) == 1
+        refused = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+        assert len(refused) == 1 and "segment 'talk': cue lower-third: " in refused[0]
+        journal = journal_path(settings.state_dir, str(path))
+        size = journal.stat().st_size
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://127.0.0.1:{port}/api/reload",
+                headers={"Authorization": f"Bearer {DIRECTOR}"}) as resp:
+            assert resp.status == 422
+            answer = await resp.json()
+        assert answer["error"] == "invalid_rundown"
+        assert answer["errors"] == refused
+        assert journal.stat().st_size == size
+        cue, = ctl.runner.state.rundown.segment("talk").cues
+        assert cue.data == {"name": "Host"}

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
-from web.support import DIRECTOR, MODEL, VIEWER, FakeController, bearer, make_app
+from web.support import DIRECTOR, MODEL, VIEWER, FakeShow, bearer, make_app
 
 from control.web.hub import KEPT_PATCHES, StateHub
 from control.web.patch import apply
@@ -96,7 +96,7 @@ async def _until(condition, timeout: float = 5.0) -> bool:  # type: ignore[no-un
     return True
 
 
-async def test_a_client_that_never_reads_holds_up_no_one(fake: FakeController) -> None:
+async def test_a_client_that_never_reads_holds_up_no_one(fake: FakeShow) -> None:
     hub = StateHub(send_timeout=60.0, close_timeout=0.2)  # the stuck client is not dropped
     async with TestClient(TestServer(make_app(fake, hub), host="127.0.0.1")) as client:
         async with never_reading(client.server.port), \
@@ -117,7 +117,7 @@ async def test_a_client_that_never_reads_holds_up_no_one(fake: FakeController) -
         await _until(lambda: len(hub) == 0)
 
 
-async def test_sockets_close_with_1001_on_shutdown_even_a_stuck_one(fake: FakeController
+async def test_sockets_close_with_1001_on_shutdown_even_a_stuck_one(fake: FakeShow
                                                                     ) -> None:
     hub = StateHub(send_timeout=60.0, close_timeout=0.2)
     server = TestServer(make_app(fake, hub), host="127.0.0.1")
