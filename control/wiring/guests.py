@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -29,7 +30,7 @@ from control.show.engine import next_segment
 from control.show.localtime import iso, zone
 from control.show.model import Guest, Rundown
 from control.show.outputs import Outputs
-from control.show.readmodel import GuestView, LinkView
+from control.show.readmodel import GuestView, LevelView, LinkView
 from control.show.state import ShowState
 
 from .guest_controls import GuestApi
@@ -93,8 +94,9 @@ class Guests:
         tz = zone(state.rundown.show.timezone)
         statuses = guest_statuses([_person(g) for g in state.rundown.guests], self.gateway,
                                   outputs.guests, ready)
-        return [{**g, "link": _link(g["link"], tz),  # type: ignore[typeddict-item]
-                 "level": self.controls.level(g["id"]),
+        return [{"id": g["id"], "name": g["name"], "name_zh": g["name_zh"], "role": g["role"],
+                 "status": g["status"], "on_air": g["on_air"], "link": _link(g["link"], tz),
+                 "level": cast(LevelView, self.controls.level(g["id"])),
                  "av_offset_ms": self.controls.av_offset(g["id"])} for g in statuses]
 
     def status(self, guest: str) -> dict[str, Any]:
@@ -175,9 +177,9 @@ def _person(g: Guest) -> dict[str, Any]:
     return {"id": g.id, "name": g.name, "name_zh": g.name_zh, "role": g.role}
 
 
-def _link(link: dict[str, Any] | None, tz: Any) -> LinkView | None:
+def _link(link: dict[str, Any] | None, tz: ZoneInfo) -> LinkView | None:
     """The page's link report with its instant in both forms (the gateway keeps epoch s)."""
     if link is None:
         return None
     at_ms = round(link["at"] * 1000) if isinstance(link.get("at"), int | float) else None
-    return {**link, "at": iso(at_ms, tz), "at_ms": at_ms}  # type: ignore[typeddict-item]
+    return cast(LinkView, {**link, "at": iso(at_ms, tz), "at_ms": at_ms})
