@@ -228,6 +228,9 @@ class _NoShow:
     def read_model(self) -> dict[str, Any]:
         return {"segments": []}
 
+    def has_segment(self, segment_id: str) -> bool:
+        return False
+
 
 async def run(runs: int = 50, frames: int = 300) -> dict[str, Any]:
     """Both overlay benchmarks on one real Chromium; the figures as a JSON-able dict."""

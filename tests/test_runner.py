@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from rundowns import HEADER, load
 
+import control.runner as runner_module
 from control.journal.store import JournalError
-from control.runner import Runner, wall_clock_ms
+from control.runner import Change, Runner, wall_clock_ms
 from control.show import commands as C
 from control.show.engine import Refused
+from control.show.outputs import desired
 from control.show.state import ShowState, initial_state
 
 SHOW = HEADER + """\
@@ -79,6 +81,35 @@ async def test_a_command_is_journaled_before_it_returns_and_refusals_are_not():
         assert runner.state.on_air == "c"
     finally:
         task.cancel()
+
+
+async def test_every_listener_hears_one_change_with_the_outputs_computed_once(monkeypatch):
+    """The desired outputs are computed once per step, by the runner, and every listener
+    (OBS, graphics, mixer, consoles) gets the very same Change."""
+    computed: list[int] = []
+
+    def counting(state: ShowState, now: int) -> Any:
+        computed.append(now)
+        return desired(state, now)
+
+    monkeypatch.setattr(runner_module, "desired", counting)
+    runner = Runner(state_now(), MemoryJournal())
+    first: list[Change] = []
+    second: list[Change] = []
+    runner.listen(first.append)
+    runner.listen(second.append)
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.state.on_air == "b")
+    finally:
+        task.cancel()
+    assert first and all(a is b for a, b in zip(first, second, strict=True))
+    assert len(computed) == len(first) + 1  # one per step, and the start's
+    last = first[-1]
+    assert runner.change is last and last.state is runner.state
+    assert last.outputs == desired(last.state, last.now)
+    assert last.outputs.program_scene == "SB"
+    assert [e.kind for c in first for e in c.events] == ["take", "take"]
 
 
 async def test_the_take_lead_comes_from_the_measured_latency():
