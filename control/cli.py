@@ -1,4 +1,5 @@
-"""`showctl`: the command line. Thin: read files, call the core, print."""
+"""`showctl`: the command line. Each command reads its files, calls the core (or starts
+the controller) and prints; `DESCRIPTION` is what `showctl --help` tells users."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from .show.plan import static_plan
 from .show.simulate import simulate
 
 DEFAULT_CONFIG = Path("config/show.yaml")
+DESCRIPTION = ("Run a live show from a YAML rundown: check it, plan it to the second, "
+               "simulate it, then run it live (OBS Studio, the director's console, "
+               "guests, graphics, metrics).")
 SPEED_HELP = ("rehearsal only, with --start: compressed time, the show clock runs N times "
               "faster than the wall clock (hard starts, auto-advances and countdowns with it)")
 
@@ -223,7 +227,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bool,
                  terminal: bool, speed: float = 1.0) -> None:
     from .app import controller
-    from .terminal import run_terminal
+    from .terminal import run_terminal, signed_span
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -232,7 +236,7 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
     async with controller(rundown, settings, start=start, fresh=fresh, speed=speed) as ctl:
         shift = ctl.runner.state.rundown.shift_ms
         print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
-              f"(OBS {settings.obs_url})" + (f"; show clock shifted by {shift / 1000:+.0f} s"
+              f"(OBS {settings.obs_url})" + (f"; show clock shifted by {signed_span(shift / 1000)}"
                                              if shift else "")
               + (f"; COMPRESSED TIME: the show clock runs x{ctl.speed:g}"
                  if ctl.speed != 1 else ""), flush=True)
@@ -396,7 +400,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="showctl", description=__doc__)
+    parser = argparse.ArgumentParser(prog="showctl", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check rundown files; errors as FILE:LINE:COL")
     p.add_argument("files", nargs="+", metavar="FILE")
