@@ -1,6 +1,6 @@
 """The engineers' view: a read-only Prometheus view of the show, OBS, guests and controller.
 
-This adapter imports no other adapter. The wiring (``control.app``) hands it plain callables
+This adapter imports no other adapter. The wiring hands it plain callables
 that read what the other parts already keep in memory (``Sources``); a scrape only reads
 those caches and never talks to OBS or a guest.
 
@@ -8,7 +8,8 @@ those caches and never talks to OBS or a guest.
     runner.listen(metrics.on_change)          # takes, by source
     install(app, metrics, authorize=...)      # GET /metrics, GET /healthz, loop-lag task
 
-Metric names follow DESIGN.md: ``showctl_`` prefix, base units, ``_total`` on counters.
+Metric names follow docs/architecture.md ("Metrics"): ``showctl_`` prefix, base units,
+``_total`` on counters.
 """
 
 from __future__ import annotations
