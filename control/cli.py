@@ -27,6 +27,9 @@ DEFAULT_CONFIG = Path("config/show.yaml")
 DESCRIPTION = ("Run a live show from a YAML rundown: check it, plan it to the second, "
                "simulate it, then run it live (OBS Studio, the director's console, "
                "guests, graphics, metrics).")
+EPILOG = ("Start with `showctl validate RUNDOWN`, then `plan` and `simulate`; `showctl COMMAND "
+          "--help` for each command. The rundown format: docs/rundown-format.md; the API: "
+          "docs/api.md.")
 SPEED_HELP = ("rehearsal only, with --start: compressed time, the show clock runs N times "
               "faster than the wall clock (hard starts, auto-advances and countdowns with it)")
 
@@ -400,7 +403,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="showctl", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="showctl", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check rundown files; errors as FILE:LINE:COL")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -455,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("journal", metavar="JOURNAL")
     p.add_argument("--csv", action="store_true")
     p.set_defaults(func=cmd_asrun)
-    p = sub.add_parser("bench", help="run every benchmark into one report (bench/report.py)")
+    p = sub.add_parser("bench", help="run every benchmark into one report (from a source checkout)")
     p.add_argument("--quick", action="store_true", help="small counts: a pipeline check")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="take_latency, fanout, mixer or overlays (repeatable)")
