@@ -1,6 +1,6 @@
 """The engineers' view: a read-only Prometheus view of the show, OBS, guests and controller.
 
-This adapter imports no other adapter. The wiring hands it plain callables
+This adapter imports no other adapter. The wiring (``control.app``) hands it plain callables
 that read what the other parts already keep in memory (``Sources``); a scrape only reads
 those caches and never talks to OBS or a guest.
 

@@ -56,9 +56,8 @@ MAX_EXTEND_S = 3600
 MODES: tuple[Mode, ...] = get_args(Mode)
 
 # Every API route and the lowest role allowed on it: the one place to read who may do what.
-# Producers write notes here (and use the graphics and the guest controls: the adapters'
-# extra routes); takes and everything else that changes the show stay the director's.
-# "public": no credential (logging in and out).
+# Producers write notes (and, later, messages to guests); takes and everything else that
+# changes the show stay the director's. "public": no credential (logging in and out).
 ROUTES: tuple[tuple[str, str, str, Access], ...] = (
     ("POST", "/api/login", "login", "public"),
     ("POST", "/api/logout", "logout", "public"),
