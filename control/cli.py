@@ -1,4 +1,5 @@
-"""`showctl`: the command line. Thin: read files, call the core, print."""
+"""`showctl`: the command line. Each command reads its files, calls the core (or starts
+the controller) and prints; `DESCRIPTION` is what `showctl --help` tells users."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ from .show.simulate import simulate
 from .wiring.rundown import read_rundown_file
 
 DEFAULT_CONFIG = Path("config/show.yaml")
+DESCRIPTION = ("Run a live show from a YAML rundown: check it, plan it to the second, "
+               "simulate it, then run it live (OBS Studio, the director's console, "
+               "guests, graphics, metrics).")
+EPILOG = ("Start with `showctl validate RUNDOWN`, then `plan` and `simulate`; `showctl COMMAND "
+          "--help` for each command. The rundown format: docs/rundown-format.md; the API: "
+          "docs/api.md.")
 SPEED_HELP = ("rehearsal only, with --start: compressed time, the show clock runs N times "
               "faster than the wall clock (hard starts, auto-advances and countdowns with it)")
 
@@ -203,7 +210,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bool,
                  terminal: bool, speed: float = 1.0) -> None:
     # (here, not at the top: `showctl validate` must not load the media stack)
-    from .terminal import run_terminal
+    from .terminal import run_terminal, signed_span
     from .wiring.live import run_show
 
     stop = asyncio.Event()
@@ -213,7 +220,7 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
     async with run_show(rundown, settings, start=start, fresh=fresh, speed=speed) as show:
         shift = show.runner.state.rundown.shift_ms
         print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
-              f"(OBS {settings.obs_url})" + (f"; show clock shifted by {shift / 1000:+.0f} s"
+              f"(OBS {settings.obs_url})" + (f"; show clock shifted by {signed_span(shift / 1000)}"
                                              if shift else "")
               + (f"; COMPRESSED TIME: the show clock runs x{show.speed:g}"
                  if show.speed != 1 else ""), flush=True)
@@ -377,7 +384,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="showctl", description=__doc__)
+    parser = argparse.ArgumentParser(prog="showctl", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check rundown files; errors as FILE:LINE:COL")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -432,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("journal", metavar="JOURNAL")
     p.add_argument("--csv", action="store_true")
     p.set_defaults(func=cmd_asrun)
-    p = sub.add_parser("bench", help="run every benchmark into one report (bench/report.py)")
+    p = sub.add_parser("bench", help="run every benchmark into one report (from a source checkout)")
     p.add_argument("--quick", action="store_true", help="small counts: a pipeline check")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="take_latency, fanout, mixer or overlays (repeatable)")

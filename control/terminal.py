@@ -19,6 +19,20 @@ from .show.durations import format_clock
 from .show.engine import Refused
 
 KEYS_HELP = "space take · h hold · e +30s · a arm · m mode · p p panic · q quit"
+DAY_S = 86_400
+
+
+def signed_span(seconds: float) -> str:
+    """A long signed span as the console writes it (format.js `signedSpan`): days split off,
+    then h:mm:ss, e.g. ``+1067 d 15:48:29``. A rehearsal moved years from the show's date
+    reads at a glance, where a count of seconds does not."""
+    total = int(abs(seconds) + 0.5)  # half a second up, as the console's Math.round
+    days, rest = divmod(total, DAY_S)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+    sign = "-" if seconds < 0 else "+"
+    return f"{sign}{days} d {clock}" if days else f"{sign}{clock}"
 
 
 def status_line(model: dict[str, Any]) -> str:
@@ -47,7 +61,7 @@ def status_line(model: dict[str, Any]) -> str:
     parts.append(f"OBS {'up ' + str(obs.get('program_scene')) if obs.get('connected') else 'DOWN'}")
     mode = show["mode"] + ("" if show["armed"] else ", DISARMED")
     if show["shift_s"]:
-        mode += f", clock shifted {show['shift_s']:+.0f}s"
+        mode += f", clock shifted {signed_span(show['shift_s'])}"
     if show.get("speed", 1) != 1:
         mode += f", COMPRESSED x{show['speed']:g}"
     parts.append(mode)

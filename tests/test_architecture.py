@@ -1,4 +1,5 @@
-"""The house rules that keep the code where a reader expects it (DESIGN.md principles)."""
+"""The house rules that keep the code where a reader expects it (docs/architecture.md,
+"What may import what")."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_adapters_do_not_import_each_other():
         others = {f"control.{o}" for o in adapters if o != name}
         for path in (ROOT / "control" / name).rglob("*.py"):
             bad = {m for m in _imports(path) if any(m.startswith(o) for o in others)}
-            assert not bad, f"{path} imports {bad}: adapters stand side by side (DESIGN.md 3)"
+            assert not bad, f"{path} imports {bad}: adapters stand side by side (docs/architecture.md)"
 
 
 def test_no_peer_connection_reaches_a_default_stun_server():

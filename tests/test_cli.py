@@ -167,3 +167,13 @@ def test_validate_checks_cue_data_against_the_graphics_templates(tmp_path: Path)
     assert "segment 'opening': cue logo-bugg: " in errors[0] and "logo-bug" in errors[0]
     assert "segment 'midnight-sky': cue lower-third: " in errors[1] and "name" in errors[1]
     assert all(line.startswith(f"{f}:") for line in errors)
+
+
+def test_help_speaks_to_users():
+    out = showctl("--help")
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "Run a live show from a YAML rundown" in text
+    assert "Thin" not in text  # the module docstring is for developers, not the help
+    for command in ("validate", "plan", "simulate", "run", "demo", "preflight", "invite"):
+        assert command in text

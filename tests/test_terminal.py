@@ -12,10 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from rundowns import ROOT
 
 from control.obs.launcher import free_port
-from control.terminal import status_line
+from control.terminal import signed_span, status_line
 
 RUNDOWN = """\
 show:
@@ -87,3 +88,29 @@ def test_status_line_reads_at_a_glance():
     }
     assert status_line(model) == ("ON AIR weather -0:00:12 left | NEXT plants | countdown in "
                                   "1:02:03 (cut 90s) | OBS up Remote Guest | live, DISARMED")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "+0:00"),
+    (59.4, "+0:59"),
+    (59.5, "+1:00"),             # half a second up, like the console's Math.round
+    (3723, "+1:02:03"),
+    (-3723, "-1:02:03"),
+    (86_400, "+1 d 0:00"),
+    (86_400 + 305, "+1 d 5:05"),
+    (92_245_709, "+1067 d 15:48:29"),  # a rehearsal of the 2023 show, run in 2026
+    (-2 * 86_400 - 4 * 3600, "-2 d 4:00:00"),
+])
+def test_signed_span_splits_days_off_as_the_console_does(seconds: float, text: str):
+    assert signed_span(seconds) == text
+
+
+def test_status_line_says_a_rehearsal_shift_in_days_and_time():
+    model = {
+        "show": {"panic": False, "ended": False, "mode": "rehearsal", "armed": True,
+                 "shift_s": 92_245_709.0, "held": False},
+        "on_air": None, "next": {"id": "opening"}, "hard_starts": [],
+        "obs": {"connected": False},
+    }
+    assert status_line(model) == ("not started | NEXT opening | OBS DOWN | "
+                                  "rehearsal, clock shifted +1067 d 15:48:29")

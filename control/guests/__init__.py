@@ -2,8 +2,8 @@
 MPEG-TS output to OBS.
 
 The mixer never talks to WebRTC itself: a guest's pictures arrive through a ``FrameSource``
-(``video.LatestFrame``) and its sound through ``AudioMixer.push``, so an aiortc gateway
-today and an SFU subscriber later feed it the same way (docs/scaling.md).
+(``video.LatestFrame``) and its sound through ``AudioMixer.push``, so the aiortc gateway and
+an SFU subscriber (the growth path in docs/scaling.md) feed it the same way.
 
 One module per concept: ``layouts`` (boxes as data), ``video`` (frames, latest-frame holder,
 compositor), ``slate`` (named placeholder pictures), ``audio`` (20 ms mixer, mix-minus),

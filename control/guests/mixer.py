@@ -9,8 +9,9 @@
     mixer.apply(outputs)                            # desired state from the show core
     mixer.stats()                                   # for control.metrics.guests
 
-Every setter swaps an immutable value, so the asyncio side (the one writer, DESIGN.md 4)
-never shares mutable state with the clock threads and never waits for them. All CPU work
+Every setter swaps an immutable value, so the asyncio side (the one writer: see
+docs/architecture.md) never shares mutable state with the clock threads and never waits for
+them. All CPU work
 (composition, encoding, mixing) runs on the mixer's own threads, never on the event loop.
 """
 

@@ -1,6 +1,7 @@
 """The crash-safe as-run journal: every accepted command and every engine event, appended
 and fsynced before it is acknowledged, so a restarted controller resumes where it was
-(DESIGN.md principle 8). JSON lines, one record a line; see records.py for the format.
+(docs/architecture.md, "Nothing lost"). JSON lines, one record a line; see records.py for
+the format.
 
 An adapter like the others: it depends on the core (control.show) and on nothing else.
 """

@@ -8,7 +8,8 @@ those caches and never talks to OBS or a guest.
     runner.listen(metrics.on_change)          # takes, by source
     install(app, metrics, authorize=...)      # GET /metrics, GET /healthz, loop-lag task
 
-Metric names follow DESIGN.md: ``showctl_`` prefix, base units, ``_total`` on counters.
+Metric names follow docs/architecture.md ("Metrics"): ``showctl_`` prefix, base units,
+``_total`` on counters.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """OBS performance and output counters in base units, from GetStats / GetStreamStatus.
 
 OBS reports CPU in percent, memory in MB and render time in ms; the controller's metrics
-use ratios, bytes and seconds (DESIGN.md), so the conversion happens once, here.
+use ratios, bytes and seconds (docs/architecture.md, "Metrics"), so the conversion happens
+once, here.
 """
 
 from __future__ import annotations
