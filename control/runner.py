@@ -133,13 +133,9 @@ class Runner:
     def now(self) -> int:
         return self._clock()
 
-    def listen(self, listener: Listener, *, first: bool = False) -> None:
-        """Call `listener(change)` after every step; `first` puts it before those already
-        added."""
-        if first:
-            self._listeners.insert(0, listener)
-        else:
-            self._listeners.append(listener)
+    def listen(self, listener: Listener) -> None:
+        """Call `listener(change)` after every step, in the order they were added."""
+        self._listeners.append(listener)
 
     async def command(self, command: Command) -> ShowState:
         """Apply a command in turn; returns once it is journaled (or, while the journal
