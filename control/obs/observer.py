@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import enum
 import statistics
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,12 +32,10 @@ from control.obs.codes import RequestStatus
 from control.obs.diff import KnownObs, Plan, plan
 from control.obs.lead import frame_ms
 from control.obs.messages import Event, Request, RequestResult
+from control.obs.silence import Silence
+from control.obs.takes import InFlight, Take
 from control.show.outputs import Outputs
 
-TAKE_MARGIN = 1.0
-"""Seconds past a transition's length after which its end counts as lost (OBS does not report
-the end of a transition that a later take cut short)."""
-LATENCY_SAMPLES = 20
 OBS_STUCK_S = 2.0
 """Connected, but a request unanswered (or a take unconfirmed) this long: OBS is not answering."""
 
@@ -78,34 +75,6 @@ class Fact(enum.Enum):
     PREVIEW = "GetCurrentPreviewScene"
 
 
-@dataclass(slots=True)
-class Take:
-    """A take sent to OBS whose CurrentProgramSceneChanged has not arrived yet."""
-
-    scene: str
-    sent: float
-    expected: float  # when its transition should end: the program event is due
-    cut: bool
-
-    @property
-    def deadline(self) -> float:
-        return self.expected + TAKE_MARGIN
-
-
-@dataclass(slots=True)
-class Transitions:
-    """Transitions OBS reported as started and ended."""
-
-    started: int = 0
-    ended: int = 0
-    busy_until: float = 0.0
-
-    def busy(self, now: float) -> bool:
-        if self.started > self.ended and now >= self.busy_until:
-            self.ended = self.started  # its end was lost
-        return self.started > self.ended
-
-
 @dataclass(frozen=True, slots=True)
 class Failures:
     """What a batch's refused requests mean: log lines, and alarms for the console."""
@@ -125,20 +94,16 @@ class ObsObserver:
         self.reported: str | None = None  # program scene as OBS last reported it
         self.target: str | None = None  # the program we expect: our last cut, or a manual one
         self.override: str | None = None  # the scene an operator cut to by hand
-        self.pending: list[Take] = []
+        self.in_flight = InFlight()
         self.settling: Take | None = None  # studio mode: its end swaps the old program in
-        self.transitions = Transitions()
+        self.silence = Silence()
         self.stale: set[Fact] = set()
         self.stale_scenes: set[str] = set()
         self.alarms: tuple[str, ...] = ()  # what the last apply could not do
         self.frame_ms = frame_ms(None)
-        self.take_latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)  # Cut takes, s
         self._want_seq = 0  # want() calls so far
         self._epoch = 0  # bumped when what is known changed so that the plan must be made again
         self._applied = (-1, -1)  # (want_seq, epoch) the last apply planned for
-        self._tickets = 0
-        self._in_flight: dict[int, float] = {}  # ticket -> sent, requests not answered yet
-        self._lost_since: float | None = None  # oldest timed-out request not forgiven yet
         self._overdue_from: float | None = None  # oldest unconfirmed take's expected end
 
     # --- the show's side -----------------------------------------------------------------
@@ -199,51 +164,33 @@ class ObsObserver:
                 and not todo.missing_items and not todo.unread_scenes)
 
     @property
+    def take_latencies(self) -> tuple[float, ...]:
+        """Recent Cut takes, seconds from batch sent to program event."""
+        return tuple(self.in_flight.latencies)
+
+    @property
     def take_latency_ms(self) -> float | None:
-        """Median of the recent Cut take latencies (batch sent -> program event)."""
-        return statistics.median(self.take_latencies) * 1e3 if self.take_latencies else None
+        """Median of the recent Cut take latencies."""
+        samples = self.in_flight.latencies
+        return statistics.median(samples) * 1e3 if samples else None
 
     # --- the link ------------------------------------------------------------------------
 
     def link_up(self) -> None:
         """A new session: everything must be read again; nothing is unanswered in it yet."""
         self.forget()
-        self._in_flight.clear()
-        self._lost_since = self._overdue_from = None
+        self.silence.reset()
+        self._overdue_from = None
 
     def forget(self) -> None:
         """Read OBS again before trusting the picture (a timeout, a lost connection)."""
         self.knowledge = Knowledge.UNREAD
 
-    def sent(self, now: float) -> int:
-        """A request (or batch) goes to OBS now; returns its ticket for the outcome."""
-        self._tickets += 1
-        self._in_flight[self._tickets] = now
-        return self._tickets
-
-    def answered(self, ticket: int) -> None:
-        """OBS answered: it is alive. Requests that timed out before this one was sent are
-        forgiven (their answers are lost, but OBS has moved on past them)."""
-        sent = self._in_flight.pop(ticket, None)
-        if sent is not None and self._lost_since is not None and sent >= self._lost_since:
-            self._lost_since = None
-
-    def timed_out(self, ticket: int) -> None:
-        """No answer within the request timeout: still unanswered until a later one is."""
-        sent = self._in_flight.pop(ticket, None)
-        if sent is not None:
-            self._lost_since = sent if self._lost_since is None else min(self._lost_since, sent)
-
-    def dropped(self, ticket: int) -> None:
-        """Never sent, or the connection went: not OBS's silence (the link alarm says it)."""
-        self._in_flight.pop(ticket, None)
-
     def not_answering_s(self, now: float, connected: bool) -> float | None:
         """Seconds OBS has been connected but silent: since the oldest request without an
         answer, or the oldest take's expected end without its program event. None when fine
         or shorter than ``OBS_STUCK_S`` (a busy moment is not an alarm)."""
-        since = [*self._in_flight.values(), self._lost_since, self._overdue_from]
-        times = [t for t in since if t is not None]
+        times = [t for t in (self.silence.since(), self._overdue_from) if t is not None]
         if not connected or not times:
             return None
         silent = now - min(times)
@@ -254,9 +201,8 @@ class ObsObserver:
     def resync_started(self) -> None:
         """The resync batch is about to go: forget takes, transitions and stale facts (events
         arriving while it runs are news after it)."""
-        self.pending.clear()
+        self.in_flight.reset()
         self.settling = None
-        self.transitions = Transitions()
         self.stale.clear()
         self.stale_scenes.clear()
 
@@ -328,8 +274,8 @@ class ObsObserver:
         if want is not None and scene == want.program_scene:
             self.override = None  # back on the show's scene, by whoever
             self.target = scene
-        elif scene != self.target and not any(t.scene == scene for t in self.pending):
-            self.pending.clear()  # an operator's cut
+        elif scene != self.target and not self.in_flight.explains(scene):
+            self.in_flight.pending.clear()  # an operator's cut
             self.override = self.target = scene
         self._confirm()
 
@@ -341,15 +287,13 @@ class ObsObserver:
         if todo.take is None:
             return None
         transition, ms = _transition_after(self.known, todo.requests)
-        cut = transition == "Cut"
-        take = Take(todo.take, now, now + (0.0 if cut else (ms or 0) / 1e3), cut)
-        self.pending.append(take)
-        return take
+        seconds = None if transition == "Cut" else (ms or 0) / 1e3
+        return self.in_flight.sent(todo.take, seconds, now)
 
     def take_failed(self, take: Take | None) -> None:
-        """The batch carrying ``take`` never got an answer."""
-        if take is not None and take in self.pending:
-            self.pending.remove(take)
+        """The batch carrying ``take`` never got an answer, or OBS refused the cut."""
+        if take is not None:
+            self.in_flight.failed(take)
 
     def batch_answered(self, requests: Sequence[Request], results: Sequence[RequestResult],
                        take: Take | None) -> Failures:
@@ -377,18 +321,11 @@ class ObsObserver:
         return Failures(tuple(errors), tuple(alarms))
 
     def busy(self, now: float) -> bool:
-        """A transition (ours or anyone's) runs, or a take of ours is unconfirmed."""
-        self.pending = [t for t in self.pending if t.deadline > now]
-        return bool(self.pending) or self.transitions.busy(now)
+        """A transition runs, or a take of ours is unconfirmed: a take now would cut it."""
+        return self.in_flight.busy(now)
 
     def settle_deadline(self, now: float) -> float | None:
-        """When ``busy()`` will turn False at the latest; None if it is False now."""
-        if not self.busy(now):
-            return None
-        deadlines = [t.deadline for t in self.pending]
-        if self.transitions.started > self.transitions.ended:
-            deadlines.append(self.transitions.busy_until)
-        return min(deadlines)
+        return self.in_flight.settle_deadline(now)
 
     def settled(self) -> None:
         """The studio-mode take has ended: OBS put the old program in preview; set it again."""
@@ -405,11 +342,9 @@ class ObsObserver:
         if kind == "CurrentProgramSceneChanged":
             self._on_program(str(data.get("sceneName")), now)
         elif kind == "SceneTransitionStarted":
-            self.transitions.started += 1
-            seconds = (self.known.transition_ms or 0) / 1e3
-            self.transitions.busy_until = now + seconds + TAKE_MARGIN
+            self.in_flight.transition_started(now, self.known.transition_ms)
         elif kind == "SceneTransitionEnded":
-            self.transitions.ended += 1
+            self.in_flight.transition_ended()
         elif kind == "CurrentSceneCollectionChanging":
             self.knowledge = Knowledge.CHANGING_COLLECTION
         elif kind == "CurrentSceneCollectionChanged":
@@ -424,18 +359,11 @@ class ObsObserver:
                 self._epoch += 1
 
     def _on_program(self, scene: str, now: float) -> None:
-        for i, take in enumerate(self.pending):
-            if take.scene == scene:
-                if take.cut:
-                    self.take_latencies.append(now - take.sent)
-                del self.pending[: i + 1]
-                self.reported = scene
-                if not self.pending:
-                    self.known.program_scene = scene
-                self._confirm()
-                return
         self.reported = scene
-        if scene != self.target or self.override is not None:
+        if self.in_flight.arrived(scene, now):
+            if not self.in_flight.pending:
+                self.known.program_scene = scene
+        elif scene != self.target or self.override is not None:
             self.stale.add(Fact.PROGRAM)  # someone else cut, or a late event: ask OBS
         self._confirm()
 

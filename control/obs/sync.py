@@ -110,7 +110,7 @@ class ObsSync:
     @property
     def take_latencies(self) -> tuple[float, ...]:
         """Seconds from batch sent to CurrentProgramSceneChanged, recent Cut takes."""
-        return tuple(self._observer.take_latencies)
+        return self._observer.take_latencies
 
     def lead_ms(self) -> int | None:
         """Wall ms to send a scheduled take early (``control.obs.lead``: never over one of
@@ -311,19 +311,20 @@ class ObsSync:
 
     async def _tracked(self, request: Coroutine[Any, Any, T]) -> T:
         """Await ``request``, telling the observer whether OBS answered ("not answering")."""
-        ticket = self._observer.sent(self._now())
+        silence = self._observer.silence
+        ticket = silence.sent(self._now())
         try:
             answer = await request
         except ObsTimeoutError:
-            self._observer.timed_out(ticket)
+            silence.timed_out(ticket)
             raise
         except ObsRequestError:  # refused is an answer
-            self._observer.answered(ticket)
+            silence.answered(ticket)
             raise
         except BaseException:
-            self._observer.dropped(ticket)
+            silence.dropped(ticket)
             raise
-        self._observer.answered(ticket)
+        silence.answered(ticket)
         return answer
 
     def _on_event(self, event: Event) -> None:
