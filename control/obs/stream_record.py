@@ -3,8 +3,11 @@
 Separate from the scene sync because they follow other rules: they are started and stopped
 by a person (the console's buttons), not by the rundown; and OBS's answer to StartStream
 says nothing (it answers 100 and fails later), so only the ``*StateChanged`` events confirm.
-The state comes from three places that may race (a status read, the stats poll, the
-events); the latest one wins, and every one of them is the truth at its moment.
+The state comes from status reads (the resync, the stats poll) and from the state events.
+They race: a read sent around a stop may be answered after the stop's event with the old
+state (seen here under CPU load: "recording" again right after RecordStateChanged STOPPED).
+So the event wins, and a status read counts only if it was sent ``SETTLE_S`` or more after
+that output's last event.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ Call = Callable[[str], Awaitable[dict[str, Any]]]
 STATUS_REQUESTS = (Request("GetStreamStatus"), Request("GetRecordStatus"))
 """Read both outputs; answers go to ``StreamRecord.read``."""
 _SETTLED = ("OBS_WEBSOCKET_OUTPUT_STARTED", "OBS_WEBSOCKET_OUTPUT_STOPPED")
+SETTLE_S = 1.0
+"""After a state event, status reads sent within this long may be older news than it."""
 _WHAT: dict[Output, str] = {"Stream": "stream", "Record": "recording"}
 
 
@@ -42,22 +47,40 @@ class StreamRecord:
         self.streaming: bool | None = None
         self.recording: bool | None = None
         self._waiters: list[Callable[[Event], None]] = []
+        self._last_event: dict[Output, float] = {}  # output -> when its last event came
 
-    def read(self, stream: Mapping[str, Any] | None, record: Mapping[str, Any] | None) -> None:
-        """Fold GetStreamStatus / GetRecordStatus answers (None: that one failed)."""
-        if stream is not None:
+    def read(self, stream: Mapping[str, Any] | None, record: Mapping[str, Any] | None,
+             sent: float) -> None:
+        """Fold GetStreamStatus / GetRecordStatus answers (None: that one failed) of a read
+        sent at ``sent`` (monotonic s, the clock ``on_event`` is given)."""
+        if stream is not None and self._settled("Stream", sent):
             self.streaming = bool(stream.get("outputActive"))
-        if record is not None:
+        if record is not None and self._settled("Record", sent):
             self.recording = bool(record.get("outputActive"))
 
-    def on_event(self, event: Event) -> None:
-        """From the client's reader; never blocks."""
+    def _settled(self, output: Output, sent: float) -> bool:
+        last = self._last_event.get(output)
+        return last is None or sent - last >= SETTLE_S
+
+    def on_event(self, event: Event, now: float) -> None:
+        """From the client's reader; never blocks. Only STARTED and STOPPED change the state:
+        OBS 5.1 sends events from a thread pool, so a STOPPING (still active) may arrive
+        after its STOPPED, and must not turn the output back on."""
+        output: Output
         if event.event_type == "StreamStateChanged":
-            self.streaming = bool(event.data.get("outputActive"))
+            output = "Stream"
         elif event.event_type == "RecordStateChanged":
-            self.recording = bool(event.data.get("outputActive"))
+            output = "Record"
         else:
             return
+        self._last_event[output] = now
+        state = event.data.get("outputState")
+        if state in _SETTLED:
+            active = state == "OBS_WEBSOCKET_OUTPUT_STARTED"
+            if output == "Stream":
+                self.streaming = active
+            else:
+                self.recording = active
         for waiter in list(self._waiters):
             waiter(event)
 

@@ -216,11 +216,12 @@ class ObsSync:
     async def _resync(self) -> None:
         """Forget everything about OBS and read it again (new session or collection)."""
         self._observer.resync_started()
+        sent = self._now()
         results = await self._batch([*RESYNC_REQUESTS, *STATUS_REQUESTS])
         n = len(RESYNC_REQUESTS)
         self._observer.resynced(results[:n])
         stream, record = (r.data if r.ok else None for r in results[n:])
-        self.outputs.read(stream, record)
+        self.outputs.read(stream, record, sent)
         log.info("OBS state read: program %r, studio mode %s",
                  self._observer.reported, self._observer.known.studio_mode)
 
@@ -329,8 +330,9 @@ class ObsSync:
 
     def _on_event(self, event: Event) -> None:
         """From the client's reader: fold, and wake the applier; never blocks."""
-        self._observer.on_event(event, self._now())
-        self.outputs.on_event(event)
+        now = self._now()
+        self._observer.on_event(event, now)
+        self.outputs.on_event(event, now)
         self._changed.set()
         self._wake.set()
 
@@ -342,11 +344,12 @@ class ObsSync:
             changing = self._observer.knowledge is Knowledge.CHANGING_COLLECTION
             if self._client.connected and not changing:
                 try:
+                    sent = self._now()
                     stats, stream, record = await self._batch(requests)
                     if stats.ok and stream.ok:
                         self._stats = stats_from(stats.data, stream.data)
                     self.outputs.read(stream.data if stream.ok else None,
-                                      record.data if record.ok else None)
+                                      record.data if record.ok else None, sent)
                 except ObsError as exc:
                     log.debug("OBS stats poll failed: %s", exc)
                 except Exception:  # the poller must outlive any surprise
