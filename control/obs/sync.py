@@ -6,6 +6,8 @@ task, the only writer of requests that change OBS) asks the observer for its ``P
 does that one thing: read OBS after every (re)identify, wait out a transition, re-read what
 events left unsure, or send the difference (``control.obs.diff``) as one SerialRealtime
 batch. So an OBS that crashed and restarted mid-show comes back on the on-air scene.
+Every request goes through one place, so ``status().not_answering_s`` knows when OBS went
+silent; ``lead_ms()`` is how early to send a scheduled take (``control.obs.lead``).
 
 What it will not do:
 - fight an operator (a cut made by hand in OBS is ``manual_override`` until the show moves on);
@@ -64,6 +66,7 @@ class ObsStatus:
     take_latency_ms: float | None = None  # median of recent Cut takes: batch → program event
     reconnects: int = 0
     not_answering_s: float | None = None  # connected, but silent this long (>= OBS_STUCK_S)
+    take_lead_ms: int | None = None  # what ObsSync.lead_ms() says now (scheduled takes)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -155,6 +158,7 @@ class ObsSync:
             take_latency_ms=obs.take_latency_ms,
             reconnects=max(0, self._client.sessions - 1),
             not_answering_s=obs.not_answering_s(self._now(), connected),
+            take_lead_ms=self.lead_ms(),
         )
 
     # --- running -------------------------------------------------------------------------

@@ -309,6 +309,9 @@ def test_take_latency_is_measured(obs: ObsLauncher, record_property: Any) -> Non
                     await until(lambda: sync.status().in_sync)
                 latency = sync.status().take_latency_ms
                 assert latency is not None and 0 < latency < 1000
+                lead = sync.status().take_lead_ms
+                assert lead is not None and lead == sync.lead_ms()
+                assert 0 <= lead <= min(latency, 1000 / 30)  # never over a frame
                 times["sync_internal"] = list(sync.take_latencies)
                 for i in range(48):
                     scene = scenes[i % len(scenes)]
