@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import random
+import signal
 import statistics
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +23,7 @@ import pytest
 from control.obs.client import ObsClient
 from control.obs.launcher import ObsLauncher
 from control.obs.messages import Request
-from control.obs.sync import ObsOutputError, ObsSync
+from control.obs.sync import OBS_STUCK_S, ObsOutputError, ObsSync
 from control.show.model import CUT
 from control.show.outputs import Outputs
 
@@ -241,12 +246,16 @@ def test_studio_mode_preview_follows_the_next_segment(
 def test_stats_and_record(obs: ObsLauncher) -> None:
     async def main() -> None:
         async with synced(obs, poll_interval=0.1) as (_client, sync):
-            await until(lambda: sync.status().stats is not None, 5)
+            def rendering() -> bool:  # a just-started OBS reports 0 fps for a moment
+                stats = sync.status().stats
+                return stats is not None and stats.active_fps > 0
+
+            await until(rendering, 10, "no stats showing OBS rendering")
             stats = sync.status().stats
-            assert stats is not None
-            assert stats.active_fps > 0 and stats.render_total_frames > 0
+            assert stats is not None and stats.render_total_frames > 0
             assert 0 <= stats.cpu_ratio <= 64 and stats.memory_bytes > 10 * 1024 * 1024
-            assert 0 < stats.frame_render_seconds < 1
+            # seconds (the ms conversion is unit-tested); an OBS starved by CPU hogs took 1.7 s
+            assert 0 < stats.frame_render_seconds < 30
             assert sync.status().to_json()["stats"]["memory_bytes"] == stats.memory_bytes
 
             await sync.start_record(timeout=10)
@@ -300,6 +309,9 @@ def test_take_latency_is_measured(obs: ObsLauncher, record_property: Any) -> Non
                     await until(lambda: sync.status().in_sync)
                 latency = sync.status().take_latency_ms
                 assert latency is not None and 0 < latency < 1000
+                lead = sync.status().take_lead_ms
+                assert lead is not None and lead == sync.lead_ms()
+                assert 0 <= lead <= min(latency, 1000 / 30)  # never over a frame
                 times["sync_internal"] = list(sync.take_latencies)
                 for i in range(48):
                     scene = scenes[i % len(scenes)]
@@ -353,3 +365,155 @@ def test_obs_killed_and_restarted_comes_back_on_air(
     back_after = run(main(), timeout=60)
     record_property("obs_ready_to_on_air_ms", round(back_after * 1e3, 1))
     print(f"OBS ready after SIGKILL -> desired scene on program: {back_after * 1e3:.0f} ms")
+
+
+def test_a_frozen_obs_is_not_answering_then_clears(
+        own_obs: ObsLauncher, show_outputs: ShowOutputs, record_property: Any) -> None:
+    """SIGSTOP keeps OBS's socket open: the link looks up while nothing is applied. The sync
+    says so (``not_answering_s``) within the threshold plus a poll, before the websocket's
+    keep-alive gives up (5 s + 5 s), and clears it once OBS runs again."""
+    obs = own_obs
+
+    async def main() -> float:
+        await asyncio.to_thread(obs.start)
+        assert obs.proc is not None
+        async with synced(obs) as (client, sync):
+            await on_air(sync, show_outputs("opening"))
+            assert sync.status().not_answering_s is None
+            os.killpg(obs.proc.pid, signal.SIGSTOP)
+            frozen_at = time.monotonic()
+            try:
+                sync.want(show_outputs("countdown"))  # a take while OBS is frozen
+                await until(lambda: sync.status().not_answering_s is not None,
+                            OBS_STUCK_S + sync.poll_interval + 1.5, "never flagged")
+                flagged_after = time.monotonic() - frozen_at
+                status = sync.status()
+                assert status.connected and not status.in_sync
+                assert status.not_answering_s is not None
+                assert OBS_STUCK_S <= status.not_answering_s <= flagged_after + 0.05
+                assert status.to_json()["not_answering_s"] == status.not_answering_s
+            finally:
+                os.killpg(obs.proc.pid, signal.SIGCONT)
+            await until(lambda: sync.status().in_sync
+                        and sync.status().not_answering_s is None, 20, "never cleared")
+            assert await program(client) == "Countdown"
+            return flagged_after
+
+    flagged_after = run(main(), timeout=90)
+    record_property("frozen_obs_flagged_after_ms", round(flagged_after * 1e3))
+    print(f"SIGSTOPped OBS flagged not answering after {flagged_after * 1e3:.0f} ms")
+
+
+@contextlib.contextmanager
+def cpu_hogs(n: int = 2) -> Iterator[None]:
+    """``n`` busy-loop processes beside OBS and the test (killed however the test ends)."""
+    hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def busy_moments(client: ObsClient, seconds: float) -> Callable[[bool], None]:
+    """After each take's batch has gone out, block the event loop ``seconds`` (a busy moment
+    of the controller): its program event is read late, so the take latency looks inflated
+    while OBS itself was quick. Returns a switch."""
+    original = client.batch
+    on = [True]
+
+    async def batch(requests: Iterable[Any], **kw: Any) -> Any:
+        requests = list(requests)
+        sending = asyncio.ensure_future(original(requests, **kw))
+        await asyncio.sleep(0)  # it sends now
+        if on[0] and any(getattr(r, "request_type", "") == "SetCurrentProgramScene"
+                         for r in requests):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                pass
+        return await sending
+
+    client.batch = batch  # type: ignore[method-assign]
+    return lambda state: on.__setitem__(0, state)
+
+
+def take_sends(client: ObsClient) -> list[tuple[float, str]]:
+    """(monotonic s, scene) of every batch carrying a SetCurrentProgramScene, when sent."""
+    sends: list[tuple[float, str]] = []
+    original = client.batch
+
+    async def batch(requests: Iterable[Any], **kw: Any) -> Any:
+        requests = list(requests)
+        for r in requests:
+            if getattr(r, "request_type", "") == "SetCurrentProgramScene":
+                sends.append((time.monotonic(), r.request_data["sceneName"]))
+        return await original(requests, **kw)
+
+    client.batch = batch  # type: ignore[method-assign]
+    return sends
+
+
+def test_a_scheduled_take_never_cuts_more_than_a_frame_early_under_load(
+        obs: ObsLauncher, record_property: Any) -> None:
+    """The 112-ms-early hard start: busy moments inflate the measured take latency, then OBS
+    is quick again. With two CPU hogs running, scheduled takes sent ``lead_ms()`` early must
+    change OBS's program no earlier than one frame before their target: not the program
+    event seen by a second client, and not even the batch leaving (a lower bound of when
+    OBS can cut). Lateness has a generous bound."""
+    scenes = ["Intro", "Studio", "Break", "Countdown"]
+
+    async def main() -> dict[str, Any]:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(cpu_hogs(2))
+            client, sync = await stack.enter_async_context(synced(obs))
+            watcher = await stack.enter_async_context(ObsClient(obs.url, obs.password))
+            await watcher.wait_connected(timeout=10)
+            changes: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+            watcher.add_event_listener(
+                lambda e: e.event_type == "CurrentProgramSceneChanged"
+                and changes.put_nowait((time.monotonic(), e.data["sceneName"])))
+            sends = take_sends(client)
+            busy = busy_moments(client, 0.15)
+            await on_air(sync, Outputs(scenes[-1], CUT, None), timeout=10)
+            for i in range(12):  # warm-up takes, each with a busy moment
+                await on_air(sync, Outputs(scenes[i % 4], CUT, None), timeout=10)
+            busy(False)
+            inflated = statistics.median(sync.take_latencies) * 1e3
+            errors: list[float] = []
+            send_errors: list[float] = []
+            leads: list[int] = []
+            for i in range(10):
+                scene = scenes[(i + 12) % 4]
+                lead = sync.lead_ms()
+                assert lead is not None
+                leads.append(lead)
+                while not changes.empty():  # earlier takes' events
+                    changes.get_nowait()
+                target = time.monotonic() + 0.3 + random.uniform(0, 0.1)  # any frame phase
+                await asyncio.sleep(target - lead / 1e3 - time.monotonic())
+                sync.want(Outputs(scene, CUT, None))
+                while (change := await asyncio.wait_for(changes.get(), 10))[1] != scene:
+                    pass
+                errors.append((change[0] - target) * 1e3)
+                send_errors.append((sends[-1][0] - target) * 1e3)
+                assert sends[-1][1] == scene
+                await until(lambda: sync.status().in_sync, 10)
+            frame = sync._observer.frame_ms
+            return {"inflated_median_ms": inflated, "errors": errors, "frame": frame,
+                    "send_errors": send_errors, "leads": leads}
+
+    result = run(main(), timeout=120)
+    errors, frame = result["errors"], result["frame"]
+    summary = (f"old rule's lead (median, inflated): {result['inflated_median_ms']:.0f} ms; "
+               f"leads used {result['leads']}; program change - target: "
+               f"min {min(errors):.1f} ms, median {statistics.median(errors):.1f} ms, "
+               f"max {max(errors):.1f} ms; batch sent - target: min "
+               f"{min(result['send_errors']):.1f} ms")
+    record_property("scheduled_take_under_load", summary)
+    print(summary)
+    # the scenario is the bad one: the old median rule would have sent > 100 ms early
+    assert result["inflated_median_ms"] > 100, summary
+    assert min(result["send_errors"]) >= -frame, summary
+    assert min(errors) >= -frame, summary
+    assert max(errors) <= 1500, summary
