@@ -124,9 +124,12 @@ async def test_sockets_close_with_1001_on_shutdown_even_a_stuck_one(fake: FakeCo
     async with TestClient(server) as client, never_reading(server.port), \
             client.ws_connect("/api/ws", headers=bearer(VIEWER)) as ws:
         await ws.receive_json()
-        for n in range(50):
+        for n in range(400):  # until the stuck one's socket buffers are full (a few MB)
             hub.publish({"segments": [], "n": n, "pad": BIG})
-            await asyncio.sleep(0)
+            for _ in range(3):  # the pacer's turn, the senders' turn, one more
+                await asyncio.sleep(0)
+            if hub.behind():  # a state waits that a sender could not hand to its socket
+                break
         assert hub.behind() >= 1  # the stuck one at least
         async with asyncio.timeout(5):  # close_timeout, not forever, for the stuck one
             closing = asyncio.create_task(server.close())
