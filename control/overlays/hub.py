@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -55,11 +56,11 @@ class _Page(Peer):
 class OverlayHub:
     def __init__(self, catalog: Catalog | None = None, *, delay_ms: int = 0,
                  clock: Callable[[], float] = precise_clock_ms, send_timeout: float = 5.0,
-                 heartbeat: float | None = 15.0) -> None:
+                 heartbeat: float | None = 15.0, limits: Limits | None = None) -> None:
         self.catalog = catalog if catalog is not None else Catalog()
         self.board = Board(self.catalog, delay_ms=delay_ms)
         self.clock = clock
-        self.limits = Limits(max_message=LIMITS.max_message, send_timeout=send_timeout)
+        self.limits = limits or replace(LIMITS, send_timeout=send_timeout)
         self.heartbeat = heartbeat
         self._pages: Peers[_Page] = Peers(self.limits)
         self._pacer = Pacer()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -51,9 +52,9 @@ class StateHub:
     """Fans the latest published read model out to every connected websocket."""
 
     def __init__(self, *, send_timeout: float = 10.0, close_timeout: float = 2.0,
-                 heartbeat: float | None = 20.0) -> None:
-        self.limits = Limits(max_message=LIMITS.max_message, send_timeout=send_timeout,
-                             close_timeout=close_timeout)
+                 heartbeat: float | None = 20.0, limits: Limits | None = None) -> None:
+        self.limits = limits or replace(LIMITS, send_timeout=send_timeout,
+                                        close_timeout=close_timeout)
         self.heartbeat = heartbeat
         self._clients: Peers[_Client] = Peers(self.limits)
         self._pacer = Pacer()
