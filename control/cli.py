@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -218,6 +219,9 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with run_show(rundown, settings, start=start, fresh=fresh, speed=speed) as show:
+        # what startup built lives for the whole show: out of the collector's way, a full
+        # collection no longer walks it (it was a fan-out's longest stall, bench/fanout.py)
+        gc.freeze()
         shift = show.runner.state.rundown.shift_ms
         print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
               f"(OBS {settings.obs_url})" + (f"; show clock shifted by {signed_span(shift / 1000)}"

@@ -4,9 +4,10 @@ Every template page (OBS browser sources, preview pages, the console's thumbnail
 websocket on /overlays/ws. Server to page: a `snapshot` first, then every `delta` and
 `settings` change in revision order, and `pong`s. Page to server: `ping` {t0} (answered
 with t1, the receive time, and t2, stamped just before the send: NTP-style clock offset),
-`resync` (a page that saw a gap gets a snapshot), `hello`. Each page has its own ordered
-queue and sender task: a slow page holds up only itself; one that falls far behind gets a
-snapshot instead of the backlog; one that stops reading is cut after `send_timeout` and
+`resync` (a page that saw a gap gets a snapshot), `hello`. Each page is a `Peer`
+(control/fanout) with its own ordered outbox and sender task: a slow page holds up only
+itself; one that falls far behind gets a snapshot instead of the backlog (at most one is
+ever pending, made when sent); one that stops reading is cut after `send_timeout` and
 reconnects (and gets a snapshot).
 
 Writers run on the event loop, one at a time: the runner's listener (`follow`: the rundown's
@@ -15,18 +16,17 @@ cues) and the API's manual verbs.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from control.fanout import Limits, Pacer, Peer, Peers
 from control.show.outputs import OverlayState, desired
 from control.show.state import ShowState
 
@@ -37,51 +37,33 @@ from .schema import Catalog
 log = logging.getLogger(__name__)
 
 dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-MAX_CLIENT_MESSAGE = 4096
-MAX_BACKLOG = 256  # queued messages for one page; past this it gets a snapshot instead
+LIMITS = Limits(max_message=4096, send_timeout=5.0)
 
 
 def precise_clock_ms() -> float:
     return time.time_ns() / 1_000_000
 
 
-class _Pong:
-    __slots__ = ("t0", "t1")
+class _Page(Peer):
+    """A peer that is a template page: what it shows, for `pages()`."""
 
-    def __init__(self, t0: float, t1: float) -> None:
-        self.t0, self.t1 = t0, t1
-
-
-class _Page:
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        self.request = request
-        self.ws = ws
-        self.queue: deque[str | _Pong] = deque()
-        self.wake = asyncio.Event()
-        self.sender: asyncio.Task[None] | None = None
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, **kwargs: Any) -> None:
+        super().__init__(request, ws, **kwargs)
         self.template = request.query.get("template", "")[:64]
         self.bus = request.query.get("bus", PROGRAM)[:16]
-
-    def push(self, item: str | _Pong) -> None:
-        self.queue.append(item)
-        self.wake.set()
-
-    def abort(self) -> None:
-        transport = self.request.transport
-        if transport is not None:
-            transport.abort()
 
 
 class OverlayHub:
     def __init__(self, catalog: Catalog | None = None, *, delay_ms: int = 0,
                  clock: Callable[[], float] = precise_clock_ms, send_timeout: float = 5.0,
-                 heartbeat: float | None = 15.0) -> None:
+                 heartbeat: float | None = 15.0, limits: Limits | None = None) -> None:
         self.catalog = catalog if catalog is not None else Catalog()
         self.board = Board(self.catalog, delay_ms=delay_ms)
         self.clock = clock
-        self.send_timeout = send_timeout
+        self.limits = limits or replace(LIMITS, send_timeout=send_timeout)
         self.heartbeat = heartbeat
-        self._pages: set[_Page] = set()
+        self._pages: Peers[_Page] = Peers(self.limits)
+        self._pacer = Pacer()
         self._closed = False
 
     def __len__(self) -> int:
@@ -139,43 +121,41 @@ class OverlayHub:
         if self._closed:
             return
         for message in messages:
-            text = dumps(message)
+            data = dumps(message).encode()
             for page in self._pages:
-                if len(page.queue) >= MAX_BACKLOG:
-                    page.queue.clear()  # too far behind: the present, not the backlog
-                    page.push(dumps(self.board.snapshot(self.now_ms())))
-                else:
-                    page.push(text)
+                page.outbox.push(data)  # (past the backlog: a snapshot, made when sent)
+                page.wake()
+
+    def _snapshot(self) -> tuple[bytes, int]:
+        """The board as a page's first message (or after a gap), made when it is sent."""
+        snapshot = self.board.snapshot(self.now_ms())
+        return dumps(snapshot).encode(), self.board.rev
 
     # -- pages
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=self.heartbeat, max_msg_size=MAX_CLIENT_MESSAGE)
+        ws = web.WebSocketResponse(heartbeat=self.heartbeat, max_msg_size=self.limits.max_message)
         await ws.prepare(request)
         if self._closed:
             await ws.close()
             return ws
-        page = _Page(request, ws)
-        # the snapshot and joining the fan-out happen with no await between: nothing missed
-        page.push(dumps(self.board.snapshot(self.now_ms())))
+        page = _Page(request, ws, limits=self.limits, pacer=self._pacer,
+                     snapshot=self._snapshot, name="overlay page")
+        # the snapshot is made when sent and covers every delta queued before: nothing missed
+        page.outbox.want_snapshot()
         self._pages.add(page)
-        page.sender = asyncio.create_task(self._send(page), name="overlay-page-sender")
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                t1 = self.clock()
-                self._receive(page, msg.data, t1)
+            await page.run(lambda data: self._receive(page, data))
         finally:
             self._pages.discard(page)
-            page.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await page.sender
         return ws
 
-    def _receive(self, page: _Page, text: str, t1: float) -> None:
+    def _receive(self, page: _Page, data: str | bytes) -> None:
+        t1 = self.clock()
+        if isinstance(data, bytes):
+            return
         try:
-            message = json.loads(text)
+            message = json.loads(data)
         except (ValueError, RecursionError):  # not JSON, or nested too deeply
             return
         if not isinstance(message, dict):
@@ -185,29 +165,15 @@ class OverlayHub:
             t0 = message.get("t0")
             # finite and in float's range (no NaN, Infinity or 10**400 in the pong)
             if isinstance(t0, int | float) and not isinstance(t0, bool) and abs(t0) < 1e300:
-                page.queue.appendleft(_Pong(float(t0), t1))  # ahead of queued deltas
-                page.wake.set()
+                page.outbox.reply(partial(self._pong, float(t0), t1))  # ahead of deltas
+                page.wake()
         elif kind == "resync":
-            page.push(dumps(self.board.snapshot(self.now_ms())))
+            page.outbox.want_snapshot()  # one pending at most, however often asked
+            page.wake()
 
-    async def _send(self, page: _Page) -> None:
-        try:
-            while True:
-                await page.wake.wait()
-                page.wake.clear()
-                while page.queue:
-                    item = page.queue.popleft()
-                    if isinstance(item, _Pong):
-                        text = dumps({"type": "pong", "t0": item.t0, "t1": item.t1,
-                                      "t2": self.clock()})
-                    else:
-                        text = item
-                    async with asyncio.timeout(self.send_timeout):
-                        await page.ws.send_str(text)
-        except (TimeoutError, ConnectionError, RuntimeError) as exc:
-            log.warning("overlay page %s (%s) dropped: %s", page.template or "?",
-                        page.request.remote, exc or type(exc).__name__)
-            page.abort()
+    def _pong(self, t0: float, t1: float) -> bytes:
+        """A pong, stamped (t2) just before it is sent."""
+        return dumps({"type": "pong", "t0": t0, "t1": t1, "t2": self.clock()}).encode()
 
     def abort_all(self) -> None:
         """Cut every page's connection (as a network failure would): they reconnect and
@@ -217,10 +183,4 @@ class OverlayHub:
 
     async def close(self) -> None:
         self._closed = True
-        pages = list(self._pages)
-        for page in pages:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1.0):
-                    await page.ws.close()
-        for page in pages:
-            page.abort()
+        await self._pages.close()

@@ -1,89 +1,67 @@
 """The state websocket: every client gets the latest read model, none can hold up another.
 
-Each client has one slot holding the newest state not yet sent, and its own sender task.
-`publish` only fills slots and wakes senders, so it never waits; a client that reads slowly
-skips intermediate states (it only ever needs the latest), and one that stops reading holds
-up nothing but its own sender, which gives up after `send_timeout` and drops the connection
-(the console reconnects and gets a fresh snapshot). Protocol, server to client:
-`{"type": "state", "state": {...}}`, `{"type": "pong"}`, `{"type": "error", "reason": "..."}`;
-client to server: `{"type": "ping"}` (commands go through the HTTP API).
+Each client is a `Peer` (control/fanout: its outbox, its sender task, the limits) whose outbox
+keeps only the newest state not yet sent. `publish` only fills outboxes and wakes senders (a
+batch per loop turn), so it never waits; a client that reads slowly skips intermediate states
+(it only ever needs the latest), and one that stops reading holds up nothing but its own
+sender and is cut after `send_timeout` (the console reconnects and gets a fresh snapshot).
+Protocol, server to client: `{"type": "state", "state": {...}}`, `{"type": "pong"}`,
+`{"type": "error", "reason": "..."}`; client to server: `{"type": "ping"}` (commands go
+through the HTTP API).
 
 A client that connects with `?delta=1` (the console does) gets the whole state once, with a
 revision, `{"type": "state", "rev": N, "state": {...}}`, then only what changed:
-`{"type": "delta", "rev": N, "prev": N-1, "patch": [JSON Patch ops]}` (see patch.py), made and
-serialised once per change for all clients at the same revision. A client that has not been
-sent the previous delta yet gets one delta covering both (patches chain); one further behind
-than KEPT_PATCHES revisions gets the whole state again; `{"type": "resync"}` asks for it.
+`{"type": "delta", "rev": N, "prev": N-1, "patch": [JSON Patch ops]}` (see patch.py), made,
+serialised and encoded once per change for all clients at the same revision. A client that
+has not been sent the previous delta yet gets one delta covering both (patches chain); one
+further behind than KEPT_PATCHES revisions gets the whole state again, as does one that asks
+with `{"type": "resync"}` (at most one whole state is ever pending for a client: it is made
+when sent).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
-from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
+
+from control.fanout import Limits, Pacer, Peer, Peers
 
 from .auth import ROLE
 from .errors import dumps
 from .patch import diff
 
-log = logging.getLogger(__name__)
-
-MAX_CLIENT_MESSAGE = 4096  # pings are tiny; bigger messages close the socket (1009)
-MAX_REPLIES = 8            # pongs/errors owed to a client that does not read them: oldest go
+LIMITS = Limits(max_message=4096)  # pings are tiny; bigger messages close the socket (1009)
 KEPT_PATCHES = 8           # a delta client further behind than this gets the whole state
 
 
-class _Client:
-    """One socket: its newest unsent state, the replies it is owed, and its sender task."""
+class _Client(Peer):
+    """A peer of the state websocket: `delta` clients are sent patches (module docstring)."""
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse, *,
-                 delta: bool = False) -> None:
-        self.request = request
-        self.ws = ws
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, *, delta: bool,
+                 **kwargs: Any) -> None:
+        super().__init__(request, ws, **kwargs)
         self.delta = delta
-        self.state: str | None = None
-        self.state_rev = 0     # the revision of `state`
-        self.sent_rev = -1     # the revision of the last state handed to the socket
-        self.replies: deque[str] = deque(maxlen=MAX_REPLIES)
-        self.wake = asyncio.Event()
-        self.sender: asyncio.Task[None] | None = None
-        self.sending_since: float | None = None  # loop time a send began (None: not sending)
-
-    def offer(self, state: str, rev: int = 0) -> None:
-        self.state, self.state_rev = state, rev
-        self.wake.set()
-
-
-    def reply(self, message: dict[str, Any]) -> None:
-        self.replies.append(dumps(message))
-        self.wake.set()
-
-    def abort(self) -> None:
-        """Cut the connection without a close handshake: for peers that stopped reading."""
-        transport = self.request.transport
-        if transport is not None:
-            transport.abort()
 
 
 class StateHub:
     """Fans the latest published read model out to every connected websocket."""
 
     def __init__(self, *, send_timeout: float = 10.0, close_timeout: float = 2.0,
-                 heartbeat: float | None = 20.0) -> None:
-        self.send_timeout = send_timeout
-        self.close_timeout = close_timeout
+                 heartbeat: float | None = 20.0, limits: Limits | None = None) -> None:
+        self.limits = limits or replace(LIMITS, send_timeout=send_timeout,
+                                        close_timeout=close_timeout)
         self.heartbeat = heartbeat
-        self._clients: set[_Client] = set()
+        self._clients: Peers[_Client] = Peers(self.limits)
+        self._pacer = Pacer()
         self._closed = False
         self._rev = 0
         self._model: dict[str, Any] | None = None
-        self._whole: tuple[int, str] | None = None  # the revisioned state message, once made
+        self._whole: tuple[int, bytes] | None = None  # the revisioned state message, once made
         self._patches: dict[int, list[dict[str, Any]]] = {}  # rev -> patch from rev - 1
         self._soon: asyncio.Handle | None = None
         self._soon_build: Callable[[], dict[str, Any]] | None = None
@@ -102,7 +80,7 @@ class StateHub:
 
     def behind(self) -> int:
         """How many clients have a newer state waiting than they have accepted (a metric)."""
-        return sum(client.state is not None for client in self._clients)
+        return sum(client.outbox.behind for client in self._clients)
 
     def publish(self, model: dict[str, Any]) -> None:
         """Make `model` the state every client gets next. Never waits; call on every change."""
@@ -114,37 +92,29 @@ class StateHub:
         if previous is not None:
             self._patches[rev] = diff(previous, model)
             self._patches.pop(rev - KEPT_PATCHES, None)
-        plain: str | None = None   # each message is serialised once for all clients
-        deltas: dict[int, str | None] = {}  # by the revision the clients hold
-        self._drop_stuck()
+        plain: bytes | None = None   # each message is serialised once for all clients
+        deltas: dict[int, bytes | None] = {}  # by the revision the clients hold
         for client in self._clients:
+            outbox = client.outbox
+            if outbox.snapshot_due:
+                continue  # the whole state, made when sent, is this one
             if not client.delta:
-                plain = plain or dumps({"type": "state", "state": model})
-                client.offer(plain, rev)
+                plain = plain or _encode({"type": "state", "state": model})
+                outbox.replace(plain, rev)
+                client.wake()
                 continue
-            base = client.sent_rev
+            base = outbox.sent_rev
             if base not in deltas:
                 deltas[base] = self._delta_since(base)
-            text = deltas[base]
-            if text is None:  # too far behind (or never had a state): the whole state
-                client.offer(self._whole_state(), rev)
-            elif text:
-                client.offer(text, rev)  # replaces an unsent delta: this one includes it
-            elif client.state is None:
-                client.sent_rev = rev  # nothing changed: it already holds this revision
-
-    def _drop_stuck(self) -> None:
-        """Cut the clients that have been in one send for over `send_timeout` (they stopped
-        reading). Checked on every publish (at least once a second) rather than with a timer
-        around every send: that timer was a third of the cost of a push to 100 consoles."""
-        now = asyncio.get_running_loop().time()
-        for client in self._clients:
-            since = client.sending_since
-            if since is not None and now - since > self.send_timeout:
-                log.warning("websocket client %s took over %gs to accept a message: dropped",
-                            client.request.remote, self.send_timeout)
-                client.sending_since = None
-                client.abort()
+            message = deltas[base]
+            if message is None:  # too far behind (or never had a state): the whole state
+                outbox.want_snapshot()
+            elif message:
+                outbox.replace(message, rev)  # replaces an unsent delta: this one includes it
+            elif not outbox.behind:
+                outbox.sent_rev = rev  # nothing changed: it already holds this revision
+                continue
+            client.wake()
 
     def publish_soon(self, build: Callable[[], dict[str, Any]]) -> None:
         """Publish `build()` on the next turn of the loop: the changes of one turn (a take
@@ -158,8 +128,8 @@ class StateHub:
         if build is not None:
             self.publish(build())
 
-    def _delta_since(self, base: int) -> str | None:
-        """The delta message from revision `base` to now ("" when nothing changed), or None
+    def _delta_since(self, base: int) -> bytes | None:
+        """The delta message from revision `base` to now (b"" when nothing changed), or None
         when a patch between is no longer kept. Consecutive patches chain: one list."""
         if base < 0 or base < self._rev - KEPT_PATCHES + 1:
             return None
@@ -170,15 +140,16 @@ class StateHub:
                 return None
             ops.extend(patch)
         if not ops:
-            return ""
-        return dumps({"type": "delta", "rev": self._rev, "prev": base, "patch": ops})
+            return b""
+        return _encode({"type": "delta", "rev": self._rev, "prev": base, "patch": ops})
 
-    def _whole_state(self) -> str:
-        """The current model as a revisioned state message (for delta clients)."""
+    def _whole_state(self) -> tuple[bytes, int]:
+        """The current model as a revisioned state message (for delta clients), made at most
+        once per revision however many clients ask."""
         if self._whole is None or self._whole[0] != self._rev:
-            self._whole = (self._rev, dumps({"type": "state", "rev": self._rev,
-                                             "state": self._model}))
-        return self._whole[1]
+            self._whole = (self._rev, _encode({"type": "state", "rev": self._rev,
+                                               "state": self._model}))
+        return self._whole[1], self._rev
 
     async def serve(self, request: web.Request, snapshot: dict[str, Any], *,
                     delta: bool = False) -> web.WebSocketResponse:
@@ -186,93 +157,48 @@ class StateHub:
         `delta`: the client applies JSON Patches (module docstring)."""
         # no permessage-deflate: browsers ask for it, and it would compress every push once
         # per client (no shared context); deltas are small and consoles are on the LAN
-        ws = web.WebSocketResponse(heartbeat=self.heartbeat, timeout=self.close_timeout,
-                                   compress=False, max_msg_size=MAX_CLIENT_MESSAGE)
+        ws = web.WebSocketResponse(heartbeat=self.heartbeat, timeout=self.limits.close_timeout,
+                                   compress=False, max_msg_size=self.limits.max_message)
         await ws.prepare(request)
         if self._closed:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
             return ws
-        client = _Client(request, ws, delta=delta)
+        client = _Client(request, ws, delta=delta, limits=self.limits, pacer=self._pacer,
+                         snapshot=self._whole_state, name="websocket client")
         if not delta:
-            client.offer(dumps({"type": "state", "state": snapshot}))
+            client.outbox.replace(_encode({"type": "state", "state": snapshot}))
         else:
             if self._model is None:  # nothing published yet: this is revision 0
                 self._model = snapshot
-            client.offer(self._whole_state(), self._rev)
+            client.outbox.want_snapshot()
         self._clients.add(client)
-        client.sender = asyncio.create_task(self._send(client), name="showctl-ws-sender")
         try:
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    answer = _answer(msg.data)
-                    if answer is RESYNC:
-                        if client.delta and self._model is not None:
-                            client.offer(self._whole_state(), self._rev)
-                        else:
-                            client.reply(_error("resync is for ?delta=1 clients"))
-                    else:
-                        client.reply(answer)
-                elif msg.type is WSMsgType.BINARY:
-                    client.reply(_error("binary messages are not understood; send JSON text"))
-                else:  # ERROR: aiohttp has closed or is closing the socket
-                    break
+            await client.run(lambda data: self._receive(client, data))
         finally:
             self._clients.discard(client)
-            client.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await client.sender
         return ws
 
-    async def _send(self, client: _Client) -> None:
-        ws = client.ws
-        loop = asyncio.get_running_loop()
-        try:
-            while not self._closed:
-                await client.wake.wait()
-                client.wake.clear()
-                client.sending_since = loop.time()  # a stuck send is cut by _drop_stuck
-                while client.replies:
-                    await ws.send_str(client.replies.popleft())
-                if client.state is not None:
-                    state, client.state = client.state, None
-                    client.sent_rev = client.state_rev
-                    await ws.send_str(state)
-                client.sending_since = None
-        except asyncio.CancelledError:
-            if _really_cancelled():
-                raise
-            client.abort()  # a shared drain future was cancelled under us (see _hang_up)
-        except ConnectionError as e:  # the peer went away, or a close is under way
-            if not ws.closed:
-                log.info("websocket client %s gone: %s", client.request.remote, e)
-                client.abort()
-        except Exception:
-            log.exception("websocket client %s: sending failed", client.request.remote)
-            client.abort()
+    def _receive(self, peer: _Client, data: str | bytes) -> None:
+        if isinstance(data, bytes):
+            peer.outbox.reply(_encode(_error("binary messages are not understood; "
+                                             "send JSON text")))
+        elif (answer := _answer(data)) is RESYNC:
+            if peer.delta and self._model is not None:
+                peer.outbox.want_snapshot()
+            else:
+                peer.outbox.reply(_encode(_error("resync is for ?delta=1 clients")))
+        else:
+            peer.outbox.reply(_encode(answer))
+        peer.wake()
 
     async def close(self) -> None:
         """Close every socket with 1001 (going away): for app shutdown. New ones are refused."""
         self._closed = True
-        await asyncio.gather(*(self._hang_up(c) for c in list(self._clients)))
-
-    async def _hang_up(self, client: _Client) -> None:
-        try:
-            async with asyncio.timeout(self.close_timeout):
-                await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
-        except TimeoutError:  # the peer stopped reading: the close frame cannot get through
-            client.abort()
-        except asyncio.CancelledError:
-            # aiohttp has one drain future per connection, shared by every writer waiting on
-            # it: a stuck sender that gives up cancels it for us too. Not our cancellation.
-            if _really_cancelled():
-                raise
-            client.abort()
+        await self._clients.close()
 
 
-def _really_cancelled() -> bool:
-    """Whether this task was cancelled (rather than a future it awaited, by someone else)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+def _encode(message: dict[str, Any]) -> bytes:
+    return dumps(message).encode()
 
 
 RESYNC: dict[str, Any] = {"type": "resync"}  # the answer "send it the whole state"

