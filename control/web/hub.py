@@ -6,7 +6,9 @@ skips intermediate states (it only ever needs the latest), and one that stops re
 up nothing but its own sender, which gives up after `send_timeout` and drops the connection
 (the console reconnects and gets a fresh snapshot). Protocol, server to client:
 `{"type": "state", "state": {...}}`, `{"type": "pong"}`, `{"type": "error", "reason": "..."}`;
-client to server: `{"type": "ping"}` (commands go through the HTTP API).
+client to server: `{"type": "ping"}` (commands go through the HTTP API). A ping with the
+page's clock `t0` (ms) gets `t0` back with `t1` = `t2` = the controller's clock when it
+arrived: the pages' NTP-style clock (control/lib/clock.js).
 
 A client that connects with `?delta=1` (the console does) gets the whole state once, with a
 revision, `{"type": "state", "rev": N, "state": {...}}`, then only what changed:
@@ -22,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -204,7 +207,7 @@ class StateHub:
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
-                    answer = _answer(msg.data)
+                    answer = _answer(msg.data, time.time() * 1000)
                     if answer is RESYNC:
                         if client.delta and self._model is not None:
                             client.offer(self._whole_state(), self._rev)
@@ -282,14 +285,18 @@ def _error(reason: str) -> dict[str, Any]:
     return {"type": "error", "reason": reason}
 
 
-def _answer(text: str) -> dict[str, Any]:
-    """The reply to a client's text message."""
+def _answer(text: str, now_ms: float = 0.0) -> dict[str, Any]:
+    """The reply to a client's text message (`now_ms`: the controller's clock on arrival)."""
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):
         return _error("not JSON; the messages are {\"type\": \"ping\"} and "
                       "{\"type\": \"resync\"}")
     if isinstance(message, dict) and message.get("type") == "ping":
+        t0 = message.get("t0")
+        # finite and in float's range (no NaN, Infinity or 10**400 in the pong)
+        if isinstance(t0, int | float) and not isinstance(t0, bool) and abs(t0) < 1e300:
+            return {"type": "pong", "t0": t0, "t1": now_ms, "t2": now_ms}
         return {"type": "pong"}
     if isinstance(message, dict) and message.get("type") == "resync":
         return RESYNC
