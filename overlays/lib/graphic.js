@@ -158,6 +158,10 @@ export class Follower {
 
 // ---------------------------------------------------------------- the web component
 
+const KEYFRAME_OPTIONS = new Set(['offset', 'easing', 'composite']);
+const cssName = (prop) => (prop === 'cssFloat' ? 'float'
+  : prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+
 export class Graphic extends HTMLElement {
   static steps = 1;
 
@@ -242,8 +246,13 @@ export class Graphic extends HTMLElement {
 
   async run(kind, skip) {
     const parts = this.parts();
-    const duration = skip ? 0 : (kind === 'in' ? motion.inMs : motion.outMs);
-    const stagger = skip ? 0 : motion.staggerMs;
+    if (skip) {
+      this.cut(parts);
+      return;
+    }
+    const duration = kind === 'in' ? motion.inMs : motion.outMs;
+    const stagger = motion.staggerMs;
+    const easing = kind === 'in' ? motion.easeOut : motion.easeIn;
     for (const el of parts) {         // from where a running animation is now
       for (const a of el.getAnimations()) {
         try { a.commitStyles(); } catch (e) { /* not rendered */ }
@@ -255,10 +264,24 @@ export class Graphic extends HTMLElement {
       {
         duration,
         delay: kind === 'in' ? i * stagger : (parts.length - 1 - i) * stagger * 0.5,
-        easing: kind === 'in' ? motion.easeOut : motion.easeIn,
+        easing,
         fill: 'both',
       }));
     await Promise.all(anims.map((a) => a.finished.catch(() => {})));
+  }
+
+  // A cut (skipAnimation): no animation to build and run; every part drops what an animation
+  // left on it and stands in its own style, where the in-animation ends (out: the caller
+  // hides the graphic).
+  cut(parts) {
+    parts.forEach((el, i) => {
+      for (const a of el.getAnimations()) a.cancel();
+      for (const frame of [...this.inFrames(el, i), ...this.outFrames(el, i)]) {
+        for (const prop of Object.keys(frame)) {
+          if (!KEYFRAME_OPTIONS.has(prop)) el.style.removeProperty(cssName(prop));
+        }
+      }
+    });
   }
 }
 
