@@ -5,7 +5,9 @@ a real aiohttp server, loopback only. Not a test: numbers for people.
    (requestAnimationFrame) in which the page draws the graphic, on the controller's clock as
    the page estimates it; `--runs` plays (default 50), median and p95. Baseline, interleaved
    play by play in the same browser: a bare aiohttp server that broadcasts the play over a
-   websocket to a bare page showing a text box (the floor of websocket -> paint here).
+   websocket to a bare page showing a text box (the floor of websocket -> paint here). Each
+   is split where the time goes: request sent -> message in the page (the server and the
+   network), message -> first frame (the page).
 2. countdown agreement: two countdown pages, one on a clock 2345.6 ms wrong; over the same
    `--frames` frames (~5 s), how far apart their ideas of the controller's clock are (what
    decides whether they show the same second), and how often they draw different seconds at
@@ -55,6 +57,7 @@ SKEW_MS = 2345.6
 SKEWED = ("(() => { const real = performance.now.bind(performance); "
           f"performance.now = () => real() + {SKEW_MS}; }})();")
 FRAME_MS = 1000 / 60
+POLL_MS = 5
 
 
 # the baseline: a bare page that shows a text box when a websocket message says so, and
@@ -68,11 +71,13 @@ const bare = (window.bare = { plays: [], ready: false });
 const ws = new WebSocket(`ws://${location.host}/ws`);
 ws.onopen = () => { bare.ready = true; };
 ws.onmessage = (e) => {
+  const received = performance.timeOrigin + performance.now();
   const m = JSON.parse(e.data);
   if (m.play) {
     g.textContent = m.name;
     g.style.visibility = 'visible';
-    requestAnimationFrame(() => bare.plays.push(performance.timeOrigin + performance.now()));
+    requestAnimationFrame(() => bare.plays.push({
+      received, frame: performance.timeOrigin + performance.now() }));
   } else {
     g.style.visibility = 'hidden';
   }
@@ -80,9 +85,10 @@ ws.onmessage = (e) => {
 </script></body></html>"""
 
 
-async def wait(page: Page, expression: str, timeout: float = 10) -> None:
+async def wait(page: Page, expression: str, timeout: float = 10,
+               polling: float | str = "raf") -> None:
     await page.wait_for_function(f"() => ({expression})", timeout=timeout * 1000,
-                                 polling="raf")
+                                 polling=polling)
 
 
 async def open_page(browser: Any, url: str, init: str | None = None) -> Page:
@@ -129,18 +135,29 @@ async def bare_server() -> tuple[web.AppRunner, str]:
 
 
 async def _play(http: aiohttp.ClientSession, page: Page, play: str, stop: str, i: int,
-                plays: str, hidden: str) -> tuple[float, float]:
-    """One play: (API round trip, request sent -> first frame drawn), milliseconds."""
+                plays: str, hidden: str) -> tuple[float, float, float, float]:
+    """One play, milliseconds: the API's round trip, request sent -> first frame drawn, and
+    that split where the time goes: request sent -> message in the page, message in the
+    page -> first frame."""
     sent = time.time() * 1000
     async with http.post(play, json={"data": {"name": f"Run {i}", "name_zh": "朱定真"}}) as r:
         assert r.status == 200, await r.text()
     api = time.time() * 1000 - sent
-    await wait(page, f"{plays}.length >= {i + 1}")
-    frame = await page.evaluate(f"{plays}[{i}]")
+    # polled on a timer, not per frame: a poller that asks for every frame would hold the
+    # page to the display's frame grid while it waits, and be part of what is measured
+    await wait(page, f"{plays}.length >= {i + 1}", polling=POLL_MS)
+    drawn = await page.evaluate(f"{plays}[{i}]")
     async with http.post(stop, json={}) as r:
         assert r.status == 200
-    await wait(page, hidden)
-    return api, frame - sent
+    await wait(page, hidden, polling=POLL_MS)
+    frame, received = drawn["frame"], drawn.get("received")
+    if received is None:  # (a page that does not say when the message came)
+        return api, frame - sent, math.nan, math.nan
+    return api, frame - sent, received - sent, frame - received
+
+
+def _known(values: list[float]) -> list[float]:
+    return [v for v in values if not math.isnan(v)]
 
 
 async def latency(browser: Any, base: str, key: str, runs: int) -> dict[str, Any]:
@@ -150,35 +167,37 @@ async def latency(browser: Any, base: str, key: str, runs: int) -> dict[str, Any
     await bare.goto(bare_base)
     await wait(bare, "window.bare && bare.ready")
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    api: list[float] = []
-    to_frame: list[float] = []
-    bare_api: list[float] = []
-    bare_frame: list[float] = []
+    # per page: API round trips, sent -> frame, sent -> message, message -> frame
+    ours: tuple[list[float], ...] = ([], [], [], [])
+    theirs: tuple[list[float], ...] = ([], [], [], [])
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
             for i in range(runs):
-                a, f = await _play(http, page, f"{base}/api/overlays/lower-third/play",
-                                   f"{base}/api/overlays/lower-third/stop", i,
-                                   "showctl.plays.map((p) => p.frame)",
-                                   "!document.querySelector('showctl-lower-third')"
-                                   ".classList.contains('on')")
-                api.append(a)
-                to_frame.append(f)
-                a, f = await _play(http, bare, f"{bare_base}/play", f"{bare_base}/stop", i,
-                                   "bare.plays", "document.getElementById('g').style"
-                                   ".visibility === 'hidden'")
-                bare_api.append(a)
-                bare_frame.append(f)
+                times = await _play(http, page, f"{base}/api/overlays/lower-third/play",
+                                    f"{base}/api/overlays/lower-third/stop", i,
+                                    "showctl.plays", "!document.querySelector("
+                                    "'showctl-lower-third').classList.contains('on')")
+                for values, value in zip(ours, times, strict=True):
+                    values.append(value)
+                times = await _play(http, bare, f"{bare_base}/play", f"{bare_base}/stop", i,
+                                    "bare.plays", "document.getElementById('g').style"
+                                    ".visibility === 'hidden'")
+                for values, value in zip(theirs, times, strict=True):
+                    values.append(value)
     finally:
         await page.context.close()
         await bare.context.close()
         await runner.cleanup()
-    ours, theirs = summary(to_frame, 2), summary(bare_frame, 2)
-    return {"api_round_trip": summary(api, 2), "api_to_first_frame": ours,
-            "baseline_api_round_trip": summary(bare_api, 2),
-            "baseline_api_to_first_frame": theirs,
-            "ratio_median": ratio(ours["median_ms"], theirs["median_ms"]),
-            "ratio_p95": ratio(ours["p95_ms"], theirs["p95_ms"])}
+    to_frame, bare_frame = summary(ours[1], 2), summary(theirs[1], 2)
+    return {"api_round_trip": summary(ours[0], 2), "api_to_first_frame": to_frame,
+            "api_to_message": summary(_known(ours[2]), 2),
+            "message_to_first_frame": summary(_known(ours[3]), 2),
+            "baseline_api_round_trip": summary(theirs[0], 2),
+            "baseline_api_to_first_frame": bare_frame,
+            "baseline_api_to_message": summary(theirs[2], 2),
+            "baseline_message_to_first_frame": summary(theirs[3], 2),
+            "ratio_median": ratio(to_frame["median_ms"], bare_frame["median_ms"]),
+            "ratio_p95": ratio(to_frame["p95_ms"], bare_frame["p95_ms"])}
 
 
 async def agreement(browser: Any, hub: OverlayHub, base: str, key: str,

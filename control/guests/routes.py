@@ -5,7 +5,8 @@
                                            {"type": "message", "text"} from the producer
     POST   /whip/{guest}                   SDP offer -> 201, SDP answer, Location
     DELETE /whip/{guest}/{session}         leave
-    GET    /guest-assets/{file}            the page's script and style
+    GET    /guest-assets/{file}            the page's script, style and two languages
+    GET    /lib/{file}                     the library every page loads (control/pagelib.py)
 
 Outside /api/: a guest holds an invite token (control.guests.invites), never a console role.
 Token errors: 401 (missing, tampered, expired), 403 (another guest's invite).
@@ -24,6 +25,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from control import pagelib
 from control.guests.gateway import Gateway, GatewayError
 from control.guests.invites import InviteError, check_token
 
@@ -174,6 +176,7 @@ def install(app: web.Application, gateway: Gateway, *, secret: bytes, roster: Ro
     app.router.add_post("/whip/{guest}", routes.whip, name="whip")
     app.router.add_delete("/whip/{guest}/{session}", routes.whip_delete, name="whip_session")
     app.router.add_static("/guest-assets", STATIC, name="guest_assets")
+    pagelib.serve(app)
 
     async def close(app: web.Application) -> None:
         for ws in list(routes.sockets):

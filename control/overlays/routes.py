@@ -3,7 +3,8 @@ websocket, and the director's API.
 
     GET  /overlays/{template}            the template page (program; ?preview=1: preview bus)
     GET  /overlays/{template}.js|.schema.json   its module and its field schema
-    GET  /overlays/lib/...               the shared runtime (graphic.js) and stylesheet
+    GET  /overlays/lib/...               the templates' runtime (graphic.js) and stylesheet
+    GET  /lib/{file}                     the library every page loads (control/pagelib.py)
     GET  /overlays/ws                    the pages' websocket (snapshot, deltas, clock)
     GET  /api/overlays                   every graphic's state and its OBS browser-source URL
     POST /api/overlays/{template}/{verb} play | update | next | stop | preview, {"data": {...}}
@@ -33,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import pagelib
 from .board import BUSES, PROGRAM, Bus, OverlayError
 from .hub import OverlayHub, dumps
 from .keys import key_matches
@@ -251,6 +253,7 @@ def install(app: web.Application, hub: OverlayHub, *, authorize: Authorize,
     lib = hub.catalog.directory / "lib"
     if lib.is_dir():
         app.router.add_static("/overlays/lib", lib, name="overlays_lib")
+    pagelib.serve(app)
     app.router.add_get("/overlays/{name}", routes.page, name="overlays_page")
     # GET only (no automatic HEAD): every API route is one entry of the guard's table
     app.router.add_route("GET", STATE_PATH, routes.state, name="overlays_state")

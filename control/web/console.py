@@ -1,4 +1,5 @@
-"""The director's console as files: `GET /` (index.html) and `GET /static/{path}`.
+"""The director's console as files: `GET /` (index.html) and `GET /static/{path}`; the
+library every page shares at `GET /lib/{file}` (control/pagelib.py).
 
 Both are open without a credential (the login form lives there); everything the console
 does goes through /api/, which is not. `GET /?token=TOKEN` logs in once: it sets the session
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .. import pagelib
 from .auth import Auth
 from .sessions import COOKIE
 
@@ -73,6 +75,7 @@ class Console:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_route("GET", "/", self.index, name="console")
         app.router.add_route("GET", "/static/{path:.*}", self.static, name="static")
+        pagelib.serve(app)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         if "token" in request.query:

@@ -7,7 +7,8 @@ batch per loop turn), so it never waits; a client that reads slowly skips interm
 sender and is cut after `send_timeout` (the console reconnects and gets a fresh snapshot).
 Protocol, server to client: `{"type": "state", "state": {...}}`, `{"type": "pong"}`,
 `{"type": "error", "reason": "..."}`; client to server: `{"type": "ping"}` (commands go
-through the HTTP API).
+through the HTTP API). A ping with the page's clock `t0` (ms) gets `t0` back with `t1` = `t2` =
+the controller's clock when it arrived: the pages' NTP-style clock (control/lib/clock.js).
 
 A client that connects with `?delta=1` (the console does) gets the whole state once, with a
 revision, `{"type": "state", "rev": N, "state": {...}}`, then only what changed:
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -182,7 +184,7 @@ class StateHub:
         if isinstance(data, bytes):
             peer.outbox.reply(_encode(_error("binary messages are not understood; "
                                              "send JSON text")))
-        elif (answer := _answer(data)) is RESYNC:
+        elif (answer := _answer(data, time.time() * 1000)) is RESYNC:
             if peer.delta and self._model is not None:
                 peer.outbox.want_snapshot()
             else:
@@ -208,14 +210,18 @@ def _error(reason: str) -> dict[str, Any]:
     return {"type": "error", "reason": reason}
 
 
-def _answer(text: str) -> dict[str, Any]:
-    """The reply to a client's text message."""
+def _answer(text: str, now_ms: float = 0.0) -> dict[str, Any]:
+    """The reply to a client's text message (`now_ms`: the controller's clock on arrival)."""
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):
         return _error("not JSON; the messages are {\"type\": \"ping\"} and "
                       "{\"type\": \"resync\"}")
     if isinstance(message, dict) and message.get("type") == "ping":
+        t0 = message.get("t0")
+        # finite and in float's range (no NaN, Infinity or 10**400 in the pong)
+        if isinstance(t0, int | float) and not isinstance(t0, bool) and abs(t0) < 1e300:
+            return {"type": "pong", "t0": t0, "t1": now_ms, "t2": now_ms}
         return {"type": "pong"}
     if isinstance(message, dict) and message.get("type") == "resync":
         return RESYNC

@@ -159,6 +159,16 @@ def _document() -> dict[str, Any]:
                 "responses": {"200": {"description": "the file"},
                               "404": {"description": "no such file"}},
             }},
+            "/lib/{name}": {"get": {
+                "summary": "The library every page loads",
+                "description": "control/lib: the websocket client, the server clock, JSON "
+                               "Patch, the two languages (`Cache-Control: no-cache`).",
+                "security": [],
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the file"},
+                              "404": {"description": "no such file"}},
+            }},
             "/api/login": {"post": {
                 "summary": "Log in (console)",
                 "description": (

@@ -4,13 +4,15 @@
 //   `stopAction`, `customAction`, `dispose`, each resolving when its animation has ended and
 //   honouring `skipAnimation`. Templates subclass it and fill their text with textContent only.
 // - CasparCG / SPX globals on every page: `update(json)`, `play()`, `next()`, `stop()`.
-// - `HubLink`: the page's websocket to the controller (/overlays/ws): a snapshot, then deltas
-//   with revisions; a gap in the revisions asks for a snapshot again; reconnects by itself.
-// - `ServerClock`: the controller's clock, NTP-style over the same socket
-//   (θ = ((t1−t0)+(t2−t3))/2, the lowest round trip of the last 16 samples, a burst every 10-20 s,
-//   or every second while the best round trip is still over PRECISE_RTT_MS: on a loaded machine
-//   the first burst can be slow both ways), so clocks drawn every frame from an absolute target
-//   agree on every page. The offset's error is at most rtt/2.
+// - `HubLink`: the page's websocket to the controller (/overlays/ws) on the library every
+//   page shares (/lib/socket.js: a snapshot, then deltas with revisions, a gap asks for a
+//   snapshot again, reconnects by itself), and `clock`, the controller's clock estimated
+//   over it (/lib/clock.js, NTP-style: the error is at most rtt/2), so clocks drawn every
+//   frame from an absolute target agree on every page.
+// - A message is applied as it arrives (parsed once, no timer between) and the page draws it
+//   in the next frame. Only a graphic that draws every frame (its own `frame(now)`: the
+//   countdown, the ticker) or a traced page runs a frame loop: an idle loop would hold every
+//   other page to the display's frame grid, half a frame later on average.
 // - A legacy template that defines its own update/play/next/stop globals is driven by the hub
 //   when it loads `/overlays/lib/graphic.js?drive=<template>`.
 //
@@ -46,158 +48,54 @@ export const motion = {
   get easeIn() { return cssText('--ease-in', 'cubic-bezier(0.64, 0, 0.78, 0)'); },
 };
 
-// ---------------------------------------------------------------- the controller's clock
-
-export class ServerClock {
-  // a round trip under this bounds the offset's error to 5 ms, well inside a frame
-  static PRECISE_RTT_MS = 10;
-
-  constructor(window = 16) {
-    this.window = window;
-    this.samples = [];
-    this.offset = 0;      // controller time − local time, ms
-    this.rtt = null;
-    this.synced = false;
-  }
-  local() { return performance.timeOrigin + performance.now(); }
-  now() { return this.local() + this.offset; }
-  add(t0, t1, t2, t3) {
-    const rtt = (t3 - t0) - (t2 - t1);
-    const theta = ((t1 - t0) + (t2 - t3)) / 2;
-    if (!Number.isFinite(rtt) || !Number.isFinite(theta) || rtt < 0) return;
-    this.samples.push({ rtt, theta, at: t3 });
-    if (this.samples.length > this.window) this.samples.shift();
-    let best = this.samples[0];
-    for (const s of this.samples) if (s.rtt < best.rtt) best = s;
-    this.offset = best.theta;
-    this.rtt = best.rtt;
-    this.synced = true;
-  }
-  get precise() { return this.rtt !== null && this.rtt <= ServerClock.PRECISE_RTT_MS; }
-}
-
-export const clock = new ServerClock();
-export const settings = { delay_ms: 0 };
-
 // ---------------------------------------------------------------- the hub link
+
+// The client and the clock come from the controller (/lib/). A page a CasparCG/SPX host
+// loads from elsewhere (hub=0, file:) has no controller: it runs on its own clock.
+const lib = options.hub
+  ? Object.assign({}, ...await Promise.all([import('/lib/clock.js'), import('/lib/socket.js')]))
+  : null;
+const ownClock = () => performance.timeOrigin + performance.now();
+export const clock = lib ? new lib.ServerClock()
+  : { local: ownClock, now: ownClock, offset: 0, rtt: null, synced: false, precise: false };
+export const settings = { delay_ms: 0 };
 
 const HIDDEN = Object.freeze({ visible: false, data: {}, step: 0, since_ms: 0, rev: 0 });
 
+// The page's websocket to the controller (/overlays/ws) on the shared client: the graphic's
+// state on this page's bus from each snapshot and delta, the settings, the clock's pings.
 export class HubLink {
-  constructor(template, { onState, onSettings, onStatus } = {}) {
+  constructor(template, { onState = () => {}, onSettings = () => {}, onStatus = () => {} } = {}) {
     this.template = template;
     this.bus = options.preview ? 'preview' : 'program';
-    this.onState = onState || (() => {});
-    this.onSettings = onSettings || (() => {});
-    this.onStatus = onStatus || (() => {});
-    this.rev = null;
-    this.ws = null;
-    this.connected = false;
-    this.resyncing = false;
-    this.backoff = 250;
-    this.stats = { connects: 0, snapshots: 0, resyncs: 0, deltas: 0 };
-    this.burstTimer = null;
-  }
-
-  start() {
-    this.connect();
-    document.addEventListener('visibilitychange', () => {
-      if (!document.hidden) this.burst();  // shown again: check the clock at once
+    this.received = null;  // when the last message arrived (page clock): the trace of a play
+    const age = (m, state) => (m.server_ms ?? state.since_ms) - state.since_ms;
+    this.feed = new lib.Feed({
+      url: () => lib.wsUrl('/overlays/ws', { key: options.key, template, bus: this.bus }),
+      snapshot: 'snapshot',
+      deltas: ['delta', 'settings'],
+      onSnapshot: (m, received) => {
+        this.received = received;
+        onSettings(m.settings || {});
+        const state = (m[this.bus] || {})[template] || HIDDEN;
+        onState(state, { age: age(m, state) });
+      },
+      onDelta: (m, received) => {
+        this.received = received;
+        if (m.type === 'settings') onSettings(m.settings || {});
+        else if (m.bus === this.bus && m.graphic === template) {
+          onState(m.state, { age: age(m, m.state) });
+        }
+      },
+      clock,
+      onStatus,
     });
   }
 
-  url() {
-    const u = new URL('/overlays/ws', location.href);
-    u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    u.search = '';
-    if (options.key) u.searchParams.set('key', options.key);
-    u.searchParams.set('template', this.template);
-    u.searchParams.set('bus', this.bus);
-    return u.href;
-  }
-
-  connect() {
-    let ws;
-    try {
-      ws = new WebSocket(this.url());
-    } catch (e) {
-      this.retry();
-      return;
-    }
-    this.ws = ws;
-    ws.onopen = () => {
-      this.connected = true;
-      this.backoff = 250;
-      this.stats.connects += 1;
-      this.onStatus('connected');
-      this.burst();
-    };
-    ws.onmessage = (event) => {
-      let message;
-      try { message = JSON.parse(event.data); } catch (e) { return; }
-      this.receive(message);
-    };
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.connected = false;
-      this.onStatus('disconnected');
-      clearTimeout(this.burstTimer);
-      this.retry();
-    };
-  }
-
-  retry() {
-    const wait = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, 2000);
-    setTimeout(() => this.connect(), wait);
-  }
-
-  send(message) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
-  }
-
-  // eight pings 30 ms apart; the clock keeps the one with the lowest round trip. A second
-  // later, a clock that is still not precise tries again; a precise one waits 10-20 s.
-  burst() {
-    clearTimeout(this.burstTimer);
-    for (let i = 0; i < 8; i += 1) {
-      setTimeout(() => this.send({ type: 'ping', t0: clock.local() }), i * 30);
-    }
-    this.burstTimer = setTimeout(() => {
-      if (clock.precise) this.burstTimer = setTimeout(() => this.burst(), 9000 + Math.random() * 10000);
-      else this.burst();
-    }, 1000);
-  }
-
-  resync() {
-    this.resyncing = true;
-    this.stats.resyncs += 1;
-    this.send({ type: 'resync', rev: this.rev });
-  }
-
-  receive(m) {
-    if (m.type === 'pong') {
-      clock.add(m.t0, m.t1, m.t2, clock.local());
-    } else if (m.type === 'snapshot') {
-      this.rev = m.rev;
-      this.resyncing = false;
-      this.stats.snapshots += 1;
-      this.onSettings(m.settings || {});
-      const state = (m[this.bus] || {})[this.template] || HIDDEN;
-      this.onState(state, { age: (m.server_ms ?? state.since_ms) - state.since_ms });
-    } else if (m.type === 'delta' || m.type === 'settings') {
-      if (this.resyncing) return;            // the snapshot asked for covers this
-      if (m.prev !== this.rev) { this.resync(); return; }  // missed one: start again
-      this.rev = m.rev;
-      this.stats.deltas += 1;
-      if (m.type === 'settings') {
-        this.onSettings(m.settings || {});
-      } else if (m.bus === this.bus && m.graphic === this.template) {
-        this.onState(m.state, { age: (m.server_ms ?? m.state.since_ms) - m.state.since_ms });
-      }
-    }
-  }
+  get rev() { return this.feed.rev; }
+  get connected() { return this.feed.connected; }
+  get stats() { return this.feed.stats; }
+  start() { this.feed.start(); }
 }
 
 // ---------------------------------------------------------------- following the hub's state
@@ -259,6 +157,10 @@ export class Follower {
 }
 
 // ---------------------------------------------------------------- the web component
+
+const KEYFRAME_OPTIONS = new Set(['offset', 'easing', 'composite']);
+const cssName = (prop) => (prop === 'cssFloat' ? 'float'
+  : prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
 
 export class Graphic extends HTMLElement {
   static steps = 1;
@@ -344,8 +246,13 @@ export class Graphic extends HTMLElement {
 
   async run(kind, skip) {
     const parts = this.parts();
-    const duration = skip ? 0 : (kind === 'in' ? motion.inMs : motion.outMs);
-    const stagger = skip ? 0 : motion.staggerMs;
+    if (skip) {
+      this.cut(parts);
+      return;
+    }
+    const duration = kind === 'in' ? motion.inMs : motion.outMs;
+    const stagger = motion.staggerMs;
+    const easing = kind === 'in' ? motion.easeOut : motion.easeIn;
     for (const el of parts) {         // from where a running animation is now
       for (const a of el.getAnimations()) {
         try { a.commitStyles(); } catch (e) { /* not rendered */ }
@@ -357,10 +264,24 @@ export class Graphic extends HTMLElement {
       {
         duration,
         delay: kind === 'in' ? i * stagger : (parts.length - 1 - i) * stagger * 0.5,
-        easing: kind === 'in' ? motion.easeOut : motion.easeIn,
+        easing,
         fill: 'both',
       }));
     await Promise.all(anims.map((a) => a.finished.catch(() => {})));
+  }
+
+  // A cut (skipAnimation): no animation to build and run; every part drops what an animation
+  // left on it and stands in its own style, where the in-animation ends (out: the caller
+  // hides the graphic).
+  cut(parts) {
+    parts.forEach((el, i) => {
+      for (const a of el.getAnimations()) a.cancel();
+      for (const frame of [...this.inFrames(el, i), ...this.outFrames(el, i)]) {
+        for (const prop of Object.keys(frame)) {
+          if (!KEYFRAME_OPTIONS.has(prop)) el.style.removeProperty(cssName(prop));
+        }
+      }
+    });
   }
 }
 
@@ -405,15 +326,20 @@ export function parseData(raw) {
 
 // ---------------------------------------------------------------- the page
 
-const drawn = new Set();
+const drawn = new Set();  // the elements that draw every frame
+let ticking = false;
 const showctl = (window.showctl = window.showctl || {
   clock, settings, options, frames: [], plays: [], link: null, element: null,
 });
 
+// A play's times on the controller's clock: the message that asked for it arrived
+// (`received`, null when a host played it), it was applied (`requested`), its first frame.
 function markFirstFrame() {
   const requested = clock.now();
+  const arrived = showctl.link?.received;
+  const received = arrived == null ? null : arrived + clock.offset;
   requestAnimationFrame(() => {
-    showctl.plays.push({ requested, frame: clock.now(), local: clock.local() });
+    showctl.plays.push({ received, requested, frame: clock.now(), local: clock.local() });
     if (showctl.plays.length > 100) showctl.plays.shift();
   });
 }
@@ -429,7 +355,14 @@ function tick() {
   }
   requestAnimationFrame(tick);
 }
-requestAnimationFrame(tick);
+
+function drawEveryFrame(el) {
+  drawn.add(el);
+  if (!ticking) {
+    ticking = true;
+    requestAnimationFrame(tick);
+  }
+}
 
 function installGlobals(target) {
   window.update = (raw) => target.updateAction({ data: parseData(raw) });
@@ -446,7 +379,7 @@ export function define(template, cls) {
   const start = () => {
     let el = document.querySelector(tag);
     if (!el) { el = document.createElement(tag); document.body.append(el); }
-    drawn.add(el);
+    if (el.frame !== Graphic.prototype.frame || options.trace) drawEveryFrame(el);
     showctl.element = el;
     showctl.template = template;
     installGlobals(el);
@@ -466,7 +399,7 @@ function follow(template, target) {
       Object.assign(settings, s);
       if (target.onSettings) target.onSettings(settings);
     },
-    onStatus: (s) => document.documentElement.setAttribute('data-hub', s),
+    onStatus: (status) => document.documentElement.setAttribute('data-hub', status),
   });
   showctl.link.start();
 }

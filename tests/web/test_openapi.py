@@ -50,7 +50,8 @@ def test_the_document_and_the_routes_match_exactly() -> None:
     assert dict(app["permissions"]) == PERMISSIONS
     # and every API route has a role (the console's files are open: the login form is there)
     assert set(PERMISSIONS) == {r for r in routes if r[1].startswith("/api/")}
-    assert routes - set(PERMISSIONS) == {("GET", "/"), ("GET", "/static/{path}")}
+    assert routes - set(PERMISSIONS) == {("GET", "/"), ("GET", "/static/{path}"),
+                                         ("GET", "/lib/{name}")}
     for method, path in routes:  # open routes say so, and only those
         op = DOC["paths"][path][method.lower()]
         assert (op.get("security") == []) == (PERMISSIONS.get((method, path), "public")

@@ -1,199 +1,197 @@
 // The guest page: devices, preview, level meter, Join (WHIP), tally, stats, and the return
 // feed (the show minus the guest's own voice) played from the same peer connection. Text is
-// set with textContent only: nothing a server or a user sends is ever parsed as HTML.
-"use strict";
-(function () {
-  const boot = JSON.parse(document.getElementById("boot").textContent);
-  const token = new URLSearchParams(location.search).get("t") || "";
-  const T = {
-    en: { title: "New Year's Eve of Science", you_appear_as: "On air you appear as",
-      camera: "Camera", microphone: "Microphone", join: "Join", leave: "Leave",
-      invited: "Not connected", connecting: "Connecting…", "green-room": "Connected: waiting in the green room",
-      ready: "Connected: you are next", "on-air": "ON AIR", disconnected: "Disconnected: reconnecting…",
-      lang: "中文", messages: "From the producer", no_devices: "No camera or microphone allowed: ",
-      hear: "Click to hear the studio" },
-    zh: { title: "科学跨年夜", you_appear_as: "您在节目中显示为", camera: "摄像头",
-      microphone: "麦克风", join: "加入", leave: "离开", invited: "未连接", connecting: "正在连接…",
-      "green-room": "已连接：候场中", ready: "已连接：下一个就是您", "on-air": "直播中",
-      disconnected: "连接中断：正在重连…", lang: "English", messages: "制片人消息", no_devices: "无法使用摄像头或麦克风：",
-      hear: "点击收听演播室" },
-  };
-  let lang = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
-  let status = "invited", onAir = false, stream = null, pc = null, session = null;
-  let wanted = false, ws = null;
-  const $ = (id) => document.getElementById(id);
+// set with textContent only: nothing a server or a user sends is ever parsed as HTML. The
+// words are in i18n.en.json / i18n.zh.json next to this file; the page's websocket is the
+// shared client (/lib/socket.js).
 
-  function render() {
-    const t = T[lang];
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t[el.dataset.i18n]; });
-    $("lang").textContent = t.lang;
-    $("join").textContent = wanted ? t.leave : t.join;
-    $("name").textContent = (lang === "zh" && boot.name_zh) ? boot.name_zh : (boot.name || boot.guest);
-    $("role").textContent = boot.role ? "— " + boot.role : "";
-    $("tally").dataset.status = status;
-    $("tally").textContent = t[status] || status;
+import { initI18n, lang, onLangChange, setLang, t } from "/lib/i18n.js";
+import { Socket, wsUrl } from "/lib/socket.js";
+
+const STATUSES = ["invited", "connecting", "green-room", "ready", "on-air", "disconnected"];
+const boot = JSON.parse(document.getElementById("boot").textContent);
+const token = new URLSearchParams(location.search).get("t") || "";
+let status = "invited", onAir = false, stream = null, pc = null, session = null;
+let wanted = false;
+const $ = (id) => document.getElementById(id);
+
+function render() {
+  document.title = t("page.title");
+  $("join").textContent = wanted ? t("join.leave") : t("join.join");
+  $("name").textContent = (lang() === "zh" && boot.name_zh) ? boot.name_zh : (boot.name || boot.guest);
+  $("role").textContent = boot.role ? "— " + boot.role : "";
+  $("tally").dataset.status = status;
+  $("tally").textContent = STATUSES.includes(status) ? t(`status.${status}`) : status;
+}
+
+async function devices() {
+  const list = await navigator.mediaDevices.enumerateDevices();
+  for (const [kind, sel] of [["videoinput", $("camera")], ["audioinput", $("microphone")]]) {
+    const keep = sel.value;
+    sel.replaceChildren();
+    list.filter((d) => d.kind === kind).forEach((d, i) => {
+      const o = document.createElement("option");
+      o.value = d.deviceId; o.textContent = d.label || kind + " " + (i + 1);
+      sel.append(o);
+    });
+    if (keep) sel.value = keep;
   }
-  $("lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; render(); };
+}
 
-  async function devices() {
-    const list = await navigator.mediaDevices.enumerateDevices();
-    for (const [kind, sel] of [["videoinput", $("camera")], ["audioinput", $("microphone")]]) {
-      const keep = sel.value;
-      sel.replaceChildren();
-      list.filter((d) => d.kind === kind).forEach((d, i) => {
-        const o = document.createElement("option");
-        o.value = d.deviceId; o.textContent = d.label || kind + " " + (i + 1);
-        sel.append(o);
-      });
-      if (keep) sel.value = keep;
+let meterCtx = null;
+function meter(s) {
+  try {
+    meterCtx = meterCtx || new AudioContext();
+    const an = meterCtx.createAnalyser(); an.fftSize = 512;
+    meterCtx.createMediaStreamSource(s).connect(an);
+    const buf = new Float32Array(an.fftSize);
+    const tick = () => {
+      if (stream !== s) return;
+      an.getFloatTimeDomainData(buf);
+      let peak = 0; for (const v of buf) peak = Math.max(peak, Math.abs(v));
+      $("level").style.width = Math.min(100, peak * 100).toFixed(0) + "%";
+      requestAnimationFrame(tick);
+    };
+    tick();
+  } catch (e) { /* no meter: not fatal */ }
+}
+
+async function capture() {
+  const cam = $("camera").value, mic = $("microphone").value;
+  const s = await navigator.mediaDevices.getUserMedia({
+    video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
+    audio: mic ? { deviceId: { exact: mic } } : true });
+  if (stream) stream.getTracks().forEach((tr) => tr.stop());
+  stream = s; $("preview").srcObject = s; meter(s);
+  await devices();
+}
+$("camera").onchange = $("microphone").onchange = () => capture().then(() => { if (wanted) connect(); });
+
+// The return feed. Browsers may refuse to play sound before a click: Join is one, so it
+// starts playback; if the browser still refuses, a button asks for a click of its own.
+function hear() {
+  const audio = $("return");
+  if (!audio.srcObject) return;
+  audio.play().then(() => { $("hear").hidden = true; }).catch(() => { $("hear").hidden = false; });
+}
+$("hear").onclick = hear;
+function received(e) {
+  if (e.track.kind !== "audio") return;
+  $("return").srcObject = (e.streams && e.streams[0]) || new MediaStream([e.track]);
+  hear();
+}
+
+const auth = { Authorization: "Bearer " + token };
+async function hangUp() {
+  if (pc) { pc.close(); pc = null; }
+  if (session) { fetch(session, { method: "DELETE", headers: auth }).catch(() => {}); session = null; }
+}
+async function connect() {
+  await hangUp();
+  if (!stream) await capture();
+  // the show's STUN/TURN servers (none unless configured), the same the gateway uses
+  const p = new RTCPeerConnection({ iceServers: boot.ice_servers || [] });
+  pc = p;
+  // audio both ways (the return feed comes back on it), video one way
+  stream.getTracks().forEach((tr) => p.addTransceiver(tr, {
+    direction: tr.kind === "audio" ? "sendrecv" : "sendonly", streams: [stream] }));
+  p.ontrack = received;
+  p.onconnectionstatechange = () => {
+    if (p === pc && (p.connectionState === "failed" || p.connectionState === "disconnected")) retry();
+  };
+  await p.setLocalDescription(await p.createOffer());
+  await new Promise((ok) => {  // no trickle: gather fully first
+    if (p.iceGatheringState === "complete") return ok();
+    p.addEventListener("icegatheringstatechange", () => { if (p.iceGatheringState === "complete") ok(); });
+    setTimeout(ok, 3000);
+  });
+  const r = await fetch("/whip/" + encodeURIComponent(boot.guest), {
+    method: "POST", headers: { ...auth, "Content-Type": "application/sdp" }, body: p.localDescription.sdp });
+  if (r.status !== 201) throw new Error(r.status + " " + (await r.text()));
+  session = r.headers.get("Location");
+  await p.setRemoteDescription({ type: "answer", sdp: await r.text() });
+}
+let retrying = null;
+function retry() {
+  if (!wanted || retrying) return;
+  retrying = setTimeout(() => { retrying = null; join(); }, 2000);
+}
+async function join() {
+  $("error").textContent = "";
+  try { await connect(); } catch (e) { $("error").textContent = String(e.message || e); retry(); }
+}
+$("join").onclick = () => {
+  wanted = !wanted; render();
+  if (wanted) { $("return").play().catch(() => {}); join(); } else hangUp();
+};
+
+let lastSent = null;
+async function report() {
+  if (!pc || !socket.open) return;
+  const out = {};
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "remote-inbound-rtp" && r.kind === "video") {
+      if (r.roundTripTime !== undefined) out.rtt_ms = r.roundTripTime * 1000;
+      if (r.jitter !== undefined) out.jitter_ms = r.jitter * 1000;
+      if (r.packetsLost !== undefined) out.packetsLost = r.packetsLost;
+      if (r.fractionLost !== undefined) out.loss_pct = r.fractionLost * 100;
     }
-  }
-
-  let meterCtx = null;
-  function meter(s) {
-    try {
-      meterCtx = meterCtx || new AudioContext();
-      const an = meterCtx.createAnalyser(); an.fftSize = 512;
-      meterCtx.createMediaStreamSource(s).connect(an);
-      const buf = new Float32Array(an.fftSize);
-      const tick = () => {
-        if (stream !== s) return;
-        an.getFloatTimeDomainData(buf);
-        let peak = 0; for (const v of buf) peak = Math.max(peak, Math.abs(v));
-        $("level").style.width = Math.min(100, peak * 100).toFixed(0) + "%";
-        requestAnimationFrame(tick);
-      };
-      tick();
-    } catch (e) { /* no meter: not fatal */ }
-  }
-
-  async function capture() {
-    const cam = $("camera").value, mic = $("microphone").value;
-    const s = await navigator.mediaDevices.getUserMedia({
-      video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
-      audio: mic ? { deviceId: { exact: mic } } : true });
-    if (stream) stream.getTracks().forEach((tr) => tr.stop());
-    stream = s; $("preview").srcObject = s; meter(s);
-    await devices();
-  }
-  $("camera").onchange = $("microphone").onchange = () => capture().then(() => { if (wanted) connect(); });
-
-  // The return feed. Browsers may refuse to play sound before a click: Join is one, so it
-  // starts playback; if the browser still refuses, a button asks for a click of its own.
-  function hear() {
-    const audio = $("return");
-    if (!audio.srcObject) return;
-    audio.play().then(() => { $("hear").hidden = true; }).catch(() => { $("hear").hidden = false; });
-  }
-  $("hear").onclick = hear;
-  function received(e) {
-    if (e.track.kind !== "audio") return;
-    $("return").srcObject = (e.streams && e.streams[0]) || new MediaStream([e.track]);
-    hear();
-  }
-
-  const auth = { Authorization: "Bearer " + token };
-  async function hangUp() {
-    if (pc) { pc.close(); pc = null; }
-    if (session) { fetch(session, { method: "DELETE", headers: auth }).catch(() => {}); session = null; }
-  }
-  async function connect() {
-    await hangUp();
-    if (!stream) await capture();
-    // the show's STUN/TURN servers (none unless configured), the same the gateway uses
-    const p = new RTCPeerConnection({ iceServers: boot.ice_servers || [] });
-    pc = p;
-    // audio both ways (the return feed comes back on it), video one way
-    stream.getTracks().forEach((tr) => p.addTransceiver(tr, {
-      direction: tr.kind === "audio" ? "sendrecv" : "sendonly", streams: [stream] }));
-    p.ontrack = received;
-    p.onconnectionstatechange = () => {
-      if (p === pc && (p.connectionState === "failed" || p.connectionState === "disconnected")) retry();
-    };
-    await p.setLocalDescription(await p.createOffer());
-    await new Promise((ok) => {  // no trickle: gather fully first
-      if (p.iceGatheringState === "complete") return ok();
-      p.addEventListener("icegatheringstatechange", () => { if (p.iceGatheringState === "complete") ok(); });
-      setTimeout(ok, 3000);
-    });
-    const r = await fetch("/whip/" + encodeURIComponent(boot.guest), {
-      method: "POST", headers: { ...auth, "Content-Type": "application/sdp" }, body: p.localDescription.sdp });
-    if (r.status !== 201) throw new Error(r.status + " " + (await r.text()));
-    session = r.headers.get("Location");
-    await p.setRemoteDescription({ type: "answer", sdp: await r.text() });
-  }
-  let retrying = null;
-  function retry() {
-    if (!wanted || retrying) return;
-    retrying = setTimeout(() => { retrying = null; join(); }, 2000);
-  }
-  async function join() {
-    $("error").textContent = "";
-    try { await connect(); } catch (e) { $("error").textContent = String(e.message || e); retry(); }
-  }
-  $("join").onclick = () => {
-    wanted = !wanted; render();
-    if (wanted) { $("return").play().catch(() => {}); join(); } else hangUp();
-  };
-
-  let lastSent = null;
-  async function report() {
-    if (!pc || !ws || ws.readyState !== 1) return;
-    const out = {};
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === "remote-inbound-rtp" && r.kind === "video") {
-        if (r.roundTripTime !== undefined) out.rtt_ms = r.roundTripTime * 1000;
-        if (r.jitter !== undefined) out.jitter_ms = r.jitter * 1000;
-        if (r.packetsLost !== undefined) out.packetsLost = r.packetsLost;
-        if (r.fractionLost !== undefined) out.loss_pct = r.fractionLost * 100;
-      }
-      if (r.type === "outbound-rtp" && r.kind === "video") {
-        if (r.framesPerSecond !== undefined) out.framesPerSecond = r.framesPerSecond;
-        if (r.bytesSent !== undefined) {  // bitrate since the last report
-          if (lastSent && r.timestamp > lastSent.at) {
-            out.bitrate_kbps = (r.bytesSent - lastSent.bytes) * 8 / (r.timestamp - lastSent.at);
-          }
-          lastSent = { bytes: r.bytesSent, at: r.timestamp };
+    if (r.type === "outbound-rtp" && r.kind === "video") {
+      if (r.framesPerSecond !== undefined) out.framesPerSecond = r.framesPerSecond;
+      if (r.bytesSent !== undefined) {  // bitrate since the last report
+        if (lastSent && r.timestamp > lastSent.at) {
+          out.bitrate_kbps = (r.bytesSent - lastSent.bytes) * 8 / (r.timestamp - lastSent.at);
         }
-        if (r.qualityLimitationReason) out.qualityLimitationReason = r.qualityLimitationReason;
+        lastSent = { bytes: r.bytesSent, at: r.timestamp };
       }
-      if (r.type === "local-candidate" && r.candidateType) out.candidateType = r.candidateType;
-    });
-    ws.send(JSON.stringify({ stats: out }));
-  }
-  setInterval(report, 2000);
+      if (r.qualityLimitationReason) out.qualityLimitationReason = r.qualityLimitationReason;
+    }
+    if (r.type === "local-candidate" && r.candidateType) out.candidateType = r.candidateType;
+  });
+  socket.send({ stats: out });
+}
+setInterval(report, 2000);
 
-  function showMessage(text) {  // from the producer: as text, newest on top
-    const li = document.createElement("li");
-    const time = document.createElement("time");
-    time.textContent = new Date().toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB");
-    const body = document.createElement("span");
-    body.textContent = text;
-    li.append(time, " ", body);
-    $("messages").prepend(li);
-    while ($("messages").children.length > 5) $("messages").lastElementChild.remove();
-    $("messages-box").hidden = false;
-  }
+function showMessage(text) {  // from the producer: as text, newest on top
+  const li = document.createElement("li");
+  const time = document.createElement("time");
+  time.textContent = new Date().toLocaleTimeString(lang() === "zh" ? "zh-CN" : "en-GB");
+  const body = document.createElement("span");
+  body.textContent = text;
+  li.append(time, " ", body);
+  $("messages").prepend(li);
+  while ($("messages").children.length > 5) $("messages").lastElementChild.remove();
+  $("messages-box").hidden = false;
+}
 
-  function socket() {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-      "/guest/" + encodeURIComponent(boot.guest) + "/ws?t=" + encodeURIComponent(token);
-    ws = new WebSocket(url);
-    ws.onmessage = (m) => {
-      try {
-        const d = JSON.parse(m.data);
-        if (d.type === "message") { showMessage(String(d.text)); return; }
-        status = String(d.status); onAir = !!d.on_air; render();
-      } catch (e) { /* ignore */ }
-    };
-    ws.onclose = () => { setTimeout(socket, 2000); };
-  }
+// the page's status and the producer's messages; its link stats go back on it
+const socket = new Socket({
+  url: () => wsUrl(`/guest/${encodeURIComponent(boot.guest)}/ws`, { t: token }),
+  onMessage: (message) => {
+    if (message.type === "message") {
+      showMessage(String(message.text));
+      return;
+    }
+    status = String(message.status);
+    onAir = !!message.on_air;
+    render();
+  },
+});
 
-  render();
-  socket();
-  capture().catch((e) => { $("error").textContent = T[lang].no_devices + (e.message || e); devices(); });
-  window.showctlGuest = { join: () => { if (!wanted) $("join").click(); },
-    state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject }),
-    pc: () => pc };
-})();
+$("lang").onclick = () => setLang(lang() === "zh" ? "en" : "zh");
+onLangChange(render);
+try {
+  await initI18n("/guest-assets/");
+} catch (e) {
+  $("error").textContent = String(e.message || e);
+}
+render();
+socket.start();
+capture().catch((e) => {
+  $("error").textContent = t("device.none", { reason: e.message || e });
+  devices();
+});
+window.showctlGuest = {
+  join: () => { if (!wanted) $("join").click(); },
+  state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject }),
+  pc: () => pc,
+};

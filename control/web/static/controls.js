@@ -3,7 +3,7 @@
 
 import { api, ApiError } from "./api.js";
 import { duration } from "./format.js";
-import { t } from "./i18n.js";
+import { t } from "/lib/i18n.js";
 import { $, dialog, dialogOpen, el, toast } from "./ui.js";
 
 const PANIC_ARM_MS = 3000;

@@ -1,18 +1,18 @@
 // The graphics panel (a tab next to the rundown): every graphic with what it shows on the
 // program and preview buses, live from the overlay hub's websocket (/overlays/ws, the same
-// feed as the pages OBS loads). Directors and producers also get, for the chosen graphic,
-// a data form built from its template's JSON Schema, PREVIEW / PLAY / UPDATE / NEXT / STOP,
-// and two small monitors: the preview page and the program page, scaled down. Refusals
-// (422 with each field that does not fit) are toasts, and the fields are marked.
+// feed as the pages OBS loads, on the same client: /lib/socket.js). Directors and producers
+// also get, for the chosen graphic, a data form built from its template's JSON Schema,
+// PREVIEW / PLAY / UPDATE / NEXT / STOP, and two small monitors: the preview page and the
+// program page, scaled down. Refusals (422 with each field that does not fit) are toasts,
+// and the fields are marked.
 
+import { lang, t } from "/lib/i18n.js";
+import { Feed, Status, wsUrl } from "/lib/socket.js";
 import { api, ApiError } from "./api.js";
-import { lang, t } from "./i18n.js";
 import { SchemaForm } from "./schemaform.js";
 import { $, el, setClass, setText, show, toast } from "./ui.js";
 
 const PAGE_WIDTH = 1920;
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5000;
 const TAB_KEY = "showctl.tab";
 const GRAPHIC_KEY = "showctl.graphic";
 const HIDDEN = Object.freeze({ visible: false, data: {}, step: 0 });
@@ -28,86 +28,37 @@ function remember(key, value = undefined) {
   return null;
 }
 
-/** The overlay hub's feed: a snapshot, then revisioned deltas (a gap asks for a snapshot). */
+/** The overlay hub's feed (/overlays/ws, the shared client): a snapshot, then revisioned
+ * deltas; what each graphic shows on each bus. */
 class GraphicsFeed {
   constructor(onChange) {
-    this.onChange = onChange;
-    this.rev = null;
     this.buses = { program: {}, preview: {} };
-    this.ws = null;
-    this.attempt = 0;
-    this.stopped = false;
-    this.timer = null;
+    this.feed = new Feed({
+      url: () => wsUrl("/overlays/ws", { template: "console" }),
+      snapshot: "snapshot",
+      deltas: ["delta", "settings"],
+      onSnapshot: (message) => {
+        this.buses = { program: { ...message.program }, preview: { ...message.preview } };
+        onChange(true);
+      },
+      onDelta: (message) => {
+        if (message.type === "delta" && this.buses[message.bus]) {
+          this.buses[message.bus][message.graphic] = message.state;
+          onChange(true, message.graphic);
+        }
+      },
+      onStatus: (status) => {
+        if (status !== Status.OPEN && status !== Status.CONNECTING) onChange(false);
+      },
+    });
   }
 
   start() {
-    this.stopped = false;
-    this.connect();
+    this.feed.start();
   }
 
   stop() {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    if (this.ws) this.ws.close();
-  }
-
-  connect() {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    let ws;
-    try {
-      ws = new WebSocket(`${scheme}//${location.host}/overlays/ws?template=console`);
-    } catch {
-      this.retry();
-      return;
-    }
-    this.ws = ws;
-    ws.onopen = () => {
-      this.attempt = 0;
-    };
-    ws.onmessage = (event) => {
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      this.receive(message, ws);
-    };
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.rev = null;
-      this.onChange(false);
-      if (!this.stopped) this.retry();
-    };
-  }
-
-  receive(message, ws) {
-    if (message.type === "snapshot") {
-      this.rev = message.rev;
-      this.buses = { program: { ...message.program }, preview: { ...message.preview } };
-      this.onChange(true);
-    } else if (message.type === "delta" || message.type === "settings") {
-      if (this.rev === null) return;
-      if (message.prev !== this.rev) { // missed one: start again from the present
-        this.rev = null;
-        ws.send(JSON.stringify({ type: "resync" }));
-        return;
-      }
-      this.rev = message.rev;
-      if (message.type === "delta" && this.buses[message.bus]) {
-        this.buses[message.bus][message.graphic] = message.state;
-        this.onChange(true, message.graphic);
-      }
-    }
-  }
-
-  retry() {
-    this.attempt += 1;
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.attempt - 1));
-    this.timer = setTimeout(() => {
-      if (!this.stopped) this.connect();
-    }, base * (0.5 + Math.random() / 2));
+    this.feed.stop();
   }
 
   state(name, bus) {

@@ -4,7 +4,7 @@
 // is never replaced by a push.
 
 import { api } from "./api.js";
-import { lang, t } from "./i18n.js";
+import { lang, t } from "/lib/i18n.js";
 import { $, dialog, el, setClass, setText, show, toast } from "./ui.js";
 
 // status → its label key (listed, so the i18n test sees every key)

@@ -1,11 +1,11 @@
 // The console's entry point: language, login or console, the websocket, the clock loop.
 
+import { ServerClock } from "/lib/clock.js";
+import { initI18n, lang, onLangChange, setLang, t, translate } from "/lib/i18n.js";
 import { api, ApiError, whoami } from "./api.js";
-import { ServerClock } from "./clock.js";
 import { Controls } from "./controls.js";
 import { GraphicsPanel } from "./graphics.js";
 import { GuestsPanel } from "./guests.js";
-import { initI18n, lang, onLangChange, setLang, t, translate } from "./i18n.js";
 import { Live } from "./live.js";
 import { $, show } from "./ui.js";
 import { ConsoleView } from "./view.js";
@@ -132,7 +132,7 @@ function startConsole(role) {
 
 async function boot() {
   try {
-    await initI18n();
+    await initI18n("/static/");
   } catch (e) {
     $("boot").textContent = `showctl: ${e}`;
     return;

@@ -3,7 +3,7 @@
 // maximum), boolean, arrays of strings). The browser checks nothing itself (no `required`,
 // no patterns): the server's reasons are the ones shown. Schema text only as text.
 
-import { t } from "./i18n.js";
+import { t } from "/lib/i18n.js";
 import { el } from "./ui.js";
 
 const LONG_TEXT = 200; // longer strings get a text area

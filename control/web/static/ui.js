@@ -1,7 +1,7 @@
 // Small DOM helpers: text-only element building, toasts and the one modal dialog.
 // Text from the server only ever goes in through textContent.
 
-import { t } from "./i18n.js";
+import { t } from "/lib/i18n.js";
 
 export function $(id) {
   return document.getElementById(id);

@@ -2,14 +2,14 @@
 // `tick()` every frame draws the clocks from absolute times and the server clock.
 
 import { clockTime, countdown, duration, epoch, signed, signedSpan } from "./format.js";
-import { lang, t } from "./i18n.js";
+import { lang, t } from "/lib/i18n.js";
 import { $, el, setClass, setText, show } from "./ui.js";
 
 export class ConsoleView {
   /**
    * @param {object} o
    * @param {string} o.role  director | producer | viewer
-   * @param {import('./clock.js').ServerClock} o.clock
+   * @param {import('/lib/clock.js').ServerClock} o.clock
    * @param {(id: string) => void} o.onRowClick      director: set next
    * @param {(id: string, skip: boolean) => void} o.onSkip
    * @param {(id: string) => void} o.onNote          producer+: edit the note

@@ -1,5 +1,5 @@
-// English and Chinese: two dictionaries with the same keys (tests/console checks), one
-// `t(key, params)`. The language comes from localStorage, else navigator.language; a visible
+// English and Chinese for every page (the console, the guest page): two dictionaries with the
+// same keys (tests check), JSON files next to the page's code, one `t(key, params)`. The language comes from localStorage, else navigator.language; a visible
 // switch changes it and remembers it. Static labels carry data-i18n="key" (text),
 // data-i18n-title / data-i18n-placeholder / data-i18n-aria (attributes).
 
@@ -21,9 +21,10 @@ function initialLang() {
   return browser.toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
-export async function initI18n() {
+/** Load `${base}i18n.en.json` and `${base}i18n.zh.json`, then translate the page. */
+export async function initI18n(base) {
   await Promise.all(LANGS.map(async (lang) => {
-    const response = await fetch(`/static/i18n.${lang}.json`, { cache: "no-cache" });
+    const response = await fetch(`${base}i18n.${lang}.json`, { cache: "no-cache" });
     if (!response.ok) throw new Error(`i18n.${lang}.json: HTTP ${response.status}`);
     dictionaries[lang] = await response.json();
   }));
