@@ -24,7 +24,7 @@ from .guest import GuestFault
 
 LOSS, JITTER_MS, LOSSY_S = 0.05, 30.0, 6.0  # the lossy link, and how long it lasts (wall s)
 MIN_VIDEO_DROPS, LOSSY_MAX_S = 3, 15.0  # ... longer while fewer of its video packets were lost
-REPORT_BOUND_S = 30.0  # wall s from the injection for the page to report the loss
+REPORT_BOUND_S = 45.0  # wall s from the injection for the page to report the loss
 CLEAN_BOUND_S = 15.0  # ... and then to report no loss again
 
 
