@@ -74,11 +74,16 @@ class Browser:
     profile: Path | None = None
     joins: int = 0
     relays: list[LossyRelay] = field(default_factory=list)
-    video_ssrc: int | None = None  # its video stream's, from its last offer (lossy guest)
+    video_ssrcs: set[int] = field(default_factory=set)  # its video streams', from its offers
 
     @property
     def relay(self) -> LossyRelay | None:
         return self.relays[-1] if self.relays else None
+
+    def video_dropped(self) -> int:
+        """The relays' drops of this guest's video, over every session it had (a rejoin
+        makes a new relay and a new stream)."""
+        return sum(r.counts.dropped_up[s] for r in self.relays for s in self.video_ssrcs)
 
 
 class GuestBrowsers:
@@ -128,7 +133,8 @@ class GuestBrowsers:
             await route.continue_()
             return
         offer = request.post_data or ""
-        b.video_ssrc = media_ssrcs(offer).get("video")
+        if (video := media_ssrcs(offer).get("video")) is not None:
+            b.video_ssrcs.add(video)
         try:
             response = await route.fetch(post_data=strip_candidates(offer))
         except Exception:  # the controller is down (controller-kill): as the network says

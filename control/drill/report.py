@@ -141,7 +141,9 @@ def guest_lines(faults: list[dict[str, Any]]) -> list[str]:
                 f"loss after {_s(d.get('loss_reported_after_s'))} "
                 f"({d['max_loss_pct_reported']:g} %, {d['packets_lost_reported']} packets "
                 f"lost); while its segment was on air the read model showed "
-                f"{d['statuses_on_air']}; the show clock ran {d['show_advanced_s']:g} s; "
+                f"{d['statuses_on_air']}"
+                f"{' and its page made a new session' if d.get('rejoined_in_window') else ''}; "
+                f"the show clock ran {d['show_advanced_s']:g} s; "
                 f"link stats clean again after {_s(d.get('clean_again_after_s'))}")
         elif f["name"].startswith("guest-") and d.get("error"):
             lines.append(f"- {f['name']}: {d['error']}")

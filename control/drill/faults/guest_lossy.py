@@ -26,6 +26,18 @@ LOSS, JITTER_MS, LOSSY_S = 0.05, 30.0, 6.0  # the lossy link, and how long it la
 MIN_VIDEO_DROPS, LOSSY_MAX_S = 3, 15.0  # ... longer while fewer of its video packets were lost
 REPORT_BOUND_S = 45.0  # wall s from the injection for the page to report the loss
 CLEAN_BOUND_S = 15.0  # ... and then to report no loss again
+BROWSER_STATS = """async () => {
+  const out = [];
+  (await showctlGuest.pc().getStats()).forEach((r) => {
+    if (r.kind === "video" && ["outbound-rtp", "remote-inbound-rtp"].includes(r.type)) {
+      out.push({type: r.type, ssrc: r.ssrc, packetsSent: r.packetsSent,
+                packetsLost: r.packetsLost, fractionLost: r.fractionLost,
+                framesPerSecond: r.framesPerSecond,
+                qualityLimitationReason: r.qualityLimitationReason});
+    }
+  });
+  return out;
+}"""
 
 
 class GuestLossy(GuestFault):
@@ -33,6 +45,7 @@ class GuestLossy(GuestFault):
     need_s = LOSSY_S + 4
     link0: dict[str, Any]  # the page's last report before the fault
     counts0: tuple[int, int, int]  # the relay's forwarded, dropped, dropped of the video
+    sessions0: int  # the guest's WebRTC sessions (WHIP joins) before the fault
     reported: asyncio.Task[tuple[float, dict[str, Any]] | None]
     window_end: float  # wall s
     end: ReadModel  # the read model as the window ended
@@ -47,11 +60,15 @@ class GuestLossy(GuestFault):
         return self.ctx.guests().browsers[self.guest()]
 
     def _counts(self) -> tuple[int, int, int]:
-        b = self._browser()
-        assert b.relay is not None
-        c = b.relay.counts
-        video = c.dropped_up[b.video_ssrc] if b.video_ssrc is not None else 0
-        return c.forwarded, c.dropped, video
+        """The relays' forwarded and dropped packets, and drops of the guest's video, over
+        every session of the guest."""
+        relays = self._browser().relays
+        return (sum(r.counts.forwarded for r in relays), sum(r.counts.dropped for r in relays),
+                self._browser().video_dropped())
+
+    def _rejoined(self) -> bool:
+        """The page made a new WebRTC session since the fault began (its link broke)."""
+        return len(self._browser().relays) > self.sessions0
 
     async def inject(self) -> None:
         b, r = self._browser(), self.r
@@ -61,6 +78,7 @@ class GuestLossy(GuestFault):
         state = await self.ctx.ctl.state()
         self.link0 = guest_view(state, self.guest()).get("link") or {}
         self.counts0 = self._counts()
+        self.sessions0 = len(b.relays)
         r.detail.update(guest=self.guest(), segment=(on_air_segment(state) or {}).get("id"),
                         loss=LOSS, jitter_ms=JITTER_MS)
         self.started()
@@ -100,7 +118,8 @@ class GuestLossy(GuestFault):
             scene_ok = scene_ok and (want is None or await ctx.watch.program() == want)
             await asyncio.sleep(0.25)
         self.r.detail.update(statuses_on_air=statuses, off_air=off_air,
-                             window_s=round(time.time() - self.t0, 1))
+                             window_s=round(time.time() - self.t0, 1),
+                             rejoined_in_window=self._rejoined())
         self.scene_ok, self.show0 = scene_ok, show0
 
     async def _loss_reported(self) -> tuple[float, dict[str, Any]] | None:
@@ -113,7 +132,8 @@ class GuestLossy(GuestFault):
             link = guest_view(await self.ctx.ctl.state(), self.guest()).get("link") or {}
             self._seen(link)
             fresh = link.get("at", 0) > self.t0
-            lossy = (link.get("packetsLost") or 0) > lost0 or (link.get("loss_pct") or 0) > 0
+            before = 0 if self._rejoined() else lost0  # a new session counts from 0
+            lossy = (link.get("packetsLost") or 0) > before or (link.get("loss_pct") or 0) > 0
             return link if fresh and lossy else None
         try:
             link = await until(shows_loss, REPORT_BOUND_S, "the page reporting the loss", 0.1)
@@ -127,6 +147,7 @@ class GuestLossy(GuestFault):
             return
         self._figures()
         reported = await self.reported
+        r.detail["browser_stats"] = await self._browser_stats()
         lost0 = self.link0.get("packetsLost") or 0
         r.detail.update(
             loss_reported_after_s=None if reported is None else reported[0],
@@ -135,7 +156,7 @@ class GuestLossy(GuestFault):
             packets_lost_reported=0 if reported is None else (
                 (reported[1].get("packetsLost") or 0) - lost0))
         r.checks["stayed connected and on air"] = (
-            bool(r.detail["statuses_on_air"])
+            bool(r.detail["statuses_on_air"]) and not r.detail["rejoined_in_window"]
             and set(r.detail["statuses_on_air"]) == {GuestStatus.ON_AIR})
         r.checks["the read model's link stats show the loss"] = reported is not None
         r.checks["the show went on (program on the on-air scene, the clock running)"] = (
@@ -153,6 +174,14 @@ class GuestLossy(GuestFault):
         if link and (not reports or reports[-1][0] != entry[0]) and len(reports) < 30:
             reports.append(entry)
 
+    async def _browser_stats(self) -> list[dict[str, Any]] | None:
+        """The browser's own view of its video stream now (what the page reports from):
+        tells a late or missing receiver report from a report lost on its way."""
+        try:
+            return await asyncio.wait_for(self._browser().page.evaluate(BROWSER_STATS), 5)
+        except Exception as exc:  # the page is gone or busy: the figure is only evidence
+            return [{"error": str(exc)[:200]}]
+
     def _figures(self) -> None:
         """What the relay did in the window (its drops of the guest's video apart)."""
         (fwd0, dropped0, video0), (fwd, dropped, video) = self.counts0, self._counts()
@@ -161,7 +190,8 @@ class GuestLossy(GuestFault):
             relay_dropped=dropped, relay_dropped_video=video - video0,
             relay_dropped_pct=round(100 * dropped / max(1, fwd + dropped), 2),
 
-            show_advanced_s=round((self.end["show"]["now_ms"] - self.show0) / 1000, 1))
+            show_advanced_s=round((self.end["show"]["now_ms"] - self.show0) / 1000, 1),
+            sessions_during=len(self._browser().relays) - self.sessions0 + 1)
 
     async def _clean_again(self, since: float) -> None:
         """A report of the page's, made after the link was clean and after the loss was
