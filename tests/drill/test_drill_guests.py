@@ -1,5 +1,5 @@
 """The drill's guest faults, as CI runs them: two headless Chromium guests with fake cameras
-on a five-and-a-half-minute show at x5 (66 s of wall time, after a 45 s pre-show in which
+on a five-and-a-half-minute show at x5 (66 s of wall time, after a 60 s pre-show in which
 the browsers join) against a real OBS and the mixer, inside a loopback-only network
 namespace (scripts/drill re-runs itself under `unshare -n`). One guest's browser is
 SIGKILLed on air and rejoins; the other's link drops 5 % with jitter, and the page must
