@@ -34,11 +34,23 @@ SHOWN_ALARMS = ("critical", "warning")  # alarm levels a director must see
 
 def instant_ms(obj: Mapping[str, Any], name: str) -> int:
     """The instant `name` of a read-model object in epoch ms: `<name>_ms` when the read model
-    has it, else its ISO text parsed. KeyError when it has neither."""
+    has it, else its ISO text parsed. KeyError when it has neither, ValueError when it is
+    null (a segment already over has no expected times)."""
     value = obj.get(f"{name}_ms")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return round(value)
-    return round(datetime.fromisoformat(obj[name]).timestamp() * 1000)
+    text = obj[name]
+    if not isinstance(text, str):
+        raise ValueError(f"{name} is {text!r}, not an instant")
+    return round(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def maybe_instant_ms(obj: Mapping[str, Any], name: str) -> int | None:
+    """`instant_ms`, or None where the read model gives no instant (null or absent)."""
+    try:
+        return instant_ms(obj, name)
+    except (KeyError, ValueError):
+        return None
 
 
 def guest_view(state: ReadModel, guest: str) -> dict[str, Any]:
@@ -62,10 +74,12 @@ def is_hard_start(state: ReadModel, seg_id: str) -> bool:
     return any(s["id"] == seg_id and s["hard_start"] for s in state["segments"])
 
 
-def segment_span(state: ReadModel, seg: Mapping[str, Any]) -> tuple[int, int]:
-    """A segment's expected (start, end) in show ms; one that holds stays on air until the
-    next hard start takes over."""
-    start, end = instant_ms(seg, "expected_start"), instant_ms(seg, "expected_end")
+def segment_span(state: ReadModel, seg: Mapping[str, Any]) -> tuple[int, int] | None:
+    """A segment's expected (start, end) in show ms, None when it has none (over, skipped);
+    one that holds stays on air until the next hard start takes over."""
+    start, end = maybe_instant_ms(seg, "expected_start"), maybe_instant_ms(seg, "expected_end")
+    if start is None or end is None:
+        return None
     if seg.get("then") == "hold":
         later = [h["target_ms"] for h in state["hard_starts"] if h["target_ms"] >= end]
         end = min(later) if later else end

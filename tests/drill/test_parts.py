@@ -26,6 +26,8 @@ def test_an_instant_is_read_from_its_ms_field_first_and_from_its_iso_text_otherw
     assert instant_ms({"start": ISO, "start_ms": None}, "start") == MS  # null: not there
     with pytest.raises(KeyError):
         instant_ms({}, "start")
+    with pytest.raises(ValueError):  # a segment already over has null expected times
+        instant_ms({"start": None, "start_ms": None}, "start")
 
 
 def test_a_held_segment_lasts_until_the_next_hard_start_in_either_form():
@@ -34,6 +36,8 @@ def test_a_held_segment_lasts_until_the_next_hard_start_in_either_form():
            "then": "hold"}
     assert segment_span(state, seg) == (MS, MS + 60_000)
     assert segment_span(state, {**seg, "then": "next"}) == (MS, MS + 10_000)
+    # over (or skipped): no expected times, no span (the old drill crashed here under load)
+    assert segment_span(state, {"expected_start": None, "expected_end": None}) is None
 
 
 def test_every_fault_is_a_class_in_the_table_under_its_own_name():

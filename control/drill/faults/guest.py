@@ -50,8 +50,8 @@ class GuestFault(Fault):
                 return None
             if guest_status(state, guest) != GuestStatus.ON_AIR:
                 return None
-            return state if segment_span(state, seg)[1] - state["show"]["now_ms"] >= need_ms \
-                else None
+            span = segment_span(state, seg)
+            return state if span and span[1] - state["show"]["now_ms"] >= need_ms else None
         return await until(ready, timeout, f"{guest} on air with {need_s:g} s left", 0.05)
 
 
@@ -59,7 +59,7 @@ def _longest_ahead_ms(state: ReadModel, guest: str) -> int:
     """The most show time any segment from now on keeps `guest` on air."""
     now = state["show"]["now_ms"]
     spans = (segment_span(state, s) for s in state["segments"] if guest in s["guests"])
-    return max((end - max(start, now) for start, end in spans), default=0)
+    return max((end - max(start, now) for start, end in filter(None, spans)), default=0)
 
 
 def box_of(segment: dict[str, Any], layout: str | None, guest: str) -> Box:
