@@ -51,8 +51,9 @@ class ControllerProcess:
         return [sys.executable, "-m", "control.cli", "run", "--no-terminal",
                 "--start", self.start_spec, "--speed", f"{self.speed:g}", str(self.rundown)]
 
-    async def start(self, timeout: float = 60) -> None:
-        """Start it and wait for its API (DrillError at once if it exits)."""
+    async def start(self, timeout: float = 120) -> None:
+        """Start it and wait for its API (DrillError at once if it exits, or after
+        `timeout`: seen taking over a minute at a load of 17 on two cores)."""
         self.starts += 1
         with self.log.open("ab") as log:
             log.write(f"\n===== start #{self.starts} =====\n".encode())
@@ -66,7 +67,10 @@ class ControllerProcess:
             if self.proc is not None and self.proc.poll() is not None:
                 raise DrillError(f"the controller exited:\n{self.log.read_text()[-3000:]}")
             return (await self.request("GET", "/api/state"))[0] == 200
-        await until(up, timeout, "the controller's API")
+        try:
+            await until(up, timeout, "the controller's API")
+        except TimeoutError as exc:
+            raise DrillError(f"{exc}:\n{self.log.read_text()[-3000:]}") from exc
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
