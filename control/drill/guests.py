@@ -1,5 +1,6 @@
 """The drill's remote guests: headless Chromium browsers with fake cameras that join with
-their invite links and stay on for the whole drill, and the two guest faults.
+their invite links and stay on for the whole drill (the two guest faults that hit them are
+in control.drill.faults).
 
 Each guest is its own browser (Playwright's persistent context on a fresh profile), so one
 can be SIGKILLed without touching the others: that is what a guest's laptop crashing looks
@@ -22,9 +23,7 @@ namespace with nothing but lo), as the guests' end-to-end tests do (`reexec_in_n
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import io
 import os
 import shutil
 import signal
@@ -35,15 +34,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..guests.invites import invite_url, make_token
-from ..guests.layouts import layout_boxes
-from ..obs.preflight import FEED_SOURCE
-from .relay import LossyRelay, answer_port, strip_candidates, via_relay
-
-if TYPE_CHECKING:
-    from .run import Observer
+from .relay import LossyRelay, answer_port, media_ssrcs, strip_candidates, via_relay
+from .result import DrillError
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream",
@@ -51,7 +46,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 NETNS_ENV = "SHOWCTL_DRILL_NETNS"
-SHOT_W, SHOT_H = 320, 180
 
 
 def reexec_in_netns(argv: list[str]) -> int:
@@ -80,10 +74,16 @@ class Browser:
     profile: Path | None = None
     joins: int = 0
     relays: list[LossyRelay] = field(default_factory=list)
+    video_ssrcs: set[int] = field(default_factory=set)  # its video streams', from its offers
 
     @property
     def relay(self) -> LossyRelay | None:
         return self.relays[-1] if self.relays else None
+
+    def video_dropped(self) -> int:
+        """The relays' drops of this guest's video, over every session it had (a rejoin
+        makes a new relay and a new stream)."""
+        return sum(r.counts.dropped_up[s] for r in self.relays for s in self.video_ssrcs)
 
 
 class GuestBrowsers:
@@ -94,21 +94,34 @@ class GuestBrowsers:
         self.browsers = {g: Browser(g, link, g == lossy) for g, link in links.items()}
         self._pw: Any = None
 
-    async def start(self) -> None:
+    async def launch(self) -> None:
+        """Every guest's browser started, no page opened yet: the slow part (seconds per
+        browser under load), done while the controller starts."""
         from playwright.async_api import async_playwright
         self._pw = await async_playwright().start()
-        await asyncio.gather(*(self.join(g) for g in self.browsers))
+        await asyncio.gather(*(self._launch(g) for g in self.browsers))
+
+    async def join_all(self) -> None:
+        """Every guest opens its link and presses Join (the controller must be up)."""
+        await asyncio.gather(*(self._open(g) for g in self.browsers))
 
     async def join(self, guest: str) -> None:
         """A fresh browser opens the guest's link and presses Join (a rejoin is the same)."""
+        await self._launch(guest)
+        await self._open(guest)
+
+    async def _launch(self, guest: str) -> None:
         b = self.browsers[guest]
-        b.joins += 1
         b.profile = Path(tempfile.mkdtemp(prefix=f"{guest}-", dir=self.root))
         b.context = await self._pw.chromium.launch_persistent_context(
             str(b.profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         b.page = b.context.pages[0] if b.context.pages else await b.context.new_page()
         if b.lossy:
             await b.page.route("**/whip/**", lambda route: self._whip(b, route))
+
+    async def _open(self, guest: str) -> None:
+        b = self.browsers[guest]
+        b.joins += 1
         await b.page.goto(b.link)
         await b.page.wait_for_function("window.showctlGuest", timeout=15_000)
         await b.page.evaluate("showctlGuest.join()")
@@ -119,8 +132,11 @@ class GuestBrowsers:
         if request.method != "POST":
             await route.continue_()
             return
+        offer = request.post_data or ""
+        if (video := media_ssrcs(offer).get("video")) is not None:
+            b.video_ssrcs.add(video)
         try:
-            response = await route.fetch(post_data=strip_candidates(request.post_data or ""))
+            response = await route.fetch(post_data=strip_candidates(offer))
         except Exception:  # the controller is down (controller-kill): as the network says
             await route.abort("connectionrefused")
             return
@@ -186,51 +202,6 @@ class GuestBrowsers:
                 await self._pw.stop()
 
 
-# --- reading the show ---------------------------------------------------------------------------
-
-def guest_view(state: dict[str, Any], guest: str) -> dict[str, Any]:
-    return next((g for g in state.get("guests") or () if g["id"] == guest), {})
-
-
-def on_air_segment(state: dict[str, Any]) -> dict[str, Any] | None:
-    on_air = state.get("on_air")
-    if not on_air:
-        return None
-    return next((s for s in state["segments"] if s["id"] == on_air["id"]), None)
-
-
-def box_of(segment: dict[str, Any], layout: str | None, guest: str) -> tuple[float, ...]:
-    """The guest's box in the program picture, in percent (x, y, w, h)."""
-    boxes = layout_boxes(layout, len(segment["guests"]))
-    box = boxes[segment["guests"].index(guest)]
-    return (box.x, box.y, box.w, box.h)
-
-
-async def box_shot(observer: Observer, box: tuple[float, ...]) -> Any:
-    """The middle of the guest's box in OBS's Program Feed source (what the mixer sent and
-    OBS decoded), as an int16 RGB array; None if OBS cannot answer."""
-    import numpy as np
-    from PIL import Image
-
-    if not observer.client.connected:
-        return None
-    answer = await observer.client.call("GetSourceScreenshot", {
-        "sourceName": FEED_SOURCE, "imageFormat": "png", "imageWidth": SHOT_W,
-        "imageHeight": SHOT_H}, timeout=3.0)
-    png = base64.b64decode(answer["imageData"].split(",", 1)[1])
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
-    x, y, w, h = (v / 100 for v in box)
-    x0, x1 = int((x + w / 4) * SHOT_W), int((x + 3 * w / 4) * SHOT_W)
-    y0, y1 = int((y + h / 4) * SHOT_H), int((y + 3 * h / 4) * SHOT_H)
-    return img[y0:y1, x0:x1]
-
-
-def differs(a: Any, b: Any) -> float:
-    """Mean absolute difference of two pictures (0..255)."""
-    import numpy as np
-    return float(np.abs(a - b).mean())
-
-
 # --- setting the guests up ----------------------------------------------------------------------
 
 def free_udp_port() -> int:
@@ -261,7 +232,6 @@ async def provision(env: dict[str, str], rundown: Path, cwd: Path) -> list[str]:
                               timeout=60)
     done = await asyncio.to_thread(run)
     if done.returncode != 0:
-        from .run import DrillError
         raise DrillError(f"preflight --provision failed ({done.returncode}):\n"
                          f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return [line for line in done.stdout.splitlines() if ": created:" in line]

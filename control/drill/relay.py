@@ -12,6 +12,11 @@ random delay each (jitter, which also reorders, as a real network does).
     relay = await LossyRelay.start(server_port)       # loss 0: a clean link until told
     relay.set(loss=0.05, jitter_ms=30)                # the fault
     offer = strip_candidates(offer); answer = via_relay(answer, relay.port)
+    relay.counts.dropped_up[media_ssrcs(offer)["video"]]  # the guest's video packets lost
+
+SRTP leaves the RTP header in the clear, so the relay counts what it drops of each stream
+(SSRC): the guest page's loss figure is its video stream's, which a drop of audio or RTCP
+never moves.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 _CANDIDATE = re.compile(r"^a=(candidate:.*|end-of-candidates)$")
+_FID = re.compile(r"^a=ssrc-group:FID (\d+)")
+_SSRC = re.compile(r"^a=ssrc:(\d+) ")
 _HOST = re.compile(r"^(a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 )(\d+)( typ host.*)$", re.I)
 
 
@@ -54,6 +62,30 @@ def via_relay(answer: str, relay_port: int) -> str:
     return "\r\n".join(out) + "\r\n"
 
 
+def media_ssrcs(offer: str) -> dict[str, int]:
+    """Each media kind's primary SSRC in an SDP offer ({"audio": ..., "video": ...}): the
+    first of its `a=ssrc-group:FID` (the second is the retransmissions'), else its first
+    `a=ssrc:`."""
+    out: dict[str, int] = {}
+    kind: str | None = None
+    for line in offer.splitlines():
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+        elif kind is not None and kind not in out:
+            m = _FID.match(line) or _SSRC.match(line)
+            if m:
+                out[kind] = int(m.group(1))
+    return out
+
+
+def rtp_ssrc(data: bytes) -> int | None:
+    """The SSRC of an RTP packet (None for RTCP, whose type is 192..223 in the second byte
+    (RFC 5761), or a packet too short to be RTP)."""
+    if len(data) < 12 or not is_rtp(data) or 192 <= data[1] <= 223:
+        return None
+    return int.from_bytes(data[8:12], "big")
+
+
 def is_rtp(data: bytes) -> bool:
     """RTP or RTCP (RFC 7983: first byte 128..191), not STUN (0..3) or DTLS (20..63)."""
     return bool(data) and 128 <= data[0] <= 191
@@ -64,6 +96,7 @@ class RelayCounts:
     forwarded: int = 0
     dropped: int = 0
     by_direction: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
+    dropped_up: Counter[int] = field(default_factory=Counter)  # guest -> server RTP, by SSRC
 
 
 class _Side(asyncio.DatagramProtocol):
@@ -125,6 +158,8 @@ class LossyRelay:
             return
         if self.loss and is_rtp(data) and self._rand.random() < self.loss:
             self.counts.dropped += 1
+            if up and (ssrc := rtp_ssrc(data)) is not None:
+                self.counts.dropped_up[ssrc] += 1
             return
         self.counts.forwarded += 1
         self.counts.by_direction["up" if up else "down"] += 1

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
-from control.drill.relay import LossyRelay, answer_port, is_rtp, strip_candidates, via_relay
+from control.drill.relay import (
+    LossyRelay,
+    answer_port,
+    is_rtp,
+    media_ssrcs,
+    rtp_ssrc,
+    strip_candidates,
+    via_relay,
+)
 
 OFFER = "\r\n".join([
     "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
@@ -38,6 +46,25 @@ def test_the_answer_points_at_the_relay():
 def test_only_rtp_and_rtcp_count_as_media():
     assert is_rtp(bytes([0x80, 96])) and is_rtp(bytes([0x81, 200]))
     assert not is_rtp(b"\x00\x01") and not is_rtp(bytes([22, 254])) and not is_rtp(b"")
+
+
+CHROME_OFFER = "\r\n".join([
+    "v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0", "a=ssrc:1111 cname:x",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 97", "a=mid:1", "a=ssrc-group:FID 2222 3333",
+    "a=ssrc:2222 cname:x", "a=ssrc:3333 cname:x", ""])
+
+
+def test_each_kind_s_primary_stream_is_read_from_the_offer():
+    assert media_ssrcs(CHROME_OFFER) == {"audio": 1111, "video": 2222}  # not the RTX stream
+    assert media_ssrcs("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n") == {}
+
+
+def test_an_rtp_packet_names_its_stream_and_rtcp_does_not():
+    rtp = bytes([0x80, 96, 0, 1, 0, 0, 0, 0]) + (2222).to_bytes(4, "big") + b"payload"
+    assert rtp_ssrc(rtp) == 2222
+    assert rtp_ssrc(bytes([0x80, 96 | 0x80]) + rtp[2:]) == 2222  # the marker bit set
+    assert rtp_ssrc(bytes([0x80, 201, 0, 7]) + (2222).to_bytes(4, "big") + bytes(8)) is None
+    assert rtp_ssrc(rtp[:11]) is None and rtp_ssrc(b"\x00\x01" + rtp[2:]) is None
 
 
 class _Peer(asyncio.DatagramProtocol):
@@ -74,8 +101,9 @@ async def test_the_relay_forwards_both_ways_and_drops_a_share_of_media():
         await _wait(lambda: len(client.got) == 1)
         assert client.got[0] == (b"\x01\x01stun-answer", to_relay)
         relay.set(loss=0.5, jitter_ms=5)
-        for i in range(200):
-            client.transport.sendto(bytes([0x80, 96]) + i.to_bytes(2, "big"), to_relay)
+        for i in range(200):  # RTP of stream 7 (a 12-byte header, the SSRC in its last 4)
+            client.transport.sendto(bytes([0x80, 96]) + i.to_bytes(2, "big") + bytes(4)
+                                    + (7).to_bytes(4, "big"), to_relay)
         for _ in range(20):
             client.transport.sendto(bytes([22, 254]) + b"dtls", to_relay)  # never dropped
         up = relay.counts.by_direction
@@ -84,6 +112,7 @@ async def test_the_relay_forwards_both_ways_and_drops_a_share_of_media():
         assert sum(d[0] == 22 for d, _ in server.got) == 20
         media = sum(d[0] == 0x80 for d, _ in server.got)
         assert 60 <= media <= 140 and relay.counts.dropped == 200 - media
+        assert relay.counts.dropped_up == {7: 200 - media}  # what was lost, by stream
         relay.set()
         assert relay.loss == 0 and relay.jitter_ms == 0
     finally:
