@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from helpers import MemoryJournal, until
 from rundowns import HEADER, load
 
 from control.journal.store import JournalError
@@ -22,26 +23,10 @@ SHOW = HEADER + """\
 """
 
 
-class MemoryJournal:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def append_all(self, records: list[dict[str, Any]]) -> float:
-        self.records.extend(records)
-        return 0.0
-
-
 def state_now(lead: int = 0) -> ShowState:
     r = load(SHOW).rundown
     now = wall_clock_ms()
     return initial_state(r.shifted(now + 200 - r.show.start_ms), lead_ms=lead)
-
-
-async def until(predicate, timeout: float = 5.0) -> None:
-    async def poll():
-        while not predicate():
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_scheduled_takes_happen_on_time_and_are_journaled():
