@@ -5,6 +5,8 @@ Debian's Chromium.
   deadline passes; never a bare sleep standing in for an event, and never an unbounded wait.
 - ``MemoryJournal`` is the runner's journal (``control.runner.JournalWriter``) kept in a list:
   for tests of the runner, not of the disk (tests/journal has those).
+- ``example_count`` caps a property test's examples in the inner loop (``make test-fast``
+  loads the Hypothesis profile "fast"); CI runs the counts the tests ask for.
 - ``launch_chromium`` starts Debian's /usr/bin/chromium through Playwright (never
   ``playwright install``) with one set of flags, from the sync or the async API.
 """
@@ -17,6 +19,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from hypothesis import settings
+
 CHROMIUM = "/usr/bin/chromium"
 # Headless on a shared, loaded machine: no GPU, nothing phoning home, and no throttling of
 # background tabs or timers (a test page is never "visible", and must keep its frame rate).
@@ -28,6 +32,22 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networki
 # candidates on loopback allowed (WebRTC tests stay on 127.0.0.1).
 MEDIA_ARGS = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
               "--allow-loopback-in-peer-connection")
+
+
+# The inner loop's Hypothesis profile (`pytest --hypothesis-profile=fast`, make test-fast).
+FAST_EXAMPLES = 20
+settings.register_profile("fast", max_examples=FAST_EXAMPLES, deadline=None)
+
+
+def fast() -> bool:
+    """Whether this run is the inner loop's (the "fast" Hypothesis profile is loaded)."""
+    return settings.default is settings.get_profile("fast")
+
+
+def example_count(wanted: int) -> int:
+    """How many examples a property test tries: `wanted`, or FAST_EXAMPLES in the inner loop.
+    (A test's own @settings beat any profile, so the count has to be asked for here.)"""
+    return min(wanted, FAST_EXAMPLES) if fast() else wanted
 
 
 def _timed_out(timeout: float, what: str, last: Any) -> AssertionError:

@@ -40,6 +40,8 @@ async def test_scheduled_takes_happen_on_time_and_are_journaled():
         start = runner.state.rundown.show.start_ms
         assert runner.state.since_ms == start + 300  # exact, not when the loop woke
         assert seen == ["take", "take"]
+        # published first, then written (in a thread): wait for the write, not the state
+        await until(lambda: len(journal.records) == 2, 5, "both takes journaled")
         kinds = [(r["type"], r["event"]["kind"], r["event"]["source"]) for r in journal.records]
         assert kinds == [("event", "take", "show-start"), ("event", "take", "auto")]
     finally:
