@@ -4,6 +4,9 @@
    and time to CurrentProgramSceneChanged.
 2. controller: `showctl run` (its own process); POST /api/take -> CurrentProgramSceneChanged
    seen by an observer client. Ratio = controller median / bare median (to the event).
+   Both sides pace their takes alike: a random pause (PACING_S) after each one, so their
+   requests meet OBS's frame clock at every phase (a fixed pause of a whole number of frames
+   would land each request at the same phase, and make one side look faster than it is).
 3. hard starts: 20 hard starts 2 s apart, taken by the controller on its own; error =
    CurrentProgramSceneChanged arrival - target (the controller sends early by the measured
    take latency).
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -32,13 +36,30 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import load_average, machine, pct, summary, write_result  # noqa: E402
+from bench.common import (  # noqa: E402
+    load_average,
+    machine,
+    pct,
+    summary,
+    wait_on_air,
+    write_result,
+)
 from control.obs.client import ObsClient  # noqa: E402
 from control.obs.launcher import ObsLauncher, free_port  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 SCENES = {"Bench A": ["Bug"], "Bench B": ["Bug"]}
 TOKEN = "bench-director-token"
+WARMUPS = 5  # takes on each side before the measured ones (connections, caches, first frames)
+# The pause after each take, uniform: at least the controller's minimum time between takes
+# (500 ms), and 100 ms wide, three whole frames at 30 fps (six at 60), so the phase at which
+# the next request meets OBS's frame clock is uniform too, never locked to it.
+PACING_S = (0.55, 0.65)
+
+
+async def pause(rng: random.Random) -> None:
+    """The pause between two takes, on either side."""
+    await asyncio.sleep(rng.uniform(*PACING_S))
 
 
 class Observer:
@@ -61,18 +82,20 @@ class Observer:
                     return perf, wall
 
 
-async def bare(client: ObsClient, observer: Observer, takes: int) -> tuple[list, list]:
+async def bare(client: ObsClient, observer: Observer, takes: int,
+               rng: random.Random) -> tuple[list, list]:
     await client.call("SetCurrentSceneTransition", {"transitionName": "Cut"})
     rtt, to_event = [], []
-    for i in range(takes):
+    for i in range(WARMUPS + takes):
         scene = "Bench A" if i % 2 else "Bench B"
+        await pause(rng)
         t0 = time.perf_counter()
         await client.call("SetCurrentProgramScene", {"sceneName": scene})
         t1 = time.perf_counter()
         perf, _ = await observer.wait(scene)
-        rtt.append((t1 - t0) * 1000)
-        to_event.append((perf - t0) * 1000)
-        await asyncio.sleep(0.1)  # pacing between takes, as an operator would
+        if i >= WARMUPS:
+            rtt.append((t1 - t0) * 1000)
+            to_event.append((perf - t0) * 1000)
     return rtt, to_event
 
 
@@ -98,10 +121,10 @@ def rundown_text(start: datetime, warmups: int, takes: int, hard: int) -> str:
 
 
 async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes: int,
-                         hard: int) -> tuple[list, list, dict]:
+                         hard: int, rng: random.Random) -> tuple[list, list, dict]:
     port = free_port()
     start = datetime.now(TZ).replace(microsecond=0) + timedelta(seconds=3)
-    warmups = 5
+    warmups = WARMUPS
     text = rundown_text(start, warmups, takes, hard)
     rundown = tmp / "bench.yaml"
     rundown.write_text(text, "utf-8")
@@ -117,18 +140,10 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
     errors: list[float] = []
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
-            async with asyncio.timeout(30):
-                while True:
-                    try:
-                        async with http.get(f"{url}/state") as r:
-                            if r.status == 200 and (await r.json())["on_air"]:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.1)
+            await wait_on_air(http, f"{url}/state", timeout=30)
             for i in range(1, warmups + takes):
                 scene = "Bench A" if i % 2 else "Bench B"
-                await asyncio.sleep(0.55)  # the controller refuses takes closer than 500 ms
+                await pause(rng)  # also past the controller's 500 ms between takes
                 t0 = time.perf_counter()
                 async with http.post(f"{url}/take") as r:
                     assert r.status == 200, await r.text()
@@ -150,9 +165,11 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
     return latencies, errors, {"measured_lead_ms": lead_ms}
 
 
-async def run(takes: int = 50, hard: int = 20) -> dict:
-    """Both sides in one run, on one private OBS; the figures as a JSON-able dict."""
+async def run(takes: int = 50, hard: int = 20, seed: int | None = None) -> dict:
+    """Both sides in one run, on one private OBS; the figures as a JSON-able dict. `seed`
+    fixes the pauses between takes (the same sequence on both sides)."""
     info = machine()
+    seed = random.randrange(2**32) if seed is None else seed
     with tempfile.TemporaryDirectory(prefix="showctl-bench-") as tmpdir:
         tmp = Path(tmpdir)
         obs = ObsLauncher(tmp / "obs", scenes=SCENES).start()
@@ -160,14 +177,17 @@ async def run(takes: int = 50, hard: int = 20) -> dict:
             async with ObsClient(obs.url, obs.password) as client:
                 await client.wait_connected(10)
                 observer = Observer(client)
-                rtt, to_event = await bare(client, observer, takes)
-                ctl, errors, extra = await controller_run(obs, observer, tmp, takes, hard)
+                rtt, to_event = await bare(client, observer, takes, random.Random(seed))
+                ctl, errors, extra = await controller_run(obs, observer, tmp, takes, hard,
+                                                          random.Random(seed))
         finally:
             obs.close()
     info["load_average_end"] = load_average()
     report = {
         "machine": info,
-        "takes": takes, "hard_starts": hard,
+        "takes": takes, "hard_starts": hard, "warmups": WARMUPS,
+        "pacing_s": {"distribution": "uniform", "low": PACING_S[0], "high": PACING_S[1],
+                     "seed": seed},
         "bare_request_round_trip": summary(rtt),
         "bare_to_event": summary(to_event),
         "controller_to_event": summary(ctl),
@@ -186,5 +206,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--takes", type=int, default=50)
     parser.add_argument("--hard", type=int, default=20)
+    parser.add_argument("--seed", type=int, help="the pauses between takes (random if unset)")
     args = parser.parse_args()
-    write_result("take_latency", asyncio.run(run(args.takes, args.hard)))
+    write_result("take_latency", asyncio.run(run(args.takes, args.hard, args.seed)))
