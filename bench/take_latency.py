@@ -55,6 +55,7 @@ WARMUPS = 5  # takes on each side before the measured ones (connections, caches,
 # (500 ms), and 100 ms wide, three whole frames at 30 fps (six at 60), so the phase at which
 # the next request meets OBS's frame clock is uniform too, never locked to it.
 PACING_S = (0.55, 0.65)
+MIN_TAKE_INTERVAL_S = 0.5  # the controller refuses a take closer than this to the last one
 
 
 async def pause(rng: random.Random) -> None:
@@ -140,7 +141,12 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
     errors: list[float] = []
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
-            await wait_on_air(http, f"{url}/state", timeout=30)
+            model = await wait_on_air(http, f"{url}/state", timeout=30)
+            # the show-start take is stamped at the show's start, which the controller may
+            # reach ahead of time by its lead: the first take waits for the minimum time
+            # between takes to have passed since that instant (a loaded machine trips here)
+            since_s = model["on_air"]["since_ms"] / 1000
+            await asyncio.sleep(max(0.0, since_s + MIN_TAKE_INTERVAL_S - time.time()))
             for i in range(1, warmups + takes):
                 scene = "Bench A" if i % 2 else "Bench B"
                 await pause(rng)  # also past the controller's 500 ms between takes
