@@ -56,6 +56,7 @@ WARMUPS = 5  # takes on each side before the measured ones (connections, caches,
 # the next request meets OBS's frame clock is uniform too, never locked to it.
 PACING_S = (0.55, 0.65)
 MIN_TAKE_INTERVAL_S = 0.5  # the controller refuses a take closer than this to the last one
+STARTUP_S = 90  # the controller's process up and on air (imports alone take seconds on a busy box)
 
 
 async def pause(rng: random.Random) -> None:
@@ -141,7 +142,7 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
     errors: list[float] = []
     try:
         async with aiohttp.ClientSession(headers=headers) as http:
-            model = await wait_on_air(http, f"{url}/state", timeout=30)
+            model = await wait_on_air(http, f"{url}/state", timeout=STARTUP_S)
             # the show-start take is stamped at the show's start, which the controller may
             # reach ahead of time by its lead: the first take waits for the minimum time
             # between takes to have passed since that instant (a loaded machine trips here)
@@ -166,7 +167,11 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
                 errors.append(wall - target)
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
         log.close()
     return latencies, errors, {"measured_lead_ms": lead_ms}
 
