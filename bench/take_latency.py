@@ -76,6 +76,13 @@ class Observer:
             self.arrivals.put_nowait((event.data["sceneName"], time.perf_counter(),
                                       time.time() * 1000))
 
+    def clear(self) -> None:
+        """Forget what arrived so far: a take then waits for its own event, not a late or
+        repeated one of an earlier change (the controller re-applies its scene when it
+        connects; a stale match would end a measurement early and start the pause early)."""
+        while not self.arrivals.empty():
+            self.arrivals.get_nowait()
+
     async def wait(self, scene: str, timeout: float = 5.0) -> tuple[float, float]:
         async with asyncio.timeout(timeout):
             while True:
@@ -91,6 +98,7 @@ async def bare(client: ObsClient, observer: Observer, takes: int,
     for i in range(WARMUPS + takes):
         scene = "Bench A" if i % 2 else "Bench B"
         await pause(rng)
+        observer.clear()
         t0 = time.perf_counter()
         await client.call("SetCurrentProgramScene", {"sceneName": scene})
         t1 = time.perf_counter()
@@ -151,6 +159,7 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
             for i in range(1, warmups + takes):
                 scene = "Bench A" if i % 2 else "Bench B"
                 await pause(rng)  # also past the controller's 500 ms between takes
+                observer.clear()
                 t0 = time.perf_counter()
                 async with http.post(f"{url}/take") as r:
                     assert r.status == 200, await r.text()
@@ -160,6 +169,7 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
             state = await (await http.get(f"{url}/state")).json()
             lead_ms = state["obs"]["take_latency_ms"]
             hard_starts = [s for s in state["segments"] if s["hard_start"]]
+            observer.clear()  # the first hard start is seconds away
             for i, seg in enumerate(hard_starts):
                 scene = "Bench A" if (warmups + takes + i) % 2 else "Bench B"
                 target = datetime.fromisoformat(seg["hard_start"]).timestamp() * 1000
