@@ -142,8 +142,11 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
            "SHOWCTL_HTTP_PORT": str(port), "SHOWCTL_DIRECTOR_TOKEN": TOKEN,
            "SHOWCTL_STATE_DIR": str(tmp / "state")}
     log = (tmp / "controller.log").open("wb")
+    # --start now: the show (hard starts too) starts when the controller has opened it, so a
+    # slow start on a busy machine does not eat into the time planned for the manual takes
     proc = subprocess.Popen([sys.executable, "-m", "control.cli", "run", "--no-terminal",
-                             str(rundown)], cwd=ROOT, env=env, stdout=log, stderr=log)
+                             "--start", "now", str(rundown)], cwd=ROOT, env=env, stdout=log,
+                            stderr=log)
     url = f"http://127.0.0.1:{port}/api"
     headers = {"Authorization": f"Bearer {TOKEN}"}
     latencies: list[float] = []
