@@ -78,7 +78,7 @@ def _fewer_examples(item: pytest.Item) -> None:
     """In the inner loop, cap a property test's examples (helpers.example_count). A test's
     own @settings beat any profile and Hypothesis has no public way to lower them afterwards:
     this sets the slot @given reads when the test runs (left alone if a release renames it).
-    Property tests that build their settings inside their body ask example_count instead."""
+    (Property tests that build their settings inside their body keep their counts.)"""
     test = getattr(item, "obj", None)
     own = getattr(test, "_hypothesis_internal_use_settings", None)
     if isinstance(own, settings) and own.max_examples > helpers.example_count(own.max_examples):

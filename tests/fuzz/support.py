@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from helpers import example_count
 from helpers import wait_for as _wait_for
 from hypothesis import HealthCheck, settings
 
@@ -52,7 +51,7 @@ SCALE = 20 if PROFILE == "fuzz-deep" else 1
 
 def fuzz(examples: int) -> settings:
     """The suite's settings with this many examples (times the profile's scale)."""
-    return settings(settings.get_profile(PROFILE), max_examples=example_count(examples * SCALE))
+    return settings(settings.get_profile(PROFILE), max_examples=examples * SCALE)
 
 
 DIRECTOR = "director-token-fuzz-0123456789"
