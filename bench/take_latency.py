@@ -118,8 +118,8 @@ def rundown_text(start: datetime, warmups: int, takes: int, hard: int) -> str:
         lines.append(f"  - {{id: s{n}, title: S{n}, duration: 500ms, scene: {scene}, "
                      "then: hold}")
         n += 1
-    # after the manual takes (one every ~0.6 s), with room to spare
-    first_hard = start + timedelta(seconds=round((warmups + takes) * 0.7) + 10)
+    # after the manual takes (one every ~0.6 s, slower on a busy machine), with room to spare
+    first_hard = start + timedelta(seconds=round((warmups + takes) * 0.9) + 10)
     for i in range(hard):
         scene = "Bench A" if n % 2 else "Bench B"
         at = first_hard + timedelta(seconds=2 * i)
@@ -172,7 +172,6 @@ async def controller_run(obs: ObsLauncher, observer: Observer, tmp: Path, takes:
             state = await (await http.get(f"{url}/state")).json()
             lead_ms = state["obs"]["take_latency_ms"]
             hard_starts = [s for s in state["segments"] if s["hard_start"]]
-            observer.clear()  # the first hard start is seconds away
             for i, seg in enumerate(hard_starts):
                 scene = "Bench A" if (warmups + takes + i) % 2 else "Bench B"
                 target = datetime.fromisoformat(seg["hard_start"]).timestamp() * 1000
