@@ -118,8 +118,9 @@ def rundown_text(start: datetime, warmups: int, takes: int, hard: int) -> str:
         lines.append(f"  - {{id: s{n}, title: S{n}, duration: 500ms, scene: {scene}, "
                      "then: hold}")
         n += 1
-    # after the manual takes (one every ~0.6 s, slower on a busy machine), with room to spare
-    first_hard = start + timedelta(seconds=round((warmups + takes) * 0.9) + 10)
+    # after the manual takes (one every ~0.7 s; up to twice that on a busy machine: a hard
+    # start among them would take a segment meant for a manual take)
+    first_hard = start + timedelta(seconds=round((warmups + takes) * 1.5) + 10)
     for i in range(hard):
         scene = "Bench A" if n % 2 else "Bench B"
         at = first_hard + timedelta(seconds=2 * i)
