@@ -50,7 +50,8 @@ class ControllerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "control.cli", "run", "--no-terminal", "--start", "now",
                  str(self.rundown)], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        wait_for(self._up, 20, "the controller's API")
+        # its imports alone take 20 s and more on a loaded 2-core box (seen: console fixtures)
+        wait_for(self._up, 60, "the controller's API")
         return self
 
     def _up(self) -> bool:
