@@ -8,7 +8,7 @@ RUNDOWN ?= rundown/rehearsal.yaml
 # Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
 DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose ffmpeg
 
-.PHONY: setup deps test lint run simulate bench bench-quick load drill clean
+.PHONY: setup deps test test-fast lint run simulate bench bench-quick load drill clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,16 @@ deps:
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# CI (.ci/run): lint, then every test, with the 20 slowest in the output.
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
+
+# The inner loop, under a minute: the unit tests only (markers in tests/conftest.py), every
+# property test capped at a few examples (the Hypothesis profile "fast", tests/helpers.py).
+# No Debian packages needed; `make test` before pushing.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m unit --hypothesis-profile=fast --durations=5
 
 # The main job: the controller on a private headless OBS, the show moved to start now.
 run: setup

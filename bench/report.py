@@ -11,10 +11,11 @@ markdown and JSON and prints the markdown:
 
 with medians and spread, ratios, and the machine it ran on (load average at start and end).
 
-Run: `make bench` / `showctl bench` (full counts: bench/results/report.md and report.json),
-`make bench-quick` / `showctl bench --quick` (small counts, a pipeline check; written to
-bench/results/quick/), `--only fanout` (repeatable) for some, `--from-results DIR` to compose
-a report from the per-benchmark JSON files a standalone run left (nothing is run).
+Run: `make bench` / `showctl bench` (full counts: bench/results/report.md and report.json,
+and each benchmark's NAME.json beside them), `make bench-quick` / `showctl bench --quick`
+(small counts, a pipeline check; written to bench/results/quick/), `--only fanout`
+(repeatable) for some, `--out DIR` elsewhere, `--from-results DIR` to compose a report from
+the per-benchmark JSON files a run left (nothing is run). The folder is made when missing.
 """
 
 from __future__ import annotations
@@ -350,23 +351,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def write_results(results: dict[str, dict[str, Any]], out: Path) -> None:
+    """Each benchmark's figures as OUT/NAME.json, as a standalone run writes them (so
+    `--from-results OUT` composes the same report again)."""
+    for name, entry in results.items():
+        if entry["status"] == "ok":
+            path = out / f"{name}.json"
+            path.write_text(json.dumps(entry["result"], indent=2) + "\n", "utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     names = args.only or list(NAMES)
+    out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
+    # before minutes of benchmarks, not after: bench/results/ is ignored by git, so a fresh
+    # clone has no such folder
+    out.mkdir(parents=True, exist_ok=True)
     info = machine()
     if args.from_results:
         results, setting = from_results(args.from_results, names), "composed"
     else:
         results = run_all(names, args.quick)
         setting = "quick" if args.quick else "full"
-        if not args.quick:  # keep the per-benchmark files as a standalone run would
-            for name, entry in results.items():
-                if entry["status"] == "ok":
-                    path = RESULTS / f"{name}.json"
-                    path.write_text(json.dumps(entry["result"], indent=2) + "\n", "utf-8")
+        write_results(results, out)
     info["load_average_end"] = load_average()
     report = compose(results, info, setting=setting)
-    out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
     md, js = write_report(report, out)
     print(render_markdown(report), end="")
     print(f"\nbench: wrote {md.relative_to(ROOT) if md.is_relative_to(ROOT) else md} and "

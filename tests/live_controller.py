@@ -13,10 +13,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from helpers import wait_for
 from rundowns import ROOT
 
 from control.obs.launcher import free_port
@@ -24,19 +25,6 @@ from control.obs.launcher import free_port
 _DIRECTOR = object()  # request(): "the director's token"
 TOKEN_ENV = {"director": "SHOWCTL_DIRECTOR_TOKEN", "producer": "SHOWCTL_PRODUCER_TOKEN",
              "viewer": "SHOWCTL_VIEWER_TOKEN"}
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
-             poll: float = 0.02) -> Any:
-    """Poll `predicate` until it is truthy (a condition with a deadline, not a sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(poll)
 
 
 class ControllerProcess:
@@ -62,7 +50,8 @@ class ControllerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "control.cli", "run", "--no-terminal", "--start", "now",
                  str(self.rundown)], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        wait_for(self._up, 20, "the controller's API")
+        # its imports alone take 20 s and more on a loaded 2-core box (seen: console fixtures)
+        wait_for(self._up, 60, "the controller's API")
         return self
 
     def _up(self) -> bool:

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 
 
 def rerun_inside(test_file: str, select: str, flag: str, *, timeout: float,

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -144,6 +147,33 @@ def test_main_composes_from_result_files_and_writes_both(tmp_path: Path, monkeyp
     assert [f["bench"] for f in js["figures"]].count("fanout") == 3
 
 
+def test_a_run_makes_its_results_folder_before_running_anything(tmp_path: Path, monkeypatch,
+                                                                 capsys) -> None:
+    """bench/results/ is ignored by git: a fresh clone has none, and a full run once crashed
+    on it after minutes of benchmarks. The folder is made first; each benchmark's file and
+    the report land in it."""
+    results = tmp_path / "fresh-clone" / "bench" / "results"
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report, "machine", lambda: dict(MACHINE))
+    seen: list[bool] = []
+
+    def run_all(names, quick):
+        seen.append((results / "quick" if quick else results).is_dir())
+        return {name: entries()[name] for name in names}
+
+    monkeypatch.setattr(report, "run_all", run_all)
+    assert report.main(["--only", "take_latency", "--only", "fanout"]) == 0
+    assert seen == [True]
+    assert sorted(p.name for p in results.iterdir()) == [
+        "fanout.json", "report.json", "report.md", "take_latency.json"]
+    assert json.loads((results / "take_latency.json").read_text()) == STUB["take_latency"]
+    assert report.main(["--quick", "--only", "mixer"]) == 0
+    assert seen == [True, True]
+    assert sorted(p.name for p in (results / "quick").iterdir()) == [
+        "mixer.json", "report.json", "report.md"]
+    capsys.readouterr()
+
+
 def test_quick_counts_are_smaller_and_every_benchmark_runs_alone() -> None:
     for bench in report.BENCHES:
         assert bench.quick.keys() == bench.full.keys()
@@ -154,8 +184,6 @@ def test_quick_counts_are_smaller_and_every_benchmark_runs_alone() -> None:
 
 
 def test_showctl_bench_is_a_thin_wrapper(monkeypatch) -> None:
-    import subprocess
-
     from control import cli
 
     calls: list[list[str]] = []
@@ -224,3 +252,47 @@ async def test_the_debug_endpoint_wants_a_token_and_runs_a_window() -> None:
         stopped = await (await client.delete("/debug/looplag", headers=auth)).json()
         assert not stopped["running"] and stopped["interval_ms"] == 2 and stopped["n"] > 0
     assert not probe.running
+
+
+# --- a fresh clone --------------------------------------------------------------------------
+
+def clean_checkout(into: Path) -> Path:
+    """The repository's files as a fresh clone of them would have them: what git tracks or
+    would track (as they are now), nothing it ignores (no bench/results/, no state/)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a tracked file deleted in the working tree is not copied
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    return into
+
+
+@pytest.mark.live
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists()
+                    or shutil.which("obs") is None or shutil.which("Xvfb") is None,
+                    reason="needs a git checkout, obs-studio and xvfb (make deps)")
+def test_showctl_bench_quick_runs_in_a_fresh_clone(tmp_path: Path) -> None:
+    """`showctl bench --quick` where bench/results/ does not exist yet. One benchmark (take
+    latency, about a minute: its own OBS and controller), not all four (three minutes):
+    the folder and the report are the same code for every one."""
+    repo = clean_checkout(tmp_path / "clone")
+    assert not (repo / "bench" / "results").exists()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the clone's own code
+    done = subprocess.run([sys.executable, "-m", "control.cli", "bench", "--quick", "--only",
+                           "take_latency"], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=280)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = repo / "bench" / "results" / "quick"
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md",
+                                                     "take_latency.json"]
+    composed = json.loads((out / "report.json").read_text())
+    assert composed["setting"] == "quick"
+    take = next(f for f in composed["figures"] if f["figure"].startswith("take latency"))
+    params = next(b for b in report.BENCHES if b.name == "take_latency").quick
+    assert take["showctl"]["n"] == take["baseline"]["n"] == params["takes"]
+    measured = json.loads((out / "take_latency.json").read_text())
+    assert measured["hard_start_error"]["n"] == params["hard"]
+    assert (out / "report.md").read_text() in done.stdout

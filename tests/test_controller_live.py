@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_controller import ControllerProcess, wait_for
+from helpers import wait_for
+from live_controller import ControllerProcess
 
 from control.obs.client import ObsClient
 from control.obs.launcher import ObsLauncher

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from helpers import MemoryJournal, until
 from rundowns import HEADER, load
 
 import control.runner as runner_module
@@ -24,26 +25,10 @@ SHOW = HEADER + """\
 """
 
 
-class MemoryJournal:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def append_all(self, records: list[dict[str, Any]]) -> float:
-        self.records.extend(records)
-        return 0.0
-
-
 def state_now(lead: int = 0) -> ShowState:
     r = load(SHOW).rundown
     now = wall_clock_ms()
     return initial_state(r.shifted(now + 200 - r.show.start_ms), lead_ms=lead)
-
-
-async def until(predicate, timeout: float = 5.0) -> None:
-    async def poll():
-        while not predicate():
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_scheduled_takes_happen_on_time_and_are_journaled():
@@ -57,6 +42,8 @@ async def test_scheduled_takes_happen_on_time_and_are_journaled():
         start = runner.state.rundown.show.start_ms
         assert runner.state.since_ms == start + 300  # exact, not when the loop woke
         assert seen == ["take", "take"]
+        # published first, then written (in a thread): wait for the write, not the state
+        await until(lambda: len(journal.records) == 2, 5, "both takes journaled")
         kinds = [(r["type"], r["event"]["kind"], r["event"]["source"]) for r in journal.records]
         assert kinds == [("event", "take", "show-start"), ("event", "take", "auto")]
     finally:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console.support import RUNDOWN, Controller, launch
-from live_controller import wait_for
+from console.support import RUNDOWN, Controller
+from helpers import launch_chromium, wait_for
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from control.obs.launcher import ObsLauncher, scenes_for
@@ -50,7 +50,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = launch(playwright)
+    b = launch_chromium(playwright)
     try:
         yield b
     finally:

@@ -13,15 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from live_controller import ControllerProcess
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from control.obs.client import ObsClient
 from control.obs.launcher import ObsLauncher
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
 
 # A show with Chinese titles, a flexible segment and a hard start, moved to start now.
 RUNDOWN = """\
@@ -63,10 +58,6 @@ def obs_call(obs: ObsLauncher, request: str, data: dict[str, Any] | None = None)
 
 def program(obs: ObsLauncher) -> str:
     return obs_call(obs, "GetCurrentProgramScene")["currentProgramSceneName"]
-
-
-def launch(playwright: Playwright) -> Browser:
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
 class Console:

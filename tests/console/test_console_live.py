@@ -17,11 +17,10 @@ from console.support import (
     VIEWER,
     Console,
     Controller,
-    launch,
     obs_call,
     program,
 )
-from live_controller import wait_for
+from helpers import launch_chromium, wait_for
 from playwright.sync_api import Browser, Playwright, expect
 
 # When the ON AIR title last changed to the expected text, on the page's wall clock (ms).
@@ -81,7 +80,7 @@ def test_login_form_then_space_bar_takes_and_obs_switches(browser: Browser,
 
 def test_two_browsers_see_a_take_within_100_ms(playwright: Playwright, browser: Browser,
                                                controller: Controller, obs):
-    other = launch(playwright)  # a second Chromium process, as on a second machine
+    other = launch_chromium(playwright)  # a second Chromium process, as on a second machine
     try:
         director = Console(browser, controller, DIRECTOR)
         viewer = Console(other, controller, VIEWER)

@@ -16,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from netns import CHROMIUM, only_inside, rerun_inside
+from helpers import CHROMIUM, launch_chromium, until
+from netns import only_inside, rerun_inside
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
@@ -46,17 +47,6 @@ segments:
 
 def test_in_a_loopback_namespace():
     rerun_inside(__file__, "::test_the_console_shows_a_live_thumbnail", INNER, timeout=150, needs=(CHROMIUM,))
-
-
-async def until(probe, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def get(url: str, token: str | None) -> tuple[int, str, bytes]:
@@ -90,12 +80,7 @@ async def test_the_console_shows_a_live_thumbnail(tmp_path: Path):
     async with run_show(rundown, settings, fresh=True), async_playwright() as pw:
         status, kind, _ = await asyncio.to_thread(get, thumb_url, VIEWER)
         assert status == 404 and kind.startswith("application/json")  # nobody: no picture
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-            "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-renderer-backgrounding",
-            "--disable-background-timer-throttling"])
+        browser = await launch_chromium(pw, media=True)
         try:
             console = await (await browser.new_context(viewport={"width": 1600,
                                                                  "height": 900})).new_page()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from console.support import DIRECTOR, PRODUCER, RUNDOWN, VIEWER, Console, Controller
-from live_controller import wait_for
+from helpers import wait_for
 from playwright.sync_api import Browser, expect
 
 from control.obs.launcher import ObsLauncher

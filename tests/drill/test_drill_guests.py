@@ -21,10 +21,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import CHROMIUM
 from rundowns import ROOT
 
 SHORT = ROOT / "tests" / "drill" / "short-guests.yaml"
-CHROMIUM = "/usr/bin/chromium"
 GOAL = "on air again within 5 s of the new browser"
 
 pytestmark = pytest.mark.skipif(

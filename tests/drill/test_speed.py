@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import MemoryJournal
 from rundowns import HEADER, load
 
 from control.cli import main
@@ -73,15 +73,6 @@ SHOW = HEADER + """\
   - {id: a, title: A, duration: 10m, scene: SA, then: next}
   - {id: b, title: B, duration: 10m, scene: SB, at: 2023-12-31 22:20:00}
 """
-
-
-class MemoryJournal:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def append_all(self, records: list[dict[str, Any]]) -> float:
-        self.records.extend(records)
-        return 0.0
 
 
 async def test_a_hard_start_is_hit_on_the_scaled_clock():

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from helpers import wait_for as _wait_for
 from hypothesis import HealthCheck, settings
-from live_controller import wait_for as _wait_for
 
 import control.wiring.http as wiring_http
 from control.config import Settings
@@ -302,8 +302,8 @@ def running(tmp: Path) -> Iterator[Live]:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """live_controller.wait_for, polling fast: fuzz examples wait on in-process state."""
-    return _wait_for(predicate, timeout, what, poll=0.003)
+    """helpers.wait_for, polling fast: fuzz examples wait on in-process state."""
+    return _wait_for(predicate, timeout, what, interval=0.003)
 
 
 def assert_clean_error(resp: Response, *, json_body: bool = True,

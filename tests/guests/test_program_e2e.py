@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from netns import CHROMIUM, only_inside, rerun_inside
+from helpers import CHROMIUM
+from netns import only_inside, rerun_inside
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token

@@ -24,7 +24,8 @@ from aiohttp import web
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from guests.support import amplitude_at
-from netns import CHROMIUM, only_inside, rerun_inside
+from helpers import CHROMIUM, launch_chromium, until
+from netns import only_inside, rerun_inside
 
 from control.guests.audio import BLOCK, RATE, s16_to_float
 from control.guests.gateway import Gateway, configure_ice_hosts
@@ -46,14 +47,6 @@ def test_in_a_loopback_namespace():
 
 def inside() -> None:
     only_inside(INNER, "test_in_a_loopback_namespace")
-
-
-async def until(predicate, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 class NoEncoder:
@@ -221,11 +214,7 @@ async def test_the_guest_page_plays_its_return_feed():
 
     async with serve() as server, async_playwright() as pw:
         bob = Guest("bob")
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-            "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = await launch_chromium(pw, media=True)
         try:
             await bob.join(server)
             page = await browser.new_page()

@@ -4,13 +4,13 @@ namespace that has nothing but loopback (unshare -n), so no packet can leave 127
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from netns import CHROMIUM, only_inside, rerun_inside
+from helpers import CHROMIUM, launch_chromium, until
+from netns import only_inside, rerun_inside
 
 from control.guests.gateway import Gateway, configure_ice_hosts, guest_statuses
 from control.guests.invites import invite_url, make_token
@@ -23,14 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_in_a_loopback_namespace():
     rerun_inside(__file__, "::test_chromium_joins", INNER, timeout=90, needs=(CHROMIUM,))
-
-
-async def _until(predicate, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.mark.timeout(60)
@@ -58,23 +50,19 @@ async def test_chromium_joins():
     link = invite_url("127.0.0.1", port, "ada", make_token(secret, "ada", time.time() + 600))
     try:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"])
+            browser = await launch_chromium(pw, media=True)
             page = await browser.new_page()
             await page.goto(link)
             await page.wait_for_function("window.showctlGuest", timeout=10_000)
             await page.evaluate("showctlGuest.join()")
-            await _until(lambda: gateway.phase("ada") == "connected", 20, "the guest connected")
-            await _until(lambda: mixer.frames("ada").received > 10, 15, "frames in the mixer")
+            await until(lambda: gateway.phase("ada") == "connected", 20, "the guest connected")
+            await until(lambda: mixer.frames("ada").received > 10, 15, "frames in the mixer")
             frame = mixer.frames("ada").latest()
             assert frame is not None and frame.width >= 320
             assert view()[0]["status"] == "green-room"
             await page.wait_for_function(
                 "showctlGuest.state().status === 'green-room'", timeout=5_000)
-            await _until(lambda: "ada" in gateway.link, 10, "the page's stats")
+            await until(lambda: "ada" in gateway.link, 10, "the page's stats")
             # the guest closes the page; the same link joins again and takes over
             await page.close()
             before = mixer.frames("ada").received
@@ -82,7 +70,7 @@ async def test_chromium_joins():
             await page.goto(link)
             await page.wait_for_function("window.showctlGuest", timeout=10_000)
             await page.evaluate("showctlGuest.join()")
-            await _until(lambda: mixer.frames("ada").received > before + 10
+            await until(lambda: mixer.frames("ada").received > before + 10
                          and gateway.phase("ada") == "connected", 10, "the slot restored")
             assert len(gateway.sessions) == 1
             await browser.close()

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
-from metrics.support import ALERTS, RUNDOWN, tool, value, wait_for
+from helpers import wait_for
+from metrics.support import ALERTS, RUNDOWN, tool, value
 from rundowns import ROOT
 
 from control.obs.launcher import ObsLauncher, free_port, scenes_for

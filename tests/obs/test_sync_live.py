@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from helpers import until
 
 from control.obs.client import ObsClient
 from control.obs.launcher import ObsLauncher
@@ -37,14 +38,6 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
             return await coro
 
     return asyncio.run(bounded())
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
-    """Wait for a condition on the sync's caches (which change on OBS events)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)  # re-check tick; the deadline bounds the wait
-    assert predicate(), what
 
 
 @contextlib.asynccontextmanager

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest_asyncio
-from overlays.support import CHROMIUM, CHROMIUM_ARGS, HubServer, start_hub
+from helpers import launch_chromium
+from overlays.support import HubServer, start_hub
 from playwright.async_api import Browser, Playwright, async_playwright
 
 
@@ -21,8 +22,7 @@ async def playwright() -> AsyncIterator[Playwright]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    b = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=CHROMIUM_ARGS)
+    b = await launch_chromium(playwright)
     try:
         yield b
     finally:

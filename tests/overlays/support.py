@@ -27,11 +27,6 @@ from control.overlays import (
 from control.web.app import create_app
 from control.web.auth import Auth
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
-                 "--disable-backgrounding-occluded-windows"]
 DIRECTOR, PRODUCER, VIEWER = "overlay-director-token", "overlay-producer-token", "overlay-viewer"
 TOKENS = {DIRECTOR: "director", PRODUCER: "producer", VIEWER: "viewer"}
 RANK = {"viewer": 0, "producer": 1, "director": 2}

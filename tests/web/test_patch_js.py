@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from console.support import launch
+from helpers import launch_chromium
 from playwright.sync_api import sync_playwright
 
 from control.web.patch import diff
@@ -48,7 +48,7 @@ def test_the_browser_applies_the_controllers_patches() -> None:
         cases.append({"old": old, "new": new, "patch": diff(old, new)})
     module = PATCH_JS.read_text("utf-8").replace("export function", "function")
     with sync_playwright() as p:
-        browser = launch(p)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             page.add_script_tag(content=module + "\nwindow.applyPatch = applyPatch;")

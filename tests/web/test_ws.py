@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
+from helpers import until
 from web.support import DIRECTOR, MODEL, VIEWER, FakeShow, bearer, make_app
 
 from control.fanout import Limits
@@ -62,7 +63,7 @@ async def test_an_oversized_message_closes_the_socket(client: TestClient) -> Non
         await ws.send_str("x" * 10_000)
         msg = await ws.receive()
         assert msg.type is WSMsgType.CLOSE and msg.data == 1009
-    assert len(client.app["hub"]) == 0 or await _until(lambda: len(client.app["hub"]) == 0)
+    assert len(client.app["hub"]) == 0 or await until(lambda: len(client.app["hub"]) == 0)
 
 
 @asynccontextmanager
@@ -89,14 +90,6 @@ async def never_reading(port: int) -> AsyncIterator[socket.socket]:
         sock.close()
 
 
-async def _until(condition, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    """Wait for `condition` by yielding to the loop; never a fixed sleep."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0)
-    return True
-
-
 async def test_a_client_that_never_reads_holds_up_no_one(fake: FakeShow) -> None:
     hub = StateHub(send_timeout=60.0, close_timeout=0.2)  # the stuck client is not dropped
     async with TestClient(TestServer(make_app(fake, hub), host="127.0.0.1")) as client:
@@ -115,7 +108,7 @@ async def test_a_client_that_never_reads_holds_up_no_one(fake: FakeShow) -> None
             assert seen == sorted(set(seen))  # in order, latest-value: none twice
             assert len(hub) == 2 and hub.behind() == 1  # the stuck one is behind, still there
         # the stuck one went away: its sender notices and the hub forgets it
-        await _until(lambda: len(hub) == 0)
+        await until(lambda: len(hub) == 0)
 
 
 async def test_sockets_close_with_1001_on_shutdown_even_a_stuck_one(fake: FakeShow
@@ -241,7 +234,7 @@ async def test_resync_sends_the_whole_state_again(client: TestClient) -> None:
         assert "delta=1" in (await plain.receive_json())["reason"]
 
 
-async def test_a_client_that_floods_messages_is_closed_with_1008(fake: FakeController) -> None:
+async def test_a_client_that_floods_messages_is_closed_with_1008(fake: FakeShow) -> None:
     """Issue 13's flood: pings sent faster than the limit close that socket (policy
     violation), and only that one; the replies it was owed never piled up."""
     hub = StateHub(limits=Limits(rate=1, burst=5, close_timeout=0.5))
@@ -258,6 +251,6 @@ async def test_a_client_that_floods_messages_is_closed_with_1008(fake: FakeContr
                 pongs += 1
         assert msg.type is WSMsgType.CLOSE and msg.data == 1008
         assert pongs <= 5  # one per message within the burst, no more
-        await _until(lambda: len(hub) == 1)
+        await until(lambda: len(hub) == 1)
         await calm.send_json({"type": "ping"})
         assert await calm.receive_json() == {"type": "pong"}
