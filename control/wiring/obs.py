@@ -65,14 +65,13 @@ class ObsLink:
         return cast(ObsView, obs)
 
     def lead(self, settings: Settings, speed: float) -> Callable[[], int | None]:
-        """The take lead (show ms): the configured one, else OBS's measured take latency.
-
-        LEFT HERE FOR NOW: the sync will give a bounded, smoothed estimate instead of the
-        median it keeps (a busy moment must not send a hard start early)."""
+        """The take lead (show ms): the configured one, else the sync's bounded estimate
+        (control/obs/lead.py: never more than one OBS frame, so a busy moment that inflated
+        the measured latency cannot send a hard start early)."""
         def lead() -> int | None:
             if settings.take_lead_ms is not None:
                 return settings.take_lead_ms
-            measured = self.sync.status().take_latency_ms  # wall ms: x speed in show time
+            measured = self.sync.lead_ms()  # wall ms: x speed in show time
             return None if measured is None else round(measured * speed)
         return lead
 
