@@ -22,7 +22,7 @@ CORE = "control.show"
 FORBIDDEN_IN_CORE = {"asyncio", "aiohttp", "websockets", "socket", "time", "os", "subprocess",
                      "threading", "pathlib", "io", "shutil", "tempfile", "select", "signal"}
 # Packages of control/ that are not adapters. The wiring puts the parts together (like
-# control/app.py and the other modules at the top of control/) and may import anything; the
+# control/wiring/ and the other modules at the top of control/) and may import anything; the
 # drill orchestrates everything too. Shared plumbing (a package or a module: the websocket
 # peer under every hub, the pages' common serving) is used by adapters and imports none of
 # them. Every other package is an adapter: from control it sees only the core, itself and
@@ -127,7 +127,7 @@ def test_the_core_is_pure() -> None:
 
 
 def test_adapters_see_only_the_core_and_the_shared_plumbing() -> None:
-    """No adapter imports another, nor the wiring (control/app.py, runner, config, ...)."""
+    """No adapter imports another, nor the wiring (control/wiring/, runner, config, ...)."""
     names = adapters()
     assert {"obs", "web", "overlays", "guests", "metrics", "osc", "journal"} <= set(names)
     found = []

@@ -1,6 +1,6 @@
 """The show-day drill: the rundown in compressed time against a private headless OBS, with
 faults injected on a schedule, and a report. `python -m control.drill` or scripts/drill.
-An orchestrator like control/app.py: it may use every adapter.
+An orchestrator like the wiring (control/wiring/): it may use every adapter.
 
   run.py       the drill: parts up, the show with each fault at its time, parts down
   faults/      the faults, one small class each, in a table (faults.FAULTS)

@@ -14,7 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from control.web.patch import diff
 
-PATCH_JS = Path(__file__).resolve().parents[2] / "control" / "web" / "static" / "patch.js"
+PATCH_JS = Path(__file__).resolve().parents[2] / "control" / "lib" / "patch.js"
 KEYS = ["a", "b", "on_air", "~", "/", "a/b", "~1", "", "0", "segments"]
 
 
