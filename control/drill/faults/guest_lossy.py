@@ -131,7 +131,7 @@ class GuestLossy(GuestFault):
         async def shows_loss() -> dict[str, Any] | None:
             link = guest_view(await self.ctx.ctl.state(), self.guest()).get("link") or {}
             self._seen(link)
-            fresh = link.get("at", 0) > self.t0
+            fresh = (link.get("at_ms") or 0) / 1000 > self.t0
             before = 0 if self._rejoined() else lost0  # a new session counts from 0
             lossy = (link.get("packetsLost") or 0) > before or (link.get("loss_pct") or 0) > 0
             return link if fresh and lossy else None
@@ -139,7 +139,7 @@ class GuestLossy(GuestFault):
             link = await until(shows_loss, REPORT_BOUND_S, "the page reporting the loss", 0.1)
         except TimeoutError:
             return None
-        return round(link["at"] - self.t0, 2), link
+        return round(link["at_ms"] / 1000 - self.t0, 2), link
 
     async def verify(self) -> None:
         r = self.r
@@ -169,7 +169,7 @@ class GuestLossy(GuestFault):
         """The page's reports as the drill saw them, once each, until one showed the loss:
         [s after the injection, packetsLost, loss_pct] (how late the figure came)."""
         reports = self.r.detail.setdefault("page_reports", [])
-        entry = [round(link.get("at", 0) - self.t0, 2), link.get("packetsLost"),
+        entry = [round((link.get("at_ms") or 0) / 1000 - self.t0, 2), link.get("packetsLost"),
                  link.get("loss_pct")]
         if link and (not reports or reports[-1][0] != entry[0]) and len(reports) < 30:
             reports.append(entry)
@@ -198,7 +198,7 @@ class GuestLossy(GuestFault):
         reported, with no loss in it."""
         async def clean() -> bool:
             link = guest_view(await self.ctx.ctl.state(), self.guest()).get("link") or {}
-            return link.get("at", 0) > since and not link.get("loss_pct")
+            return (link.get("at_ms") or 0) / 1000 > since and not link.get("loss_pct")
         t1 = time.monotonic()
         try:
             await until(clean, CLEAN_BOUND_S, "the page reporting no loss again", 0.1)
