@@ -27,11 +27,9 @@ from typing import Any
 from aiohttp import web
 
 from control.fanout import Limits, Pacer, Peer, Peers
-from control.show.outputs import OverlayState, desired
-from control.show.state import ShowState
+from control.show.outputs import OverlayState
 
 from .board import PROGRAM, Board, Bus, Graphic, Message
-from .cues import cue_defaults
 from .schema import Catalog
 
 log = logging.getLogger(__name__)
@@ -80,11 +78,6 @@ class OverlayHub:
         return [{"template": p.template, "bus": p.bus} for p in self._pages]
 
     # -- writers (the event loop's one task at a time)
-
-    def follow(self, state: ShowState, now: int) -> None:
-        """The runner's listener: apply the rundown's cues as `desired(state, now)` has them."""
-        self.want(desired(state, now).overlays, now, shift_ms=state.rundown.shift_ms,
-                  defaults=cue_defaults(state))
 
     def want(self, overlays: Iterable[OverlayState], now: int, *, shift_ms: int = 0,
              defaults: Mapping[str, Mapping[str, Any]] | None = None) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from helpers import until
 from playwright.async_api import Browser, BrowserContext, Page
 
 from control.overlays import (
@@ -109,19 +107,7 @@ async def start_hub(*, catalog: Catalog | None = None, delay_ms: int = 0) -> Hub
     return HubServer(hub, runner, f"http://127.0.0.1:{port}", key)
 
 
-async def wait_until(predicate: Callable[[], Awaitable[Any]] | Callable[[], Any],
-                     timeout: float = 5.0, what: str = "a condition") -> Any:
-    """Poll until truthy (a condition with a deadline, never a bare sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
+wait_until = until  # (the one wait: tests/helpers.py)
 
 
 class Overlay:
