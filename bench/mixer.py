@@ -4,7 +4,7 @@ The job: four synthetic 1280x720 guests at 30 fps (textured, moving, each a stam
 counter in guest 1's picture) → a 2x2 composite at 1280x720 → H.264 (libx264 veryfast,
 zerolatency, keyframe every second, no B-frames, 6 Mbit/s) → MPEG-TS over UDP on loopback.
 
-1. showctl: ``control.guests`` (LatestFrame holders, Compositor, ProgramOutput) in this
+1. showctl: ``control.guests`` (LatestFrame holders, Compositor, ProgramFeed) in this
    process; a feeder thread puts the guests' frames at 30 fps.
 2. ffmpeg: the same raw frames piped into ``ffmpeg -f rawvideo ×4 -filter_complex
    scale+xstack -c:v libx264`` with the same encoder settings.
@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import load_average, machine, ratio, summary, write_result  # noqa: E402
+from control.guests.feed import FeedSettings, ProgramFeed  # noqa: E402
 from control.guests.layouts import Program  # noqa: E402
-from control.guests.output import OutputSettings, ProgramOutput  # noqa: E402
 from control.guests.video import Canvas, Compositor, LatestFrame, VideoFrame  # noqa: E402
 
 W, H, FPS = 1280, 720, 30
@@ -170,7 +170,7 @@ def run_showctl(seconds: float, banks: list[list[np.ndarray]], tmp: Path) -> dic
     time.sleep(1.0)  # the receiver listens before the first packet
     holders = {g: LatestFrame() for g in GUESTS}
     compositor = Compositor(Canvas(W, H), stale_after=1.0)
-    output = ProgramOutput(OutputSettings(port=port, width=W, height=H, fps=FPS, audio=False,
+    output = ProgramFeed(FeedSettings(port=port, width=W, height=H, fps=FPS, audio=False,
                                           video_bitrate=BITRATE), compositor)
     output.sources = holders
     output.program = Program(GUESTS, "grid")

@@ -2,7 +2,7 @@
 
 It owns the ShowState. It wakes exactly when the engine has something scheduled (a take,
 less the take lead) or a command arrives, applies it through the pure engine, computes the
-desired outputs once (`desired(state, now)`), hands every listener the same `Change` (OBS
+desired state once (`desired(state, now)`), hands every listener the same `Change` (OBS
 sync, graphics, mixer, metrics, console push) at once, and journals (append + fsync, off the
 event loop) before a command is acknowledged. No locks: nothing else writes the state.
 """
@@ -20,9 +20,9 @@ from .journal.records import rundown_record, step_records
 from .journal.store import JournalError
 from .show.changes import RundownChanges
 from .show.commands import Command
+from .show.desired import Desired, cue_boundaries, desired
 from .show.engine import Event, Refused, Step, advance, apply, next_event_ms
 from .show.model import Rundown
-from .show.outputs import Outputs, cue_boundaries, desired
 from .show.reload import swap_rundown
 from .show.state import ShowState
 
@@ -74,7 +74,7 @@ class Change:
     state: ShowState
     events: tuple[Event, ...]
     now: int
-    outputs: Outputs
+    desired: Desired
 
 
 Listener = Callable[[Change], None]
@@ -127,7 +127,7 @@ class Runner:
 
     @property
     def change(self) -> Change:
-        """The last step (its outputs: what the devices were last told to show)."""
+        """The last step (its desired state: what the devices were last told to show)."""
         return self._change
 
     def now(self) -> int:

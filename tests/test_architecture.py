@@ -151,8 +151,6 @@ def test_shared_plumbing_imports_no_adapter_and_no_wiring() -> None:
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason="tests/overlays shadows the repository's overlays/: "
-                   "renamed after the issue-11 merge (then drop this mark)")
 def test_no_test_package_shadows_a_repository_folder_or_an_installed_package() -> None:
     """Each folder under tests/ is a top-level package (pyproject: pythonpath = ["tests"]);
     one named like a folder of the repository (`overlays`) or an installed package's module

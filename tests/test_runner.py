@@ -14,8 +14,8 @@ import control.runner as runner_module
 from control.journal.store import JournalError
 from control.runner import Change, Runner, wall_clock_ms
 from control.show import commands as C
+from control.show.desired import desired
 from control.show.engine import Refused
-from control.show.outputs import desired
 from control.show.state import ShowState, initial_state
 
 SHOW = HEADER + """\
@@ -70,8 +70,8 @@ async def test_a_command_is_journaled_before_it_returns_and_refusals_are_not():
         task.cancel()
 
 
-async def test_every_listener_hears_one_change_with_the_outputs_computed_once(monkeypatch):
-    """The desired outputs are computed once per step, by the runner, and every listener
+async def test_every_listener_hears_one_change_with_the_desired_state_computed_once(monkeypatch):
+    """The desired state is computed once per step, by the runner, and every listener
     (OBS, graphics, mixer, consoles) gets the very same Change."""
     computed: list[int] = []
 
@@ -94,8 +94,8 @@ async def test_every_listener_hears_one_change_with_the_outputs_computed_once(mo
     assert len(computed) == len(first) + 1  # one per step, and the start's
     last = first[-1]
     assert runner.change is last and last.state is runner.state
-    assert last.outputs == desired(last.state, last.now)
-    assert last.outputs.program_scene == "SB"
+    assert last.desired == desired(last.state, last.now)
+    assert last.desired.program_scene == "SB"
     assert [e.kind for c in first for e in c.events] == ["take", "take"]
 
 

@@ -153,7 +153,7 @@ def draw_order(boxes: tuple[Box, ...]) -> list[int]:
 @dataclass(frozen=True, slots=True)
 class Program:
     """Who is on air in the program mix, in layout order, and in which layout: the mixer's
-    part of ``control.show.outputs.Outputs`` (``guests``, ``layout``)."""
+    part of ``control.show.desired.Desired`` (``guests``, ``layout``)."""
 
     guests: tuple[str, ...] = ()
     layout: str | None = None

@@ -6,7 +6,7 @@
     mixer.push_audio("zhu-dingzhen", pcm_s16)       # ... and its decoded sound
     mixer.route_return("zhu-dingzhen", track.feed)  # what they hear back (mix-minus)
     mixer.set_av_offset("zhu-dingzhen", 120)        # their sound 120 ms later
-    mixer.apply(outputs)                            # desired state from the show core
+    mixer.apply(desired)                            # desired state from the show core
     mixer.stats()                                   # for control.metrics.guests
 
 Every setter swaps an immutable value, so the asyncio side (the one writer: see
@@ -26,11 +26,11 @@ import numpy as np
 from control.guests.audio import BLOCK, RATE, AudioMixer, AudioRing, ReturnSink
 from control.guests.avsync import DelayedFrames, split_offset
 from control.guests.clock import Ticker
+from control.guests.feed import EncoderFactory, FeedSettings, ProgramFeed, TsEncoder
 from control.guests.layouts import BUILTIN, BoxesFor, Program, with_config
-from control.guests.output import EncoderFactory, OutputSettings, ProgramOutput, TsEncoder
 from control.guests.slate import GuestName, SlateMaker
 from control.guests.video import Canvas, Compositor, FrameSource, LatestFrame, VideoFrame
-from control.show.outputs import Outputs
+from control.show.desired import Desired
 
 ReturnConsumer = Callable[[np.ndarray], None]
 """Takes one guest's 20 ms return blocks (s16 (n, channels)) on the audio clock's thread,
@@ -50,7 +50,7 @@ class MixerSettings:
     audio_buffer_ms: int = 200  # per-guest ring: the most delay a guest's sound can gather
     audio_prebuffer_ms: int = 40  # refill after an underrun before playing again
     layouts: Mapping[str, Any] = field(default_factory=dict)  # the show's own layouts
-    keyframe_every: int = 0  # frames between keyframes (0: fps); OutputSettings says why
+    keyframe_every: int = 0  # frames between keyframes (0: fps); FeedSettings says why
 
 
 class ProgramMixer:
@@ -74,8 +74,8 @@ class ProgramMixer:
                                 on_return=self._deliver_return)
         self.program_audio = AudioRing(s.audio_buffer_ms * RATE // 1000,
                                        s.audio_prebuffer_ms * RATE // 1000)
-        self.output = ProgramOutput(
-            OutputSettings(port=s.port, host=s.host, width=s.width, height=s.height,
+        self.feed = ProgramFeed(
+            FeedSettings(port=s.port, host=s.host, width=s.width, height=s.height,
                            fps=s.fps, keyframe_every=s.keyframe_every),
             self.compositor, audio=self.program_audio, encoder=encoder)
         self.audio_clock = Ticker("audio-mix", BLOCK / RATE, self._audio_tick, catch_up=5)
@@ -84,10 +84,10 @@ class ProgramMixer:
 
     def start(self) -> None:
         self.audio_clock.start()
-        self.output.start()
+        self.feed.start()
 
     def stop(self) -> None:
-        self.output.stop()
+        self.feed.stop()
         self.audio_clock.stop()
 
     def __enter__(self) -> ProgramMixer:
@@ -101,7 +101,7 @@ class ProgramMixer:
 
     def frames(self, guest: str) -> LatestFrame:
         """The guest's latest-frame holder, created on first use; the gateway ``put``s into it."""
-        source = self.output.sources.get(guest)
+        source = self.feed.sources.get(guest)
         if isinstance(source, LatestFrame):
             return source
         holder = DelayedFrames(split_offset(self._offsets.get(guest, 0.0))[1] / 1000)
@@ -110,11 +110,11 @@ class ProgramMixer:
 
     def attach(self, guest: str, source: FrameSource) -> None:
         """Take the guest's pictures from ``source`` (any ``FrameSource``: an SFU track…)."""
-        self.output.sources = {**self.output.sources, guest: source}
+        self.feed.sources = {**self.feed.sources, guest: source}
 
     def detach(self, guest: str) -> None:
         """The guest left: their box shows the slate, their return feed stops."""
-        self.output.sources = {g: s for g, s in self.output.sources.items() if g != guest}
+        self.feed.sources = {g: s for g, s in self.feed.sources.items() if g != guest}
         self._returns = {g: c for g, c in self._returns.items() if g != guest}
         self.audio.remove(guest)
 
@@ -124,7 +124,7 @@ class ProgramMixer:
     def picture(self, guest: str) -> VideoFrame | None:
         """The guest's picture as the program would show it now (None: none); unlike
         ``frames`` it makes no holder (the console's thumbnails ask for any guest)."""
-        source = self.output.sources.get(guest)
+        source = self.feed.sources.get(guest)
         return source.latest() if source is not None else None
 
     def route_return(self, guest: str, consumer: ReturnConsumer) -> None:
@@ -148,12 +148,12 @@ class ProgramMixer:
     # --- the show's side -----------------------------------------------------------------
 
     def set_program(self, program: Program) -> None:
-        self.output.program = program
+        self.feed.program = program
         self.audio.set_on_air(program.guests)
 
-    def apply(self, outputs: Outputs) -> None:
+    def apply(self, desired: Desired) -> None:
         """The show core's desired state: these guests on air, in this layout."""
-        self.set_program(Program(tuple(outputs.guests), outputs.layout))
+        self.set_program(Program(tuple(desired.guests), desired.layout))
 
     def set_names(self, names: Mapping[str, GuestName]) -> None:
         self.compositor.names = dict(names)
@@ -170,7 +170,7 @@ class ProgramMixer:
         audio_ms, video_ms = split_offset(offset_ms)
         self._offsets[guest] = offset_ms
         self.audio.set_delay(guest, audio_ms)
-        source = self.output.sources.get(guest)
+        source = self.feed.sources.get(guest)
         if isinstance(source, DelayedFrames):
             source.set_delay(video_ms / 1000)
 
@@ -183,8 +183,8 @@ class ProgramMixer:
         """For ``control.metrics.guests`` (keys as it reads them) and the console."""
         slated = set(self.compositor.slated)
         guests = []
-        for guest in sorted(set(self.output.sources) | set(self.audio.guests)):
-            source = self.output.sources.get(guest)
+        for guest in sorted(set(self.feed.sources) | set(self.audio.guests)):
+            source = self.feed.sources.get(guest)
             guests.append({
                 "id": guest,
                 "audio_peak_dbfs": self.audio.meters.get(guest),
@@ -192,12 +192,12 @@ class ProgramMixer:
                 "slate": guest in slated,
             })
         return {
-            "fps": self.output.fps,
+            "fps": self.feed.fps,
             "audio_peak_dbfs": self.audio.program_meter,
-            "frames": self.output.frames,
-            "frames_skipped": self.output.skipped,
-            "compose_seconds": self.output.compose_seconds,
-            "encode_seconds": self.output.encode_seconds,
+            "frames": self.feed.frames,
+            "frames_skipped": self.feed.skipped,
+            "compose_seconds": self.feed.compose_seconds,
+            "encode_seconds": self.feed.encode_seconds,
             "audio_underruns": sum(self.audio.ring(g).underruns for g in self.audio.guests),
             "guests": guests,
         }

@@ -1,6 +1,6 @@
 """What the sync knows of OBS, and the requests that take OBS from there to the desired state.
 
-Pure (no I/O, no clock): ``plan`` turns (known OBS state, desired ``Outputs``) into the one
+Pure (no I/O, no clock): ``plan`` turns (known OBS state, desired ``Desired``) into the one
 RequestBatch to send, so the rules of the take are tested in microseconds without OBS. The
 sync layer owns a ``KnownObs``, folds OBS events into it and records what its batches did.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from control.obs.messages import Event, Request
-from control.show.outputs import Outputs
+from control.show.desired import Desired
 
 
 @dataclass(slots=True)
@@ -126,12 +126,12 @@ class Plan:
         return not self.requests
 
 
-def item_scenes(want: Outputs) -> list[str]:
+def item_scenes(want: Desired) -> list[str]:
     """Scenes whose item lists ``plan`` needs, in order."""
     return list(dict.fromkeys(scene for scene, _, _ in want.items))
 
 
-def plan(known: KnownObs, want: Outputs, *, hold_program: bool = False,
+def plan(known: KnownObs, want: Desired, *, hold_program: bool = False,
          set_preview: bool = True) -> Plan:
     """The requests that make OBS show ``want``, and only those.
 

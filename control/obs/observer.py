@@ -34,7 +34,7 @@ from control.obs.lead import frame_ms
 from control.obs.messages import Event, Request, RequestResult
 from control.obs.silence import Silence
 from control.obs.takes import InFlight, Take
-from control.show.outputs import Outputs
+from control.show.desired import Desired
 
 OBS_STUCK_S = 2.0
 """Connected, but a request unanswered (or a take unconfirmed) this long: OBS is not answering."""
@@ -90,7 +90,7 @@ class ObsObserver:
         self.studio_mode_preview = studio_mode_preview
         self.known = KnownObs()
         self.knowledge = Knowledge.UNREAD
-        self.desired: Outputs | None = None
+        self.desired: Desired | None = None
         self.reported: str | None = None  # program scene as OBS last reported it
         self.target: str | None = None  # the program we expect: our last cut, or a manual one
         self.override: str | None = None  # the scene an operator cut to by hand
@@ -108,13 +108,13 @@ class ObsObserver:
 
     # --- the show's side -----------------------------------------------------------------
 
-    def want(self, outputs: Outputs) -> None:
+    def want(self, desired: Desired) -> None:
         """The latest desired state; a manual override ends when the show moves on."""
         before = self.desired
-        self.desired = outputs
+        self.desired = desired
         if self.override is not None and (
-                before is None or outputs.program_scene != before.program_scene
-                or outputs.panic != before.panic):
+                before is None or desired.program_scene != before.program_scene
+                or desired.panic != before.panic):
             self.override = None
         self._want_seq += 1
 
@@ -143,7 +143,7 @@ class ObsObserver:
             return Phase.APPLY
         return Phase.IDLE
 
-    def start_apply(self) -> Outputs | None:
+    def start_apply(self) -> Desired | None:
         """The applier plans for the desired state as it is now (later wants: next apply)."""
         self._applied = (self._want_seq, self._epoch)
         return self.desired

@@ -36,7 +36,7 @@ COLOR_KIND = "color_source_v3"  # where OBS has no FreeType text source
 BROWSER_KIND = "browser_source"  # obs-browser: in official OBS builds, not in Debian's
 GRAPHICS_SCENE = "Graphics"
 GRAPHICS_WIDTH, GRAPHICS_HEIGHT = 1920, 1080
-FEED_SOURCE = "Program Feed"  # the mixer's MPEG-TS (control.guests.output) as OBS plays it
+FEED_SOURCE = "Program Feed"  # the mixer's MPEG-TS (control.guests.feed) as OBS plays it
 FEED_KIND = "ffmpeg_source"
 NO_BROWSER = ("this OBS has no browser source (Debian's build): load the overlay URLs in an "
               "official OBS build or add them by hand")

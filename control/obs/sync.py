@@ -1,7 +1,7 @@
 """Keep OBS showing what the show wants: desired state in, one RequestBatch of differences out.
 
 The thin asyncio layer over ``control.obs.observer`` (the pure picture of OBS and its rules):
-``want(outputs)`` records the latest desired state and wakes the applier; the applier (one
+``want(desired)`` records the latest desired state and wakes the applier; the applier (one
 task, the only writer of requests that change OBS) asks the observer for its ``Phase`` and
 does that one thing: read OBS after every (re)identify, wait out a transition, re-read what
 events left unsure, or send the difference (``control.obs.diff``) as one SerialRealtime
@@ -35,7 +35,7 @@ from control.obs.messages import Event, Request, RequestResult
 from control.obs.observer import OBS_STUCK_S, RESYNC_REQUESTS, Knowledge, ObsObserver, Phase
 from control.obs.stats import ObsStats, stats_from
 from control.obs.stream_record import STATUS_REQUESTS, ObsOutputError, StreamRecord
-from control.show.outputs import Outputs
+from control.show.desired import Desired
 
 __all__ = ["OBS_STUCK_S", "ObsOutputError", "ObsStatus", "ObsSync"]
 
@@ -82,7 +82,7 @@ class ObsSync:
         self._client = client
         self.poll_interval = poll_interval
         self._observer = ObsObserver(studio_mode_preview=studio_mode_preview)
-        self.outputs = StreamRecord(self._call, self._error)
+        self.stream_record = StreamRecord(self._call, self._error)
         """Streaming and recording (``start_stream`` & co. are shortcuts to it)."""
         self.phase = Phase.OFFLINE
         """What the applier is doing (for logs and tests)."""
@@ -101,13 +101,13 @@ class ObsSync:
     def studio_mode_preview(self) -> bool:
         return self._observer.studio_mode_preview
 
-    def want(self, outputs: Outputs) -> None:
-        """Make ``outputs`` the desired state; returns at once (the latest value wins)."""
+    def want(self, desired: Desired) -> None:
+        """Make ``desired`` the desired state; returns at once (the latest value wins)."""
         override = self._observer.override
-        self._observer.want(outputs)
+        self._observer.want(desired)
         if override is not None and self._observer.override is None:
             log.info("manual override of %r ends: the show wants %r",
-                     override, outputs.program_scene)
+                     override, desired.program_scene)
         self._wake.set()
 
     @property
@@ -140,8 +140,9 @@ class ObsSync:
         if obs.override is not None:
             alarms.append(f"manual override: {obs.override}")
         stats = self._stats
-        if stats is not None and self.outputs.streaming and stats.stream_congestion_ratio > 0.5:
-            alarms.append(f"stream congested ({stats.stream_congestion_ratio:.0%})")
+        congestion = stats.stream_congestion_ratio if stats is not None else 0.0
+        if self.stream_record.streaming and congestion > 0.5:
+            alarms.append(f"stream congested ({congestion:.0%})")
         return ObsStatus(
             connected=connected,
             program_scene=obs.reported,
@@ -150,8 +151,8 @@ class ObsSync:
             manual_override=obs.override,
             studio_mode=obs.known.studio_mode,
             preview_scene=obs.known.preview_scene,
-            streaming=self.outputs.streaming,
-            recording=self.outputs.recording,
+            streaming=self.stream_record.streaming,
+            recording=self.stream_record.recording,
             stats=stats,
             last_error=self._last_error,
             alarms=tuple(dict.fromkeys(alarms)),
@@ -225,7 +226,7 @@ class ObsSync:
         n = len(RESYNC_REQUESTS)
         self._observer.resynced(results[:n])
         stream, record = (r.data if r.ok else None for r in results[n:])
-        self.outputs.read(stream, record, sent)
+        self.stream_record.read(stream, record, sent)
         log.info("OBS state read: program %r, studio mode %s",
                  self._observer.reported, self._observer.known.studio_mode)
 
@@ -336,7 +337,7 @@ class ObsSync:
         """From the client's reader: fold, and wake the applier; never blocks."""
         now = self._now()
         self._observer.on_event(event, now)
-        self.outputs.on_event(event, now)
+        self.stream_record.on_event(event, now)
         self._changed.set()
         self._wake.set()
 
@@ -352,7 +353,7 @@ class ObsSync:
                     stats, stream, record = await self._batch(requests)
                     if stats.ok and stream.ok:
                         self._stats = stats_from(stats.data, stream.data)
-                    self.outputs.read(stream.data if stream.ok else None,
+                    self.stream_record.read(stream.data if stream.ok else None,
                                       record.data if record.ok else None, sent)
                 except ObsError as exc:
                     log.debug("OBS stats poll failed: %s", exc)
@@ -365,17 +366,17 @@ class ObsSync:
     async def start_stream(self, timeout: float = 10.0) -> None:
         """Start streaming; returns once OBS reports the stream active (StreamStateChanged).
         StartStream's own status says nothing: OBS answers 100 and fails later."""
-        await self.outputs.set("Stream", True, timeout)
+        await self.stream_record.set("Stream", True, timeout)
 
     async def stop_stream(self, timeout: float = 10.0) -> None:
-        await self.outputs.set("Stream", False, timeout)
+        await self.stream_record.set("Stream", False, timeout)
 
     async def start_record(self, timeout: float = 10.0) -> None:
         """Start recording; returns once OBS reports the recording active."""
-        await self.outputs.set("Record", True, timeout)
+        await self.stream_record.set("Record", True, timeout)
 
     async def stop_record(self, timeout: float = 10.0) -> None:
-        await self.outputs.set("Record", False, timeout)
+        await self.stream_record.set("Record", False, timeout)
 
     # --- small things --------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from control.show.outputs import OverlayState
+from control.show.desired import OverlayState
 
 Bus = Literal["program", "preview"]
 PROGRAM: Bus = "program"

@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from control.fanout import Limits, Pacer, Peer, Peers
-from control.show.outputs import OverlayState
+from control.show.desired import OverlayState
 
 from .board import PROGRAM, Board, Bus, Graphic, Message
 from .schema import Catalog

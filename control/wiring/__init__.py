@@ -13,7 +13,7 @@
     live.py            `LiveShow` (the running show: every part, typed) and `run_show`
 
 Data flow: rundown + journal -> state -> Runner (the one writer) -> one `Change` per step
-(state, events, now, desired outputs) -> `LiveShow.on_change`, the one place for side
+(state, events, now, desired state) -> `LiveShow.on_change`, the one place for side
 effects: OBS sync first, then metrics, graphics, mixer, and the consoles' read model.
 The parts never import each other; only this package imports them all.
 

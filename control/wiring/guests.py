@@ -26,10 +26,10 @@ from control.obs.client import ObsClient
 from control.obs.mediafeed import FeedWatch, watch_feed
 from control.obs.preflight import FEED_SOURCE
 from control.runner import Change, Runner
+from control.show.desired import Desired
 from control.show.engine import next_segment
 from control.show.localtime import iso, zone
 from control.show.model import Guest, Rundown
-from control.show.outputs import Outputs
 from control.show.readmodel import GuestView, LevelView, LinkView
 from control.show.state import ShowState
 
@@ -64,7 +64,7 @@ class Guests:
             on_change=publish, pictures=sink.picture,
             av_offsets=dict(settings.guest_av_offsets)))
         if self.mixer is not None:
-            self.mixer.output.on_compose = metrics.observe_mix_frame  # mix frame seconds
+            self.mixer.feed.on_compose = metrics.observe_mix_frame  # mix frame seconds
         metrics.lend_guests(self.link_metrics, self.mix_metrics)
         app.on_startup.append(self._start_feed_watch)
         app.on_cleanup.append(self._close)
@@ -73,27 +73,27 @@ class Guests:
         return {g.id: _person(g) for g in self.runner.state.rundown.guests}
 
     def follow(self, change: Change) -> None:
-        """The mixer shows what this step's outputs say; it runs while it is needed."""
+        """The mixer shows what this step's desired state says; it runs while it is needed."""
         if self.mixer is None or self.mixing is None:
             return
         if change.state.rundown.guests != self._named:  # a reloaded rundown
             self._named = change.state.rundown.guests
             self.mixer.set_names({g.id: GuestName(g.name, g.name_zh) for g in self._named})
-        self.mixer.apply(change.outputs)
-        self.mixing.want(needed(change.outputs.guests, self.gateway.sessions))
+        self.mixer.apply(change.desired)
+        self.mixing.want(needed(change.desired.guests, self.gateway.sessions))
 
     def changed(self) -> None:
         """A join, a leave, a connect, a dead browser: the mixer and the consoles follow."""
         self.follow(self.runner.change)
         self.publish()
 
-    def view(self, state: ShowState, outputs: Outputs) -> list[GuestView]:
+    def view(self, state: ShowState, desired: Desired) -> list[GuestView]:
         """The read model's `guests`: every roster guest, status, link, level, A/V offset."""
         nxt = next_segment(state)
         ready = nxt.guests if nxt is not None else ()
         tz = zone(state.rundown.show.timezone)
         statuses = guest_statuses([_person(g) for g in state.rundown.guests], self.gateway,
-                                  outputs.guests, ready)
+                                  desired.guests, ready)
         return [{"id": g["id"], "name": g["name"], "name_zh": g["name_zh"], "role": g["role"],
                  "status": g["status"], "on_air": g["on_air"], "link": _link(g["link"], tz),
                  "level": cast(LevelView, self.controls.level(g["id"])),
@@ -102,7 +102,7 @@ class Guests:
     def status(self, guest: str) -> dict[str, Any]:
         """What the guest's own page shows of them."""
         change = self.runner.change
-        for g in self.view(change.state, change.outputs):
+        for g in self.view(change.state, change.desired):
             if g["id"] == guest:
                 return {"status": g["status"], "on_air": g["on_air"]}
         return {"status": "invited", "on_air": False}

@@ -80,7 +80,7 @@ class LiveShow:
         state, now = self.runner.state, self.runner.now()
         obs = self.obs.view()
         return view.read_model(state, now, view.Devices(
-            obs=obs, guests=self.guests.view(state, self.runner.change.outputs),
+            obs=obs, guests=self.guests.view(state, self.runner.change.desired),
             speed=self.speed, journal_error=self.runner.journal_error,
             osc_error=self.osc_error,
             # LEFT HERE FOR NOW: moves into the OBS sync (ObsStatus.not_answering_s)

@@ -45,15 +45,15 @@ class NotAnswering:
 
 @dataclass(slots=True)
 class ObsLink:
-    """The obs-websocket client and the sync that applies the desired outputs through it."""
+    """The obs-websocket client and the sync that applies the desired state through it."""
 
     client: ObsClient
     sync: ObsSync
     not_answering: NotAnswering = field(default_factory=NotAnswering)
 
     def follow(self, change: Change) -> None:
-        """OBS is told what this step's outputs say (the sync diffs and sends one batch)."""
-        self.sync.want(change.outputs)
+        """OBS is told what this step's desired state says (the sync diffs and sends one batch)."""
+        self.sync.want(change.desired)
 
     def view(self) -> ObsView:
         """The read model's `obs`: the sync's status and the connection's."""

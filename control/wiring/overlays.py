@@ -20,8 +20,8 @@ class Overlays:
     read_key: str | None  # what the pages need in their URL (read only)
 
     def follow(self, change: Change) -> None:
-        """The rundown's cues as this step's desired outputs have them."""
-        self.hub.want(change.outputs.overlays, change.now,
+        """The rundown's cues as this step's desired state has them."""
+        self.hub.want(change.desired.overlays, change.now,
                       shift_ms=change.state.rundown.shift_ms,
                       defaults=cue_defaults(change.state))
 

@@ -98,8 +98,9 @@ async def test_a_hard_start_is_hit_on_the_scaled_clock():
     assert runner.state.since_ms == target  # exact in show time, as at x1
     (at_ms, seen_ms), = landed
     assert at_ms == target
-    # the runner woke on the scaled clock: within 100 ms of wall time of the target
-    assert 0 <= (seen_ms - target) / 1000 < 100
+    # the runner woke on the scaled clock: within 2 s of wall time of the target (a generous
+    # bound for a loaded machine; a runner sleeping on the wall clock would wait 300 s)
+    assert 0 <= (seen_ms - target) / 1000 < 2000
     assert [(r["event"]["segment_id"], r["event"]["source"]) for r in journal.records
             if r["type"] == "event"] == [("a", "show-start"), ("b", "hard-start")]
 

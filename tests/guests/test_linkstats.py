@@ -11,10 +11,10 @@ import pytest
 from guests.support import solid
 from metrics.support import value
 
+from control.guests.feed import FeedSettings, ProgramFeed
 from control.guests.gateway import Gateway, HeldFrames, Session
 from control.guests.layouts import Program
 from control.guests.linkstats import LinkMeter, summarize
-from control.guests.output import OutputSettings, ProgramOutput
 from control.guests.video import Canvas, Compositor
 from control.metrics import Metrics, Sources
 
@@ -89,7 +89,7 @@ async def test_gateway_reads_its_sessions_stats_into_the_guest_metrics():
 
 
 class NullEncoder:
-    def __init__(self, settings: OutputSettings) -> None:
+    def __init__(self, settings: FeedSettings) -> None:
         self.frames = 0
 
     def encode_video(self, frame, index: int) -> None:
@@ -104,7 +104,7 @@ class NullEncoder:
 
 async def test_compose_times_feed_the_mix_frame_histogram(tmp_path: Path):
     metrics = Metrics(Sources())
-    output = ProgramOutput(OutputSettings(port=9, width=320, height=180, fps=30, audio=False),
+    output = ProgramFeed(FeedSettings(port=9, width=320, height=180, fps=30, audio=False),
                            Compositor(Canvas(320, 180)), encoder=NullEncoder)
     output.on_compose = metrics.observe_mix_frame
     output.program = Program(("red",), "solo")

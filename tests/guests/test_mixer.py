@@ -9,15 +9,15 @@ from control.guests.layouts import Program
 from control.guests.mixer import MixerSettings, ProgramMixer
 from control.guests.video import LatestFrame
 from control.metrics.guests import GuestCollector
-from control.show.outputs import Outputs
+from control.show.desired import Desired
 
 
 def test_desired_outputs_drive_picture_and_sound() -> None:
     mixer = ProgramMixer(MixerSettings(port=1, layouts={"wide": [{"x": 0, "y": 0, "w": 100,
                                                                   "h": 50}]}))
-    mixer.apply(Outputs(program_scene="Remote Guest", transition=None, preview_scene=None,
+    mixer.apply(Desired(program_scene="Remote Guest", transition=None, preview_scene=None,
                         guests=("zhu", "gou"), layout="two-up"))
-    assert mixer.output.program == Program(("zhu", "gou"), "two-up")
+    assert mixer.feed.program == Program(("zhu", "gou"), "two-up")
     assert mixer.audio.settings.on_air == ("zhu", "gou")
     holder = mixer.frames("zhu")
     assert isinstance(holder, LatestFrame) and mixer.frames("zhu") is holder

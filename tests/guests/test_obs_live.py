@@ -87,7 +87,7 @@ def test_obs_shows_the_program_feed(tmp_path: Path) -> None:
         launcher.close()
     for centre, guest in zip(centres, guests, strict=True):
         assert near(shot[centre], RGB[guest]), (guest, shot[centre], mixer.stats())
-    assert mixer.output.frames > 0 and mixer.output.ticker.errors == mixer.output.encode_errors == 0
+    assert mixer.feed.frames > 0 and mixer.feed.ticker.errors == mixer.feed.encode_errors == 0
 
 
 def test_a_stopped_or_stalled_feed_is_restarted_by_the_watcher(tmp_path: Path) -> None:
@@ -137,12 +137,12 @@ def test_a_stopped_or_stalled_feed_is_restarted_by_the_watcher(tmp_path: Path) -
                 await until(red, 15, "the mix in OBS")
                 assert watch.restarts["start"] == 1
                 # the stream breaks off (the encoder stops; the mixer still wants to send)
-                await asyncio.to_thread(mixer.output.stop)
+                await asyncio.to_thread(mixer.feed.stop)
                 t0 = time.monotonic()
                 await until(lambda: asyncio.sleep(0, watch.restarts["stalled"] >= 1), 10,
                             "the watcher to restart the stalled source")
                 print(f"stalled feed restarted after {time.monotonic() - t0:.2f} s")
-                await asyncio.to_thread(mixer.output.start)
+                await asyncio.to_thread(mixer.feed.start)
                 await until(red, 15, "the mix back once the stream is")
                 # someone stops the source: OBS says STOPPED, then ENDED
                 await client.call("TriggerMediaInputAction", {

@@ -16,10 +16,10 @@ import pytest
 
 from control.obs.launcher import ObsLauncher, ObsLaunchError, Xvfb, scenes_for
 from control.show.commands import Take
+from control.show.desired import Desired, desired
 from control.show.engine import apply
 from control.show.loader import load_rundown
 from control.show.model import Rundown
-from control.show.outputs import Outputs, desired
 from control.show.state import initial_state
 
 PASSWORD = "showctl-test-Pa55"
@@ -73,10 +73,10 @@ def sync_rundown() -> Rundown:
 
 
 @pytest.fixture(scope="session")
-def show_outputs(sync_rundown: Rundown) -> Callable[[str], Outputs]:
+def show_outputs(sync_rundown: Rundown) -> Callable[[str], Desired]:
     """The desired outputs with segment ``seg_id`` on air, computed by the real engine."""
 
-    def outputs(seg_id: str) -> Outputs:
+    def outputs(seg_id: str) -> Desired:
         now = sync_rundown.show.start_ms
         state = initial_state(sync_rundown, armed=False)
         return desired(apply(state, Take(seg_id), now).state, now)

@@ -20,8 +20,8 @@ from control.obs.observer import (
 )
 from control.obs.silence import Silence
 from control.obs.takes import TAKE_MARGIN, InFlight
+from control.show.desired import Desired
 from control.show.model import CUT, Transition
-from control.show.outputs import Outputs
 
 FADE = Transition("Fade", 300)
 
@@ -69,7 +69,7 @@ def idle(obs: ObsObserver) -> ObsObserver:
     return obs
 
 
-def take(obs: ObsObserver, outputs: Outputs, now: float) -> Any:
+def take(obs: ObsObserver, outputs: Desired, now: float) -> Any:
     """want() + plan + send + answered (all accepted), as the applier does."""
     obs.want(outputs)
     obs.start_apply()
@@ -100,25 +100,25 @@ def test_after_a_read_it_applies_once_then_idles() -> None:
 
 def test_each_want_asks_for_an_apply() -> None:
     obs = idle(ready())
-    obs.want(Outputs("B", CUT, None))
+    obs.want(Desired("B", CUT, None))
     assert obs.phase(True) is Phase.APPLY
-    assert obs.start_apply() == Outputs("B", CUT, None)
+    assert obs.start_apply() == Desired("B", CUT, None)
     assert obs.applied_seq == obs.want_seq == 1
     assert obs.phase(True) is Phase.IDLE
 
 
 def test_a_want_during_an_apply_asks_for_another() -> None:
     obs = ready()
-    obs.want(Outputs("B", CUT, None))
+    obs.want(Desired("B", CUT, None))
     obs.start_apply()
-    obs.want(Outputs("C", CUT, None))  # arrives while the batch is out
+    obs.want(Desired("C", CUT, None))  # arrives while the batch is out
     assert obs.phase(True) is Phase.APPLY
     assert obs.applied_seq == 1 and obs.want_seq == 2
 
 
 def test_a_reread_applies_again_even_with_no_new_want() -> None:
     obs = ready()
-    obs.want(Outputs("B", CUT, None))
+    obs.want(Desired("B", CUT, None))
     idle(obs)
     obs.forget()  # a timeout
     assert obs.phase(True) is Phase.RESYNC
@@ -146,9 +146,9 @@ def test_a_new_session_rereads_even_mid_collection_change() -> None:
 def test_precedence_resync_settle_refresh_apply() -> None:
     obs = ready(studio=True, preview="C")
     obs.known.items["B"] = {}
-    take(obs, Outputs("B", CUT, "C"), 1.0)
+    take(obs, Desired("B", CUT, "C"), 1.0)
     obs.stale.add(Fact.PROGRAM)
-    obs.want(Outputs("C", CUT, None))
+    obs.want(Desired("C", CUT, None))
     assert obs.phase(True) is Phase.SETTLE
     obs.settled()
     assert obs.phase(True) is Phase.REFRESH
@@ -189,7 +189,7 @@ def test_a_bad_frame_rate_answer_means_30_fps(video: dict[str, Any]) -> None:
 
 def test_resync_forgets_takes_transitions_and_stale_facts() -> None:
     obs = ready()
-    take(obs, Outputs("B", FADE, None), 1.0)
+    take(obs, Desired("B", FADE, None), 1.0)
     obs.on_event(event("SceneTransitionStarted"), 1.0)
     obs.stale.add(Fact.PROGRAM)
     obs.stale_scenes.add("B")
@@ -213,7 +213,7 @@ def test_items_read_tells_missing_scenes_from_other_failures() -> None:
 
 def test_a_cut_take_is_confirmed_by_its_event_and_timed() -> None:
     obs = ready()
-    sent = take(obs, Outputs("B", CUT, None), 10.0)
+    sent = take(obs, Desired("B", CUT, None), 10.0)
     assert sent is not None and sent.cut
     assert obs.target == "B" and obs.reported == "A" and obs.busy(10.01)
     obs.on_event(event("CurrentProgramSceneChanged", sceneName="B"), 10.04)
@@ -225,14 +225,14 @@ def test_a_cut_take_is_confirmed_by_its_event_and_timed() -> None:
 
 def test_a_faded_take_is_not_a_latency_sample() -> None:
     obs = ready()
-    take(obs, Outputs("B", FADE, None), 10.0)
+    take(obs, Desired("B", FADE, None), 10.0)
     obs.on_event(event("CurrentProgramSceneChanged", sceneName="B"), 10.33)
     assert obs.take_latencies == ()
 
 
 def test_the_event_may_beat_the_answer() -> None:
     obs = ready()
-    obs.want(Outputs("B", CUT, None))
+    obs.want(Desired("B", CUT, None))
     obs.start_apply()
     todo = obs.plan()
     sent = obs.take_sent(todo, 1.0)
@@ -244,15 +244,15 @@ def test_the_event_may_beat_the_answer() -> None:
 
 def test_a_later_take_confirms_one_cut_short() -> None:
     obs = ready()
-    take(obs, Outputs("B", FADE, None), 1.0)
-    take(obs, Outputs("C", CUT, None), 1.1)
+    take(obs, Desired("B", FADE, None), 1.0)
+    take(obs, Desired("C", CUT, None), 1.1)
     obs.on_event(event("CurrentProgramSceneChanged", sceneName="C"), 1.15)
     assert not obs.in_flight.pending and obs.known.program_scene == "C"
 
 
 def test_a_refused_cut_is_not_in_flight_and_names_the_scene() -> None:
     obs = ready()
-    obs.want(Outputs("Nope", CUT, None))
+    obs.want(Desired("Nope", CUT, None))
     obs.start_apply()
     todo = obs.plan()
     sent = obs.take_sent(todo, 1.0)
@@ -267,7 +267,7 @@ def test_a_refused_cut_is_not_in_flight_and_names_the_scene() -> None:
 def test_a_refused_item_drops_its_scene_from_the_cache() -> None:
     obs = ready()
     obs.known.items["A"] = {1: SceneItem(1, "Logo", False)}
-    obs.want(Outputs("A", CUT, None, items=(("A", "Logo", True),)))
+    obs.want(Desired("A", CUT, None, items=(("A", "Logo", True),)))
     obs.start_apply()
     todo = obs.plan()
     failures = obs.batch_answered(todo.requests, [refused("SetSceneItemEnabled", 702)], None)
@@ -297,14 +297,14 @@ def test_a_transition_whose_end_is_lost_stops_counting_at_its_deadline() -> None
 
 def test_an_unconfirmed_take_is_dropped_at_its_deadline() -> None:
     obs = ready()
-    take(obs, Outputs("B", CUT, None), 1.0)
+    take(obs, Desired("B", CUT, None), 1.0)
     assert obs.settle_deadline(1.5) == pytest.approx(1.0 + TAKE_MARGIN)
     assert not obs.busy(1.0 + TAKE_MARGIN)
 
 
 def test_a_studio_mode_take_settles_then_puts_the_preview_back() -> None:
     obs = ready(studio=True, preview="B")
-    take(obs, Outputs("B", CUT, "C"), 1.0)
+    take(obs, Desired("B", CUT, "C"), 1.0)
     assert obs.settling is not None and obs.phase(True) is Phase.SETTLE
     obs.settled()
     assert obs.settling is None and Fact.PREVIEW in obs.stale
@@ -315,7 +315,7 @@ def test_a_studio_mode_take_settles_then_puts_the_preview_back() -> None:
 def test_without_studio_mode_preview_setting_a_take_does_not_settle() -> None:
     obs = ObsObserver(studio_mode_preview=False)
     obs.resynced(resync_answers(studio=True, preview="B"))
-    take(obs, Outputs("B", CUT, "C"), 1.0)
+    take(obs, Desired("B", CUT, "C"), 1.0)
     assert obs.settling is None
 
 
@@ -332,34 +332,34 @@ def manual_cut(obs: ObsObserver, scene: str, now: float = 3.0) -> None:
 
 def test_an_unexplained_cut_is_a_manual_override_and_is_held() -> None:
     obs = ready()
-    obs.want(Outputs("A", CUT, None))
+    obs.want(Desired("A", CUT, None))
     idle(obs)
     manual_cut(obs, "Break")
     assert obs.override == obs.target == obs.reported == "Break"
     assert not obs.in_sync()
-    obs.want(Outputs("A", CUT, None))  # same scene again: leave the operator's cut
+    obs.want(Desired("A", CUT, None))  # same scene again: leave the operator's cut
     assert obs.override == "Break" and obs.plan().take is None
 
 
 def test_the_override_ends_when_the_show_moves_on() -> None:
     obs = ready()
-    obs.want(Outputs("A", CUT, None))
+    obs.want(Desired("A", CUT, None))
     manual_cut(obs, "Break")
-    obs.want(Outputs("C", CUT, None))
+    obs.want(Desired("C", CUT, None))
     assert obs.override is None and obs.plan().take == "C"
 
 
 def test_panic_ends_the_override() -> None:
     obs = ready()
-    obs.want(Outputs("A", CUT, None))
+    obs.want(Desired("A", CUT, None))
     manual_cut(obs, "Break")
-    obs.want(Outputs("A", CUT, None, panic=True))
+    obs.want(Desired("A", CUT, None, panic=True))
     assert obs.override is None
 
 
 def test_cutting_back_to_the_show_scene_ends_the_override() -> None:
     obs = ready()
-    obs.want(Outputs("A", CUT, None))
+    obs.want(Desired("A", CUT, None))
     manual_cut(obs, "Break")
     manual_cut(obs, "A")
     assert obs.override is None and obs.in_sync()
@@ -367,7 +367,7 @@ def test_cutting_back_to_the_show_scene_ends_the_override() -> None:
 
 def test_a_late_event_of_our_own_take_is_not_an_override() -> None:
     obs = ready()
-    take(obs, Outputs("B", FADE, None), 1.0)
+    take(obs, Desired("B", FADE, None), 1.0)
     obs.in_flight.pending.clear()  # dropped at its deadline
     obs.refreshed([Request("GetCurrentProgramScene")], [ok(currentProgramSceneName="B")])
     assert obs.override is None
@@ -375,7 +375,7 @@ def test_a_late_event_of_our_own_take_is_not_an_override() -> None:
 
 def test_an_override_survives_a_reread_that_still_shows_it() -> None:
     obs = ready()
-    obs.want(Outputs("A", CUT, None))
+    obs.want(Desired("A", CUT, None))
     manual_cut(obs, "Break")
     obs.resynced(resync_answers("Break"))
     assert obs.override == "Break"
@@ -423,7 +423,7 @@ def test_preview_reread_only_in_studio_mode() -> None:
 
 def test_entering_studio_mode_sets_the_preview() -> None:
     obs = ready()
-    obs.want(Outputs("A", CUT, "B"))
+    obs.want(Desired("A", CUT, "B"))
     idle(obs)
     obs.on_event(event("StudioModeStateChanged", studioModeEnabled=True), 1.0)
     assert obs.known.studio_mode and obs.phase(True) is Phase.REFRESH
@@ -438,18 +438,18 @@ def test_entering_studio_mode_sets_the_preview() -> None:
 def test_in_sync_when_nothing_is_wanted() -> None:
     assert ready().in_sync()
     obs = ready()
-    obs.want(Outputs(None, None, None))
+    obs.want(Desired(None, None, None))
     assert obs.in_sync()
 
 
 def test_in_sync_needs_the_scene_and_the_items() -> None:
     obs = ready()
     obs.known.items["A"] = {1: SceneItem(1, "Logo", False)}
-    obs.want(Outputs("A", CUT, None, items=(("A", "Logo", False),)))
+    obs.want(Desired("A", CUT, None, items=(("A", "Logo", False),)))
     assert obs.in_sync()
-    obs.want(Outputs("A", CUT, None, items=(("A", "Logo", True),)))
+    obs.want(Desired("A", CUT, None, items=(("A", "Logo", True),)))
     assert not obs.in_sync()
-    obs.want(Outputs("A", CUT, None, items=(("Unread", "Logo", True),)))
+    obs.want(Desired("A", CUT, None, items=(("Unread", "Logo", True),)))
     assert not obs.in_sync()
 
 
@@ -500,7 +500,7 @@ def test_a_new_session_starts_without_silence() -> None:
 def test_a_take_answered_but_never_confirmed_is_silence() -> None:
     """A frozen UI thread: OBS answers, the program never changes."""
     obs = ready()
-    take(obs, Outputs("B", CUT, None), 10.0)
+    take(obs, Desired("B", CUT, None), 10.0)
     assert obs.not_answering_s(11.9, True) is None
     assert obs.not_answering_s(12.5, True) == pytest.approx(2.5)
     obs.on_event(event("CurrentProgramSceneChanged", sceneName="B"), 12.6)
@@ -509,14 +509,14 @@ def test_a_take_answered_but_never_confirmed_is_silence() -> None:
 
 def test_a_faded_take_counts_from_the_end_of_its_fade() -> None:
     obs = ready()
-    take(obs, Outputs("B", Transition("Fade", 3000), None), 10.0)
+    take(obs, Desired("B", Transition("Fade", 3000), None), 10.0)
     assert obs.not_answering_s(14.9, True) is None  # fade ends at 13 s
     assert obs.not_answering_s(15.0, True) == pytest.approx(2.0)
 
 
 def test_a_reread_resets_an_unconfirmed_take() -> None:
     obs = ready()
-    take(obs, Outputs("B", CUT, None), 10.0)
+    take(obs, Desired("B", CUT, None), 10.0)
     obs.resync_started()
     obs.resynced(resync_answers("A"))
     assert obs.not_answering_s(20.0, True) is None

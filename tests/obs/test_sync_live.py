@@ -25,11 +25,11 @@ from control.obs.client import ObsClient
 from control.obs.launcher import ObsLauncher
 from control.obs.messages import Request
 from control.obs.sync import OBS_STUCK_S, ObsOutputError, ObsSync
+from control.show.desired import Desired
 from control.show.model import CUT
-from control.show.outputs import Outputs
 
 T = TypeVar("T")
-ShowOutputs = Callable[[str], Outputs]
+ShowDesired = Callable[[str], Desired]
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
@@ -96,12 +96,12 @@ async def enabled(client: ObsClient, scene: str, item: str) -> bool:
     return bool(answer["sceneItemEnabled"])
 
 
-async def on_air(sync: ObsSync, outputs: Outputs, timeout: float = 5.0) -> None:
+async def on_air(sync: ObsSync, outputs: Desired, timeout: float = 5.0) -> None:
     sync.want(outputs)
     await until(lambda: sync.status().in_sync, timeout, f"OBS never showed {outputs}")
 
 
-def test_want_switches_scene_and_items_once(obs: ObsLauncher, show_outputs: ShowOutputs) -> None:
+def test_want_switches_scene_and_items_once(obs: ObsLauncher, show_outputs: ShowDesired) -> None:
     opening, countdown = show_outputs("opening"), show_outputs("countdown")
     assert opening.items == (("Studio Wide", "Logo Bug", True), ("Studio Wide", "Clock", False))
 
@@ -139,7 +139,7 @@ def test_want_switches_scene_and_items_once(obs: ObsLauncher, show_outputs: Show
 
 
 def test_a_take_waits_for_the_running_transition(
-        obs: ObsLauncher, show_outputs: ShowOutputs) -> None:
+        obs: ObsLauncher, show_outputs: ShowDesired) -> None:
     """A take sent during a transition would cut it short (and OBS would never report the
     first scene); the sync holds the second take until the first transition has ended."""
     async def main() -> list[str]:
@@ -162,11 +162,11 @@ def test_a_take_waits_for_the_running_transition(
 
 
 def test_missing_scene_alarms_then_a_valid_scene_still_applies(
-        obs: ObsLauncher, show_outputs: ShowOutputs) -> None:
+        obs: ObsLauncher, show_outputs: ShowDesired) -> None:
     async def main() -> None:
         async with synced(obs) as (client, sync):
             await on_air(sync, show_outputs("chat"))
-            sync.want(Outputs("No Such Scene", CUT, None, items=(("No Such Scene", "X", True),)))
+            sync.want(Desired("No Such Scene", CUT, None, items=(("No Such Scene", "X", True),)))
             await sync.wait_applied(timeout=5)
             status = sync.status()
             assert "scene 'No Such Scene' missing in OBS" in status.alarms
@@ -181,7 +181,7 @@ def test_missing_scene_alarms_then_a_valid_scene_still_applies(
     run(main())
 
 
-def test_manual_cut_is_recorded_not_fought(obs: ObsLauncher, show_outputs: ShowOutputs) -> None:
+def test_manual_cut_is_recorded_not_fought(obs: ObsLauncher, show_outputs: ShowDesired) -> None:
     async def main() -> None:
         async with synced(obs) as (client, sync):
             opening = show_outputs("opening")
@@ -208,7 +208,7 @@ def test_manual_cut_is_recorded_not_fought(obs: ObsLauncher, show_outputs: ShowO
 
 
 def test_studio_mode_preview_follows_the_next_segment(
-        obs: ObsLauncher, show_outputs: ShowOutputs) -> None:
+        obs: ObsLauncher, show_outputs: ShowDesired) -> None:
     async def main() -> None:
         async with synced(obs) as (client, sync):
             opening = show_outputs("opening")
@@ -290,12 +290,12 @@ def test_take_latency_is_measured(obs: ObsLauncher, record_property: Any) -> Non
         async with synced(obs) as (client, sync):
             loop = asyncio.get_running_loop()
             times: dict[str, list[float]] = {"sync": [], "rtt": [], "bare": []}
-            await on_air(sync, Outputs(scenes[-1], CUT, None))
+            await on_air(sync, Desired(scenes[-1], CUT, None))
             with client.events() as events:
                 for i in range(48):
                     scene = scenes[i % len(scenes)]
                     t0 = loop.time()
-                    sync.want(Outputs(scene, CUT, None))
+                    sync.want(Desired(scene, CUT, None))
                     await events.wait_for("CurrentProgramSceneChanged",
                                           lambda e, s=scene: e.data.get("sceneName") == s)
                     times["sync"].append(loop.time() - t0)
@@ -332,7 +332,7 @@ def test_take_latency_is_measured(obs: ObsLauncher, record_property: Any) -> Non
 
 
 def test_obs_killed_and_restarted_comes_back_on_air(
-        own_obs: ObsLauncher, show_outputs: ShowOutputs, record_property: Any) -> None:
+        own_obs: ObsLauncher, show_outputs: ShowDesired, record_property: Any) -> None:
     obs = own_obs
 
     async def main() -> float:
@@ -361,7 +361,7 @@ def test_obs_killed_and_restarted_comes_back_on_air(
 
 
 def test_a_frozen_obs_is_not_answering_then_clears(
-        own_obs: ObsLauncher, show_outputs: ShowOutputs, record_property: Any) -> None:
+        own_obs: ObsLauncher, show_outputs: ShowDesired, record_property: Any) -> None:
     """SIGSTOP keeps OBS's socket open: the link looks up while nothing is applied. The sync
     says so (``not_answering_s``) within the threshold plus a poll, before the websocket's
     keep-alive gives up (5 s + 5 s), and clears it once OBS runs again."""
@@ -468,9 +468,9 @@ def test_a_scheduled_take_never_cuts_more_than_a_frame_early_under_load(
                 and changes.put_nowait((time.monotonic(), e.data["sceneName"])))
             sends = take_sends(client)
             busy = busy_moments(client, 0.15)
-            await on_air(sync, Outputs(scenes[-1], CUT, None), timeout=10)
+            await on_air(sync, Desired(scenes[-1], CUT, None), timeout=10)
             for i in range(12):  # warm-up takes, each with a busy moment
-                await on_air(sync, Outputs(scenes[i % 4], CUT, None), timeout=10)
+                await on_air(sync, Desired(scenes[i % 4], CUT, None), timeout=10)
             busy(False)
             inflated = statistics.median(sync.take_latencies) * 1e3
             errors: list[float] = []
@@ -485,7 +485,7 @@ def test_a_scheduled_take_never_cuts_more_than_a_frame_early_under_load(
                     changes.get_nowait()
                 target = time.monotonic() + 0.3 + random.uniform(0, 0.1)  # any frame phase
                 await asyncio.sleep(target - lead / 1e3 - time.monotonic())
-                sync.want(Outputs(scene, CUT, None))
+                sync.want(Desired(scene, CUT, None))
                 while (change := await asyncio.wait_for(changes.get(), 10))[1] != scene:
                     pass
                 errors.append((change[0] - target) * 1e3)

@@ -6,9 +6,9 @@ from control.obs.diff import KnownObs, SceneItem, item_scenes, plan
 from control.obs.launcher import scene_collection, scenes_for
 from control.obs.messages import Event, Request
 from control.obs.stats import stats_from
+from control.show.desired import Desired
 from control.show.loader import load_rundown
 from control.show.model import CUT, Transition
-from control.show.outputs import Outputs
 
 
 def known(**kw: object) -> KnownObs:
@@ -26,7 +26,7 @@ def kinds(requests: tuple[Request, ...]) -> list[str]:
 
 
 def test_a_take_sends_transition_items_then_the_cut_in_one_batch() -> None:
-    want = Outputs("B", Transition("Cut"), None, items=(("B", "Logo", True), ("B", "Clock", False)))
+    want = Desired("B", Transition("Cut"), None, items=(("B", "Logo", True), ("B", "Clock", False)))
     todo = plan(known(), want)
     assert todo.take == "B"
     assert todo.requests == (
@@ -39,16 +39,16 @@ def test_a_take_sends_transition_items_then_the_cut_in_one_batch() -> None:
 
 def test_only_the_difference_is_sent() -> None:
     k = known()
-    want = Outputs("B", Transition("Fade", 300), None, items=(("B", "Logo", False),))
+    want = Desired("B", Transition("Fade", 300), None, items=(("B", "Logo", False),))
     assert kinds(plan(k, want).requests) == ["SetCurrentProgramScene"]  # Fade 300 already set
-    want = Outputs("B", Transition("Fade", 500), None)
+    want = Desired("B", Transition("Fade", 500), None)
     assert kinds(plan(k, want).requests) == ["SetCurrentSceneTransitionDuration",
                                              "SetCurrentProgramScene"]
 
 
 def test_the_same_desired_twice_sends_nothing_the_second_time() -> None:
     k = known(studio_mode=True, preview_scene="A")
-    want = Outputs("B", Transition("Fade", 500), "C", items=(("B", "Logo", True),))
+    want = Desired("B", Transition("Fade", 500), "C", items=(("B", "Logo", True),))
     first = plan(k, want)
     for request in first.requests:
         k.record(request)
@@ -61,32 +61,32 @@ def test_the_same_desired_twice_sends_nothing_the_second_time() -> None:
 
 
 def test_no_transition_or_no_program_leaves_obs_alone() -> None:
-    assert kinds(plan(known(), Outputs("B", None, None)).requests) == ["SetCurrentProgramScene"]
-    nothing = Outputs(None, CUT, "C", items=(("B", "Logo", True),))
+    assert kinds(plan(known(), Desired("B", None, None)).requests) == ["SetCurrentProgramScene"]
+    nothing = Desired(None, CUT, "C", items=(("B", "Logo", True),))
     assert plan(known(studio_mode=True), nothing).empty
 
 
 def test_transition_is_only_touched_with_a_cut() -> None:
-    want = Outputs("A", Transition("Swipe", 900), None, items=(("A", "Logo", False),))
+    want = Desired("A", Transition("Swipe", 900), None, items=(("A", "Logo", False),))
     assert kinds(plan(known(), want).requests) == ["SetSceneItemEnabled"]
 
 
 def test_manual_override_holds_program_but_items_and_preview_follow() -> None:
-    want = Outputs("B", CUT, "C", items=(("B", "Logo", True),))
+    want = Desired("B", CUT, "C", items=(("B", "Logo", True),))
     todo = plan(known(studio_mode=True, preview_scene="A"), want, hold_program=True)
     assert todo.take is None
     assert kinds(todo.requests) == ["SetSceneItemEnabled", "SetCurrentPreviewScene"]
 
 
 def test_preview_only_in_studio_mode_and_only_if_wanted() -> None:
-    want = Outputs("A", CUT, "C")
+    want = Desired("A", CUT, "C")
     assert plan(known(), want).empty
     assert kinds(plan(known(studio_mode=True), want).requests) == ["SetCurrentPreviewScene"]
     assert plan(known(studio_mode=True), want, set_preview=False).empty
 
 
 def test_missing_and_unread_items_are_reported_not_sent() -> None:
-    want = Outputs("B", CUT, None, items=(("B", "Nope", True), ("Z", "Logo", True)))
+    want = Desired("B", CUT, None, items=(("B", "Nope", True), ("Z", "Logo", True)))
     todo = plan(known(transition="Cut"), want)
     assert todo.missing_items == (("B", "Nope"),)
     assert todo.unread_scenes == ("Z",)
@@ -96,7 +96,7 @@ def test_missing_and_unread_items_are_reported_not_sent() -> None:
 
 def test_an_item_used_twice_in_a_scene_is_set_everywhere() -> None:
     k = known(items={"B": {3: SceneItem(3, "Logo", True), 9: SceneItem(9, "Logo", True)}})
-    todo = plan(k, Outputs("A", None, None, items=(("B", "Logo", False),)))
+    todo = plan(k, Desired("A", None, None, items=(("B", "Logo", False),)))
     assert [r.request_data["sceneItemId"] for r in todo.requests] == [3, 9]  # type: ignore[index]
 
 

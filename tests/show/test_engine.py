@@ -8,9 +8,9 @@ import pytest
 from rundowns import rundown
 
 from control.show import commands as C
+from control.show.desired import desired
 from control.show.engine import Refused, advance, apply, next_event_ms, next_segment
 from control.show.model import Rundown
-from control.show.outputs import desired
 from control.show.state import Aired, ShowState, Skipped, initial_state
 
 S, M = 1000, 60_000

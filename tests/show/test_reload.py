@@ -8,8 +8,8 @@ from rundowns import HEADER, load, rundown
 
 from control.show import commands as C
 from control.show.changes import Retimed, RundownChanges, diff_rundowns
+from control.show.desired import desired
 from control.show.engine import Refused, advance, apply
-from control.show.outputs import desired
 from control.show.reload import swap_rundown
 from control.show.state import Aired, initial_state
 from control.show.view import show_view

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rundowns import rundown
 
 from control.show import commands as C
+from control.show.desired import cue_boundaries, cue_states, desired
 from control.show.engine import advance, apply
-from control.show.outputs import cue_boundaries, cue_states, desired
 from control.show.state import initial_state
 from control.show.timeline import timeline
 

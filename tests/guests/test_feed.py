@@ -10,9 +10,9 @@ import av
 import numpy as np
 from guests.support import COLOURS, close, sample, solid, tone
 
+from control.guests.feed import FeedSettings, TsEncoder
 from control.guests.layouts import Program, layout_boxes, to_pixels
 from control.guests.mixer import MixerSettings, ProgramMixer
-from control.guests.output import OutputSettings, TsEncoder
 from control.guests.video import VideoFrame
 
 W, H, FPS = 320, 180, 30
@@ -50,8 +50,8 @@ def test_a_stalled_guest_does_not_stall_the_program(tmp_path: Path) -> None:
         mixer.start()
         time.sleep(1.5)
         stats = mixer.stats()
-        frames = mixer.output.frames
-        elapsed = time.monotonic() - (mixer.output.ticker.started_at or start)
+        frames = mixer.feed.frames
+        elapsed = time.monotonic() - (mixer.feed.ticker.started_at or start)
     finally:
         stop.set()
         for t in feeders:
@@ -59,7 +59,7 @@ def test_a_stalled_guest_does_not_stall_the_program(tmp_path: Path) -> None:
         mixer.stop()
     # the output clock kept its rate: the stalled and the broken guest cost no frames
     assert frames >= 0.85 * elapsed * FPS, (frames, elapsed, stats)
-    assert mixer.output.ticker.errors == mixer.output.encode_errors == 0
+    assert mixer.feed.ticker.errors == mixer.feed.encode_errors == 0
     assert set(mixer.compositor.slated) == {"blue", "broken"}
     assert {g["id"]: g["slate"] for g in stats["guests"]} == {
         "red": False, "blue": True, "broken": True}
@@ -91,7 +91,7 @@ def test_a_stalled_guest_does_not_stall_the_program(tmp_path: Path) -> None:
 def test_audio_follows_the_frame_clock(tmp_path: Path) -> None:
     """Without any audio clock the feed still carries continuous audio (silence)."""
     path = tmp_path / "a.ts"
-    settings = OutputSettings(port=1, width=W, height=H, fps=FPS)
+    settings = FeedSettings(port=1, width=W, height=H, fps=FPS)
     encoder = TsEncoder(settings, str(path))
     for i in range(30):
         encoder.encode_video(solid("red", W, H), i)

@@ -10,7 +10,7 @@ import json
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
-from overlays.support import HubServer, wait_until
+from graphics.support import HubServer, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from overlays.support import HubServer, Overlay
+from graphics.support import HubServer, Overlay
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -14,8 +14,8 @@ from rundowns import ROOT
 from control.overlays import Board, Catalog, OverlayError, check_cue_data
 from control.overlays.cues import up_next
 from control.overlays.schema import check_schema, shift_instants, validate
+from control.show.desired import OverlayState, desired
 from control.show.loader import load_rundown
-from control.show.outputs import OverlayState, desired
 from control.show.state import initial_state
 
 CATALOG = Catalog()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from overlays.support import Overlay
+from graphics.support import Overlay
 from playwright.async_api import Browser
 
 from control.config import Settings

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest_asyncio
+from graphics.support import HubServer, start_hub
 from helpers import launch_chromium
-from overlays.support import HubServer, start_hub
 from playwright.async_api import Browser, Playwright, async_playwright
 
 

@@ -9,7 +9,7 @@ nothing after it reopens the stream, at every take, until a keyframe), SPS/PPS r
 with each, no B-frames (they add a frame of delay), x264 ``veryfast`` + ``zerolatency`` (no
 lookahead, no frame buffering).
 
-``ProgramOutput`` runs on two threads: a ``Ticker`` frame clock that every 1/fps s takes
+``ProgramFeed`` runs on two threads: a ``Ticker`` frame clock that every 1/fps s takes
 each on-air guest's latest frame (never waiting for one) and composes, and an encoder that
 encodes and sends (two stages on two cores: under load each still fits a frame time). A
 guest who stalls only turns into a slate; the feed keeps its frame rate. When the machine
@@ -44,7 +44,7 @@ AAC_FRAME = 1024
 
 
 @dataclass(frozen=True, slots=True)
-class OutputSettings:
+class FeedSettings:
     """Where and how the program is sent. 1280x720 or 1920x1080; loopback by default (OBS
     runs on the same machine; another host only on a network made for it)."""
 
@@ -75,9 +75,9 @@ class OutputSettings:
 
 class TsEncoder:
     """H.264 (+ AAC) into MPEG-TS, written to a URL (``udp://…``) or a file. Blocking:
-    use it from one thread (``ProgramOutput``'s encoder thread)."""
+    use it from one thread (``ProgramFeed``'s encoder thread)."""
 
-    def __init__(self, settings: OutputSettings, target: str | None = None) -> None:
+    def __init__(self, settings: FeedSettings, target: str | None = None) -> None:
         self.settings = s = settings
         # flush_packets: each packet leaves at once (no 32 KiB AVIO buffer = no added delay);
         # max_delay 0: no offset between PCR and timestamps (the ffmpeg CLI's -muxdelay 0.7);
@@ -148,7 +148,7 @@ class TsEncoder:
             self.container.close()
 
 
-EncoderFactory = Callable[[OutputSettings], TsEncoder]
+EncoderFactory = Callable[[FeedSettings], TsEncoder]
 
 
 class Handoff:
@@ -189,11 +189,11 @@ class Handoff:
             self._item = None
 
 
-class ProgramOutput:
+class ProgramFeed:
     """The program feed: a frame clock thread composes, an encoder thread encodes and sends.
     The control side swaps ``program`` and ``sources`` whole; the threads only read them."""
 
-    def __init__(self, settings: OutputSettings, compositor: Compositor, *,
+    def __init__(self, settings: FeedSettings, compositor: Compositor, *,
                  audio: AudioRing | None = None,
                  encoder: EncoderFactory = TsEncoder,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -247,7 +247,7 @@ class ProgramOutput:
         if encoder is not None:
             encoder.close()
 
-    def __enter__(self) -> ProgramOutput:
+    def __enter__(self) -> ProgramFeed:
         self.start()
         return self
 

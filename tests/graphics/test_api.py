@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from overlays.support import PRODUCER, VIEWER, HubServer
+from graphics.support import PRODUCER, VIEWER, HubServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

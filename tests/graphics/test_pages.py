@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from overlays.support import (
+from graphics.support import (
     PRODUCER,
     SAFE,
     HubServer,

@@ -26,7 +26,7 @@ class OverlayState:
 
 
 @dataclass(frozen=True, slots=True)
-class Outputs:
+class Desired:
     program_scene: str | None          # None: leave program as it is (nothing planned yet)
     transition: Transition | None      # into the program scene
     preview_scene: str | None          # next segment's scene, for studio mode
@@ -46,22 +46,22 @@ def _last_aired(state: ShowState) -> Segment | None:
     return None
 
 
-def desired(state: ShowState, now: int) -> Outputs:
+def desired(state: ShowState, now: int) -> Desired:
     """What the devices should show now. Never black: after the last segment, its scene stays."""
     rundown = state.rundown
     seg = rundown.segment(state.on_air) if state.on_air else _last_aired(state)
     nxt = next_segment(state)
     preview = nxt.scene if nxt else None
     if state.panic:
-        return Outputs(rundown.show.safe_scene, Transition("Cut"), preview, panic=True)
+        return Desired(rundown.show.safe_scene, Transition("Cut"), preview, panic=True)
     if seg is None:
-        return Outputs(rundown.show.safe_scene, None, preview)
+        return Desired(rundown.show.safe_scene, None, preview)
     items = tuple((seg.scene, name, True) for name in seg.show_items) + tuple(
         (seg.scene, name, False) for name in seg.hide_items)
     overlays: tuple[OverlayState, ...] = ()
     if state.on_air is not None and state.since_ms is not None:
         overlays = cue_states(seg, state.since_ms, now)
-    return Outputs(
+    return Desired(
         program_scene=seg.scene,
         transition=rundown.transition_into(seg),
         preview_scene=preview,
