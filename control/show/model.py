@@ -129,13 +129,19 @@ class Rundown:
     guests: tuple[Guest, ...] = ()
     source: str = "<rundown>"
     shift_ms: int = 0  # how far every time was moved for a rehearsal (0 on show day)
+    # segment id -> running-order position: the read model looks segments up by id on every
+    # push (the console's fan-out), so not a linear search; made again by `replace`
+    _positions: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        positions: dict[str, int] = {}
+        for i, seg in enumerate(self.segments):
+            positions.setdefault(seg.id, i)  # the first, as the linear search found it
+        object.__setattr__(self, "_positions", positions)
 
     def index(self, segment_id: str) -> int:
         """Position of a segment in running order; KeyError if unknown."""
-        for i, seg in enumerate(self.segments):
-            if seg.id == segment_id:
-                return i
-        raise KeyError(segment_id)
+        return self._positions[segment_id]
 
     def segment(self, segment_id: str) -> Segment:
         return self.segments[self.index(segment_id)]

@@ -13,7 +13,7 @@ be cut or skipped, negative = fill (the segment before it stays on air until the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .model import Rundown, Segment
 
@@ -59,16 +59,20 @@ class HardStartPlan:
 class Projection:
     slots: tuple[Slot, ...]
     hard_starts: tuple[HardStartPlan, ...]
+    _by_id: dict[str, Slot] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        by_id: dict[str, Slot] = {}
+        for slot in self.slots:
+            by_id.setdefault(slot.segment_id, slot)
+        object.__setattr__(self, "_by_id", by_id)
 
     @property
     def end_ms(self) -> int | None:
         return self.slots[-1].end_ms if self.slots else None
 
     def slot(self, segment_id: str) -> Slot | None:
-        for s in self.slots:
-            if s.segment_id == segment_id:
-                return s
-        return None
+        return self._by_id.get(segment_id)
 
 
 def fit(segments: Sequence[Segment], need_ms: int) -> list[int]:
