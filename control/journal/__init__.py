@@ -16,7 +16,7 @@ from .records import (
     step_records,
     text_sha256,
 )
-from .replay import Replayed, replay, session_state, with_rundown
+from .replay import Replayed, Replayer, replay, session_state, with_rundown
 from .store import Journal, JournalContents, archive, journal_path, read_journal
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "JournalError",
     "Record",
     "Replayed",
+    "Replayer",
     "archive",
     "command_record",
     "event_record",

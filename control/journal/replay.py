@@ -72,73 +72,99 @@ def _describe(event: Event) -> str:
     return " ".join(parts)
 
 
+class Replayer:
+    """Feeds journal records to the engine one at a time, in order.
+
+    One record at a time so that a follower (a standby that reads the leader's records as
+    they come) and a restart after a crash (the whole file at once, `replay`) rebuild the
+    show the same way.
+    """
+
+    def __init__(self, session: Record) -> None:
+        self.session = session
+        self.state = session_state(session)
+        self.warnings: list[str] = []
+        self.layouts = tuple(session.get("layouts", BUILTIN_LAYOUTS))
+        self.pending: deque[Event] = deque()  # produced by the engine, not yet journaled
+        if text_sha256(session["rundown_text"]) != session["rundown_sha256"]:
+            self.warnings.append("session: the rundown text does not match its sha256; "
+                                 "replaying the text as journaled")
+
+    def feed(self, record: Record, where: str) -> None:
+        """One record; `where` (file:line) prefixes its warnings."""
+        if record.get("lead_ms", self.state.lead_ms) != self.state.lead_ms:
+            self.state = replace(self.state, lead_ms=record["lead_ms"])  # as measured live
+        kind = record["type"]
+        if kind == "command":
+            self._command(record, where)
+        elif kind == "event":
+            self._event(record, where)
+        else:
+            self._reload(record, where)
+
+    def result(self) -> Replayed:
+        return Replayed(self.state, tuple(self.warnings), tuple(self.pending))
+
+    def _unmatched(self, where: str) -> None:
+        while self.pending:
+            self.warnings.append(f"{where}: replay produced {_describe(self.pending.popleft())}"
+                                 ", which the journal does not have")
+
+    def _command(self, record: Record, where: str) -> None:
+        self._unmatched(where)
+        try:
+            command = from_json(record["command"])
+        except BadCommand as exc:
+            raise JournalError(f"{where}: {exc}") from None
+        try:
+            step = apply(self.state, command, record["wall_ms"])
+        except Refused as exc:
+            self.warnings.append(f"{where}: the command {record['command'].get('kind')} was "
+                                 f"accepted live but is refused on replay: {exc}")
+            return
+        self.state = step.state
+        self.pending.extend(step.events)
+
+    def _event(self, record: Record, where: str) -> None:
+        journaled = event_from_json(record["event"])
+        if not self.pending:
+            # the controller's advance at wall_ms; never before the event could fire
+            step = advance(self.state, max(record["wall_ms"], journaled.at_ms - self.state.lead_ms))
+            self.state = step.state
+            self.pending.extend(step.events)
+        if journaled not in self.pending:
+            self.warnings.append(f"{where}: the journal has {_describe(journaled)}, which "
+                                 "replay did not produce")
+            return
+        while self.pending[0] != journaled:
+            self.warnings.append(f"{where}: replay produced {_describe(self.pending.popleft())}"
+                                 ", which the journal does not have")
+        self.pending.popleft()
+
+    def _reload(self, record: Record, where: str) -> None:
+        self._unmatched(where)
+        try:
+            rundown = load_text(record["rundown_text"], record["rundown_path"],
+                                self.session["shift_ms"], self.layouts)
+        except JournalError as exc:
+            self.warnings.append(f"{where}: {exc}; the show goes on with the previous one")
+            return
+        if text_sha256(record["rundown_text"]) != record["rundown_sha256"]:
+            self.warnings.append(f"{where}: the rundown text does not match its sha256")
+        try:
+            self.state = with_rundown(self.state, rundown, record["wall_ms"])
+        except Refused as exc:
+            self.warnings.append(f"{where}: the reloaded rundown was accepted live but is "
+                                 f"refused on replay: {exc}; the show goes on with the "
+                                 "previous one")
+
+
 def replay(contents: JournalContents) -> Replayed:
     """Rebuild the ShowState from a journal (see the module docstring)."""
-    session = contents.session
-    state = session_state(session)
-    warnings: list[str] = []
-    if text_sha256(session["rundown_text"]) != session["rundown_sha256"]:
-        warnings.append("session: the rundown text does not match its sha256; replaying the "
-                        "text as journaled")
-    layouts = tuple(session.get("layouts", BUILTIN_LAYOUTS))
-    pending: deque[Event] = deque()  # produced by the engine, not yet matched to a record
-
-    def unmatched(where: str) -> None:
-        while pending:
-            warnings.append(f"{where}: replay produced {_describe(pending.popleft())}, "
-                            "which the journal does not have")
-
+    replayer = Replayer(contents.session)
     for number, record in enumerate(contents.records, 2):
-        where = f"{contents.path}:{number}"
-        kind, wall = record["type"], record["wall_ms"]
-        if record.get("lead_ms", state.lead_ms) != state.lead_ms:
-            state = replace(state, lead_ms=record["lead_ms"])  # as measured live
-        if kind == "command":
-            unmatched(where)
-            try:
-                command = from_json(record["command"])
-            except BadCommand as exc:
-                raise JournalError(f"{where}: {exc}") from None
-            try:
-                step = apply(state, command, wall)
-            except Refused as exc:
-                warnings.append(f"{where}: the command {record['command'].get('kind')} was "
-                                f"accepted live but is refused on replay: {exc}")
-                continue
-            state = step.state
-            pending.extend(step.events)
-        elif kind == "event":
-            journaled = event_from_json(record["event"])
-            if not pending:
-                # the controller's advance at wall_ms; never before the event could fire
-                step = advance(state, max(wall, journaled.at_ms - state.lead_ms))
-                state = step.state
-                pending.extend(step.events)
-            if journaled in pending:
-                while pending[0] != journaled:
-                    warnings.append(f"{where}: replay produced {_describe(pending.popleft())}, "
-                                    "which the journal does not have")
-                pending.popleft()
-            else:
-                warnings.append(f"{where}: the journal has {_describe(journaled)}, which "
-                                "replay did not produce")
-        else:  # a reloaded rundown
-            unmatched(where)
-            try:
-                rundown = load_text(record["rundown_text"], record["rundown_path"],
-                                    session["shift_ms"], layouts)
-            except JournalError as exc:
-                warnings.append(f"{where}: {exc}; the show goes on with the previous one")
-                continue
-            if text_sha256(record["rundown_text"]) != record["rundown_sha256"]:
-                warnings.append(f"{where}: the rundown text does not match its sha256")
-            try:
-                state = with_rundown(state, rundown, wall)
-            except Refused as exc:
-                warnings.append(f"{where}: the reloaded rundown was accepted live but is "
-                                f"refused on replay: {exc}; the show goes on with the "
-                                "previous one")
+        replayer.feed(record, f"{contents.path}:{number}")
     if contents.torn_tail:
-        warnings.append(f"{contents.path}: the last line was cut off by a crash and dropped "
-                        "(it was never acknowledged)")
-    return Replayed(state, tuple(warnings), tuple(pending))
+        replayer.warnings.append(f"{contents.path}: the last line was cut off by a crash and "
+                                 "dropped (it was never acknowledged)")
+    return replayer.result()

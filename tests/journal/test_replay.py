@@ -19,6 +19,7 @@ from control.journal import (
     Journal,
     JournalContents,
     JournalError,
+    Replayer,
     command_record,
     event_record,
     read_journal,
@@ -163,6 +164,21 @@ def test_replay_of_a_whole_show_equals_the_live_show(tmp_path: Path):
     h = next(e for e in live.state.asrun if isinstance(e, Aired) and e.segment_id == "h")
     assert live.state.ended and h.source == "hard-start" and h.shortfall_ms == 90 * S  # cut
     assert out.state.clock_ms == got.records[-1]["wall_ms"]
+
+
+def test_a_follower_fed_record_by_record_is_the_live_show_at_every_step():
+    """What a standby does with the leader's records as they arrive: after each record the
+    state equals a replay of the journal up to it, and at the end the live show's."""
+    live = scripted(Live())
+    follower = Replayer(live.session)
+    contents = live.contents()
+    for n, record in enumerate(contents.records, 2):
+        follower.feed(record, f"stream:{n}")
+        if record["type"] == "command" or n % 5 == 0:
+            whole = replay(live.contents(upto=n - 1))
+            assert essence(follower.state) == essence(whole.state)
+    assert follower.warnings == [] and not follower.pending
+    assert essence(follower.state) == essence(live.state)
 
 
 def test_replay_of_the_rehearsal_shifted_to_now_with_a_take_lead():
