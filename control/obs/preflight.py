@@ -349,32 +349,8 @@ def plan_graphics(kinds: Iterable[str], scenes: Iterable[str], inputs: Mapping[s
     in_scene = set(items.get(GRAPHICS_SCENE, ()))
     for template, url in urls.items():
         name = graphics_source_name(template)
-        kind = inputs.get(name)
-        if kind is None:
-            steps.append(GraphicsStep(
-                "source", name, GRAPHICS_SCENE, Request("CreateInput", {
-                    "sceneName": GRAPHICS_SCENE, "inputName": name, "inputKind": BROWSER_KIND,
-                    "inputSettings": browser_settings(url), "sceneItemEnabled": True}),
-                f"browser source {name!r} ({url}) is not in OBS",
-                f"created browser source {name!r} in OBS scene {GRAPHICS_SCENE!r}: {url}"))
-            continue
-        if kind != BROWSER_KIND:
-            steps.append(GraphicsStep(
-                "source", name, GRAPHICS_SCENE, None,
-                f"input {name!r} is a {kind}, not a browser source: remove or rename it", ""))
-            continue
-        if input_urls.get(name) != url:
-            steps.append(GraphicsStep(
-                "url", name, GRAPHICS_SCENE, Request("SetInputSettings", {
-                    "inputName": name, "inputSettings": browser_settings(url), "overlay": True}),
-                f"browser source {name!r} loads {input_urls.get(name)!r}, not {url}",
-                f"set the URL of browser source {name!r}: {url}"))
-        if name not in in_scene:
-            steps.append(GraphicsStep(
-                "item", name, GRAPHICS_SCENE, Request("CreateSceneItem", {
-                    "sceneName": GRAPHICS_SCENE, "sourceName": name, "sceneItemEnabled": True}),
-                f"browser source {name!r} is not in OBS scene {GRAPHICS_SCENE!r}",
-                f"added browser source {name!r} to OBS scene {GRAPHICS_SCENE!r}"))
+        steps += _source_steps(name, url, inputs.get(name), input_urls.get(name),
+                               name in in_scene)
     for scene in program:
         if scene == GRAPHICS_SCENE or scene not in have_scenes \
                 or GRAPHICS_SCENE in set(items.get(scene, ())):
@@ -386,6 +362,37 @@ def plan_graphics(kinds: Iterable[str], scenes: Iterable[str], inputs: Mapping[s
             "not be on air there)",
             f"added scene {GRAPHICS_SCENE!r} on top of OBS scene {scene!r}"))
     return GraphicsPlan(True, tuple(steps))
+
+
+def _source_steps(name: str, url: str, kind: str | None, loads: Any,
+                  in_scene: bool) -> list[GraphicsStep]:
+    """One template's browser source: create it, or fix its URL and its place in the scene
+    (`kind`: the OBS input kind by that name, None if absent; `loads`: its URL now)."""
+    if kind is None:
+        return [GraphicsStep(
+            "source", name, GRAPHICS_SCENE, Request("CreateInput", {
+                "sceneName": GRAPHICS_SCENE, "inputName": name, "inputKind": BROWSER_KIND,
+                "inputSettings": browser_settings(url), "sceneItemEnabled": True}),
+            f"browser source {name!r} ({url}) is not in OBS",
+            f"created browser source {name!r} in OBS scene {GRAPHICS_SCENE!r}: {url}")]
+    if kind != BROWSER_KIND:
+        return [GraphicsStep(
+            "source", name, GRAPHICS_SCENE, None,
+            f"input {name!r} is a {kind}, not a browser source: remove or rename it", "")]
+    steps: list[GraphicsStep] = []
+    if loads != url:
+        steps.append(GraphicsStep(
+            "url", name, GRAPHICS_SCENE, Request("SetInputSettings", {
+                "inputName": name, "inputSettings": browser_settings(url), "overlay": True}),
+            f"browser source {name!r} loads {loads!r}, not {url}",
+            f"set the URL of browser source {name!r}: {url}"))
+    if not in_scene:
+        steps.append(GraphicsStep(
+            "item", name, GRAPHICS_SCENE, Request("CreateSceneItem", {
+                "sceneName": GRAPHICS_SCENE, "sourceName": name, "sceneItemEnabled": True}),
+            f"browser source {name!r} is not in OBS scene {GRAPHICS_SCENE!r}",
+            f"added browser source {name!r} to OBS scene {GRAPHICS_SCENE!r}"))
+    return steps
 
 
 def no_browser_finding(rundown: Rundown, urls: Mapping[str, str]) -> Finding:
