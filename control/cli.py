@@ -211,7 +211,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bool,
                  terminal: bool, speed: float = 1.0) -> None:
     # (here, not at the top: `showctl validate` must not load the media stack)
+    from .overlays import base_url
     from .terminal import run_terminal, signed_span
+    from .wiring.listeners import public_base_url, scheme
     from .wiring.live import run_show
 
     stop = asyncio.Event()
@@ -223,13 +225,14 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
         # collection no longer walks it (it was a fan-out's longest stall, bench/fanout.py)
         gc.freeze()
         shift = show.runner.state.rundown.shift_ms
-        print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
-              f"(OBS {settings.obs_url})" + (f"; show clock shifted by {signed_span(shift / 1000)}"
-                                             if shift else "")
+        console = base_url(settings.http_host, settings.http_port, scheme=scheme(settings))
+        print(f"showctl: {rundown} on {console}/api/ (OBS {settings.obs_url})"
+              + (f"; show clock shifted by {signed_span(shift / 1000)}" if shift else "")
               + (f"; COMPRESSED TIME: the show clock runs x{show.speed:g}"
                  if show.speed != 1 else ""), flush=True)
-        print(f"showctl: console http://{settings.http_host}:{settings.http_port}/ (log in "
-              "with a token, or open /?token=TOKEN once)"
+        door = public_base_url(replace(settings, guest_public_url=""))
+        print(f"showctl: console {console}/ (log in with a token, or open /?token=TOKEN "
+              "once)" + (f"; the guests' door {door}/guest/..." if settings.door_port else "")
               + (f"; OSC on {settings.osc_host}:{settings.osc_port}/udp"
                  if settings.osc_enabled else ""), flush=True)
         if terminal:
@@ -262,10 +265,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.director_token:
         raise SystemExit("showctl: no director token: set SHOWCTL_DIRECTOR_TOKEN (or "
                          "auth.director_token_file in the config); the API never runs open")
+    from .web.tls import TlsError
+
     try:
         asyncio.run(_serve(Path(args.rundown), settings, args.start, args.fresh,
                            not args.no_terminal, speed))
-    except LocalTimeError as exc:
+    except (LocalTimeError, TlsError) as exc:
         raise SystemExit(f"showctl: {exc}") from None
     return 0
 
