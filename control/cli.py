@@ -279,7 +279,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
     """A guest's invite link (signed, bound to the guest, expiring), alone on the last line."""
     import time
 
-    from .guests.invites import SECRET_ENV, invite_url, load_secret, make_token
+    from .guests.invites import SECRET_ENV, invite_link, load_secret, make_token
+    from .wiring.listeners import public_base_url
 
     settings = _settings(args)
     if args.rundown is not None:
@@ -292,7 +293,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     token = make_token(secret, args.guest, expires)
     print(f"showctl: invite for {args.guest}, valid until "
           f"{datetime.fromtimestamp(expires).astimezone().isoformat(timespec='minutes')}")
-    print(invite_url(settings.http_host, settings.http_port, args.guest, token))
+    print(invite_link(public_base_url(settings), args.guest, token))
     return 0
 
 
