@@ -203,3 +203,42 @@ async def test_the_console_mints_https_invites_behind_the_proxy() -> None:
             url = (await resp.json())["url"]
     assert url.startswith("https://show.example.org/guest/ada?t=")
     assert token_guest(b"k", url.partition("?t=")[2], 0) == "ada"
+
+
+async def test_the_state_websocket_through_the_proxy() -> None:
+    """A websocket upgrade on the request the middleware cloned."""
+    async with TestClient(TestServer(_console("127.0.0.1"), host="127.0.0.1")) as client, \
+            client.ws_connect(f"/api/ws?token={DIRECTOR}", headers=FROM_PROXY) as ws:
+        message = await ws.receive_json(timeout=10)
+        assert "New Year's Eve of Science" in str(message)
+
+
+def test_the_listener_settings(tmp_path: Any) -> None:
+    from control.config import ConfigError, load_settings
+
+    path = tmp_path / "show.yaml"
+    path.write_text("tls: {cert_file: c.pem, key_file: /etc/k.pem}\n"
+                    "http: {trusted_proxies: '127.0.0.1, 10.0.0.0/8', hsts_max_age: 0s}\n"
+                    "door: {host: 0.0.0.0, port: 8443}\n"
+                    "guests: {public_url: 'https://guests.example.org/'}\n", "utf-8")
+    s = load_settings(path, {})
+    assert s.tls_cert_file is not None and s.tls_cert_file.name == "c.pem"
+    assert str(s.tls_key_file) == "/etc/k.pem"
+    assert (s.trusted_proxies, s.hsts_max_age_ms) == ("127.0.0.1, 10.0.0.0/8", 0)
+    assert (s.door_host, s.door_port) == ("0.0.0.0", 8443)
+    assert s.guest_public_url == "https://guests.example.org"
+    s = load_settings(path, {"SHOWCTL_DOOR_PORT": "off", "SHOWCTL_TLS_CERT_FILE": "/a.pem",
+                             "SHOWCTL_TLS_KEY_FILE": "/b.pem"})
+    assert s.door_port is None and str(s.tls_cert_file) == "/a.pem"
+    defaults = load_settings(None, {})
+    assert (defaults.tls_cert_file, defaults.door_port, defaults.trusted_proxies) == \
+        (None, None, "")
+    for env, message in [
+            ({"SHOWCTL_TLS_KEY_FILE": "/k.pem"}, "go together"),
+            ({"SHOWCTL_TRUSTED_PROXIES": "proxy.lan"}, "SHOWCTL_TRUSTED_PROXIES"),
+            ({"SHOWCTL_DOOR_PORT": "8080"}, "the console's own port"),
+            ({"SHOWCTL_DOOR_PORT": "99999"}, "SHOWCTL_DOOR_PORT"),
+            ({"SHOWCTL_GUEST_PUBLIC_URL": "guests.example.org"}, "https://HOST"),
+            ({"SHOWCTL_GUEST_PUBLIC_URL": "https://x.org/show"}, "no path")]:
+        with pytest.raises(ConfigError, match=message):
+            load_settings(None, env)
