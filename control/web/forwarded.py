@@ -130,8 +130,11 @@ def client(request: web.BaseRequest) -> Client:
     """The request's client: as the middleware resolved it, or (an app without it) the
     connection's own peer and scheme."""
     found = request.get(CLIENT)
-    if found is not None:
-        return found
+    return found if found is not None else _connection(request)
+
+
+def _connection(request: web.BaseRequest) -> Client:
+    """The peer and scheme of the connection itself, whatever its headers say."""
     secure = request.transport is not None and \
         request.transport.get_extra_info("sslcontext") is not None
     return Client(request.remote, Scheme.HTTPS if secure else Scheme.HTTP)
@@ -144,11 +147,11 @@ def middleware(trusted: Sequence[Network]) -> Handler:
 
     @web.middleware
     async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
-        own = client(request)  # (the connection's: nothing resolved yet)
+        own = _connection(request)
         hops = hops_of(request.headers, request.forwarded) if trusted else []
         found = resolve(own.address, own.https, hops, trusted)
-        request[CLIENT] = found
-        if found != own and found.proxied:
+        request[CLIENT] = found  # (on the request as it arrived: the access log reads it)
+        if found.proxied:
             request = request.clone(scheme=found.scheme.value,
                                     remote=found.address or own.address or "")
         return await handler(request)
