@@ -266,8 +266,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise SystemExit("showctl: no director token: set SHOWCTL_DIRECTOR_TOKEN (or "
                          "auth.director_token_file in the config); the API never runs open")
     from .web.tls import TlsError
+    from .wiring.listeners import make_certificates
 
     try:
+        make_certificates(settings)  # a pair that cannot serve: say so before the show opens
         asyncio.run(_serve(Path(args.rundown), settings, args.start, args.fresh,
                            not args.no_terminal, speed))
     except (LocalTimeError, TlsError) as exc:

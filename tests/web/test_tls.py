@@ -195,3 +195,31 @@ async def test_the_controller_over_https_secure_cookie_and_hsts(tmp_path: Path,
         with pytest.raises(aiohttp.ClientError):
             async with http.get(f"http://127.0.0.1:{port}/api/state"):
                 pass
+        # renewed while it runs: the next connection has the new certificate
+        second = issue(ca, ["127.0.0.1"])
+        _install(tmp_path, second)
+
+        async def renewed() -> bool:
+            serial, writer = await _connect(port, ca)
+            writer.close()
+            return serial == _serial(second)
+
+        await until(renewed, 30, "the renewed certificate served", interval=0.5)
+
+
+def test_showctl_run_refuses_a_pair_that_does_not_load(tmp_path: Path, ca: Issued,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from control.cli import main
+
+    one, other = issue(ca, ["127.0.0.1"]), issue(ca, ["127.0.0.1"])
+    write_private(tmp_path / "cert.pem", one.cert_pem)
+    write_private(tmp_path / "key.pem", other.key_pem)
+    (tmp_path / "tls.yaml").write_text(RUNDOWN, "utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHOWCTL_DIRECTOR_TOKEN", DIRECTOR)
+    monkeypatch.setenv("SHOWCTL_TLS_CERT_FILE", "cert.pem")
+    monkeypatch.setenv("SHOWCTL_TLS_KEY_FILE", "key.pem")
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--no-terminal", "tls.yaml"])
+    assert "key.pem: the key does not belong to the certificate" in str(exit_.value)
+    assert not (tmp_path / "state").exists()  # refused before the show opened
