@@ -211,7 +211,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bool,
                  terminal: bool, speed: float = 1.0) -> None:
     # (here, not at the top: `showctl validate` must not load the media stack)
+    from .overlays import base_url
     from .terminal import run_terminal, signed_span
+    from .wiring.listeners import public_base_url, scheme
     from .wiring.live import run_show
 
     stop = asyncio.Event()
@@ -223,13 +225,14 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
         # collection no longer walks it (it was a fan-out's longest stall, bench/fanout.py)
         gc.freeze()
         shift = show.runner.state.rundown.shift_ms
-        print(f"showctl: {rundown} on http://{settings.http_host}:{settings.http_port}/api/ "
-              f"(OBS {settings.obs_url})" + (f"; show clock shifted by {signed_span(shift / 1000)}"
-                                             if shift else "")
+        console = base_url(settings.http_host, settings.http_port, scheme=scheme(settings))
+        print(f"showctl: {rundown} on {console}/api/ (OBS {settings.obs_url})"
+              + (f"; show clock shifted by {signed_span(shift / 1000)}" if shift else "")
               + (f"; COMPRESSED TIME: the show clock runs x{show.speed:g}"
                  if show.speed != 1 else ""), flush=True)
-        print(f"showctl: console http://{settings.http_host}:{settings.http_port}/ (log in "
-              "with a token, or open /?token=TOKEN once)"
+        door = public_base_url(replace(settings, guest_public_url=""))
+        print(f"showctl: console {console}/ (log in with a token, or open /?token=TOKEN "
+              "once)" + (f"; the guests' door {door}/guest/..." if settings.door_port else "")
               + (f"; OSC on {settings.osc_host}:{settings.osc_port}/udp"
                  if settings.osc_enabled else ""), flush=True)
         if terminal:
@@ -262,10 +265,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.director_token:
         raise SystemExit("showctl: no director token: set SHOWCTL_DIRECTOR_TOKEN (or "
                          "auth.director_token_file in the config); the API never runs open")
+    from .web.tls import TlsError
+    from .wiring.listeners import make_certificates
+
     try:
+        make_certificates(settings)  # a pair that cannot serve: say so before the show opens
         asyncio.run(_serve(Path(args.rundown), settings, args.start, args.fresh,
                            not args.no_terminal, speed))
-    except LocalTimeError as exc:
+    except (LocalTimeError, TlsError) as exc:
         raise SystemExit(f"showctl: {exc}") from None
     return 0
 
@@ -274,7 +281,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
     """A guest's invite link (signed, bound to the guest, expiring), alone on the last line."""
     import time
 
-    from .guests.invites import SECRET_ENV, invite_url, load_secret, make_token
+    from .guests.invites import SECRET_ENV, invite_link, load_secret, make_token
+    from .wiring.listeners import public_base_url
 
     settings = _settings(args)
     if args.rundown is not None:
@@ -287,7 +295,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     token = make_token(secret, args.guest, expires)
     print(f"showctl: invite for {args.guest}, valid until "
           f"{datetime.fromtimestamp(expires).astimezone().isoformat(timespec='minutes')}")
-    print(invite_url(settings.http_host, settings.http_port, args.guest, token))
+    print(invite_link(public_base_url(settings), args.guest, token))
     return 0
 
 
@@ -323,7 +331,9 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """A private headless OBS with the rundown's scenes, and the controller on it."""
+    """A private headless OBS with the rundown's scenes, and the controller on it, over
+    HTTPS with a certificate of a CA the demo makes (unless the settings name one, or
+    --no-tls)."""
     import secrets
     import tempfile
 
@@ -333,24 +343,66 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     speed = _speed(args, settings, "now")
     root = Path(tempfile.mkdtemp(prefix="showctl-demo-"))
-    token = settings.director_token or secrets.token_urlsafe(16)
+    token = settings.director_token or secrets.token_urlsafe(32)
+    settings = replace(settings, director_token=token, state_dir=root / "state")
+    ca = None
+    if not args.no_tls and settings.tls_cert_file is None:
+        settings, ca = _demo_certificates(settings, root / "tls")
     try:
         obs = ObsLauncher(root / "obs", scenes=scenes_for(rundown)).start()
     except ObsLaunchError as exc:
         raise SystemExit(f"showctl demo: {exc}") from None
-    settings = replace(settings, obs_url=obs.url, obs_password=obs.password,
-                       director_token=token, state_dir=root / "state")
-    print(f"showctl demo: OBS {obs.url} (home {obs.home}); director token: {token}\n"
-          f"  API: curl -H 'Authorization: Bearer {token}' "
-          f"http://{settings.http_host}:{settings.http_port}/api/state\n"
-          f"  console: http://{settings.http_host}:{settings.http_port}/?token={token}",
-          flush=True)
+    settings = replace(settings, obs_url=obs.url, obs_password=obs.password)
+    _demo_banner(settings, obs.url, str(obs.home), [g.id for g in rundown.guests], ca)
+    from .web.tls import TlsError
+
     try:
         asyncio.run(_serve(Path(args.rundown), settings, "now", True, not args.no_terminal,
                            speed))
+    except TlsError as exc:
+        raise SystemExit(f"showctl demo: {exc}") from None
     finally:
         obs.close()
     return 0
+
+
+def _demo_certificates(settings: Settings, folder: Path) -> tuple[Settings, Path]:
+    """A CA of the demo's own and a certificate it signs for this machine's names, so the
+    whole HTTPS path (Secure cookies, HSTS, the guests' camera) runs locally."""
+    from .overlays.urls import WILDCARD_HOSTS
+    from .web.certs import write_demo_certificates
+
+    names = ["127.0.0.1", "localhost", "::1"]
+    for host in (settings.http_host, settings.door_host):
+        if host.strip() not in WILDCARD_HOSTS and host.strip("[]") not in names:
+            names.append(host.strip("[]"))
+    files = write_demo_certificates(folder, names)
+    print(f"showctl demo: HTTPS with a certificate of the demo's own CA, {files.ca} "
+          f"(trust it in a browser, or Chromium: --ignore-certificate-errors-spki-list="
+          f"{files.spki}; curl: --cacert {files.ca})", flush=True)
+    return replace(settings, tls_cert_file=files.cert, tls_key_file=files.key), files.ca
+
+
+def _demo_banner(settings: Settings, obs_url: str, obs_home: str, guests: list[str],
+                 ca: Path | None) -> None:
+    import time
+
+    from .guests.invites import SECRET_ENV, invite_link, load_secret, make_token
+    from .overlays import base_url
+    from .wiring.listeners import public_base_url, scheme
+
+    console = base_url(settings.http_host, settings.http_port, scheme=scheme(settings))
+    cacert = f"--cacert {ca} " if ca is not None else ""
+    token = settings.director_token
+    print(f"showctl demo: OBS {obs_url} (home {obs_home}); director token: {token}\n"
+          f"  API: curl {cacert}-H 'Authorization: Bearer {token}' {console}/api/state\n"
+          f"  console: {console}/?token={token}", flush=True)
+    if guests:
+        secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
+        expires = int(time.time() + settings.guest_invite_ttl_ms / 1000)
+        link = invite_link(public_base_url(settings), guests[0],
+                           make_token(secret, guests[0], expires))
+        print(f"  guest {guests[0]}: {link}", flush=True)
 
 
 def cmd_asrun(args: argparse.Namespace) -> int:
@@ -422,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rundown", metavar="RUNDOWN", nargs="?", default="rundown/rehearsal.yaml")
     p.add_argument("--config", help=f"settings file (default {DEFAULT_CONFIG} if present)")
     p.add_argument("--no-terminal", action="store_true", help="no status line or keys")
+    p.add_argument("--no-tls", action="store_true",
+                   help="plain HTTP (by default the demo makes a CA and a certificate of its "
+                        "own and serves HTTPS)")
     p.add_argument("--speed", type=float, metavar="N", help=SPEED_HELP)
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("preflight", help="check that OBS has every scene and item")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -63,6 +64,13 @@ class Settings:
     mixer_stale_after_ms: int = 1000  # a guest without a new frame this long: the slate
     mixer_keyframe_every_ms: int = 250  # feed keyframe interval: OBS's source, (re)opened,
     #                                     shows nothing before the first keyframe
+    tls_cert_file: Path | None = None  # HTTPS on every listener (with tls_key_file);
+    tls_key_file: Path | None = None   # renewed files are taken without a restart
+    trusted_proxies: str = ""        # addresses/networks whose X-Forwarded-*/Forwarded count
+    hsts_max_age_ms: int = 365 * 86_400_000  # Strict-Transport-Security over HTTPS (0: none)
+    door_host: str = "127.0.0.1"     # the guests-only door: the guest page, its socket, WHIP
+    door_port: int | None = None     # None: no door
+    guest_public_url: str = ""       # the base of invite links, as guests reach it; "": derived
     source: str = "defaults"
 
 
@@ -102,6 +110,13 @@ _KEYS: dict[str, tuple[str, str]] = {
     "mixer.fps": ("mixer_fps", "count"),
     "mixer.stale_after": ("mixer_stale_after_ms", "duration"),
     "mixer.keyframe_every": ("mixer_keyframe_every_ms", "duration"),
+    "tls.cert_file": ("tls_cert_file", "file"),
+    "tls.key_file": ("tls_key_file", "file"),
+    "http.trusted_proxies": ("trusted_proxies", "str"),
+    "http.hsts_max_age": ("hsts_max_age_ms", "duration"),
+    "door.host": ("door_host", "str"),
+    "door.port": ("door_port", "port_or_off"),
+    "guests.public_url": ("guest_public_url", "base_url"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -137,6 +152,13 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_GUEST_JOINS_PER_GUEST": ("guest_joins_per_guest", "count0"),
     "SHOWCTL_GUEST_MEDIA_GAP": ("guest_media_gap_ms", "duration"),
     "SHOWCTL_MIXER_KEYFRAME_EVERY": ("mixer_keyframe_every_ms", "duration"),
+    "SHOWCTL_TLS_CERT_FILE": ("tls_cert_file", "file"),
+    "SHOWCTL_TLS_KEY_FILE": ("tls_key_file", "file"),
+    "SHOWCTL_TRUSTED_PROXIES": ("trusted_proxies", "str"),
+    "SHOWCTL_HSTS_MAX_AGE": ("hsts_max_age_ms", "duration"),
+    "SHOWCTL_DOOR_HOST": ("door_host", "str"),
+    "SHOWCTL_DOOR_PORT": ("door_port", "port_or_off"),
+    "SHOWCTL_GUEST_PUBLIC_URL": ("guest_public_url", "base_url"),
 }
 
 
@@ -225,6 +247,8 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
         raise ConfigError(f"{name}: expected true or false, got {text!r}")
     if kind == "path":
         return Path(text) if Path(text).is_absolute() else base / text
+    if kind in ("file", "port_or_off", "base_url"):
+        return _convert_listener(name, kind, text, base)
     if kind == "mode":
         if text not in ("rehearsal", "live"):
             raise ConfigError(f"{name}: expected rehearsal or live, got {text!r}")
@@ -237,6 +261,38 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
         except DurationError as exc:
             raise ConfigError(f"{name}: {exc}") from None
     raise AssertionError(kind)
+
+
+def _convert_listener(name: str, kind: str, text: str, base: Path) -> Any:
+    """The listeners' settings: a file (TLS; "" none), a port or off, a public base URL."""
+    if kind == "file":
+        return None if not text else Path(text) if Path(text).is_absolute() else base / text
+    if kind == "port_or_off":
+        if text.lower() in ("", "off", "0", "none"):
+            return None
+        return _convert(name, "port", text, base)
+    url = urlsplit(text)
+    if text and (url.scheme not in ("http", "https") or not url.hostname
+                 or url.path not in ("", "/") or url.query or url.fragment):
+        raise ConfigError(f"{name}: expected https://HOST[:PORT] (no path), got {text!r}")
+    return text.rstrip("/")
+
+
+def _check_listeners(settings: Settings) -> None:
+    """What no single setting can say wrong: the TLS pair, the proxies, the door's port."""
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        raise ConfigError("tls.cert_file and tls.key_file (SHOWCTL_TLS_CERT_FILE, "
+                          "SHOWCTL_TLS_KEY_FILE) go together: set both, or neither")
+    from .web.forwarded import parse_trusted  # (here: `showctl validate` loads no aiohttp)
+
+    try:
+        parse_trusted(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"http.trusted_proxies (SHOWCTL_TRUSTED_PROXIES): {exc}") from None
+    if settings.door_port is not None and (settings.door_host, settings.door_port) == (
+            settings.http_host, settings.http_port):
+        raise ConfigError(f"door.port: {settings.door_port} is the console's own port "
+                          "(http.port): the door is a second listener")
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -267,4 +323,5 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
                           settings.turn_credential)
     except ValueError as exc:
         raise ConfigError(f"guests.ice_servers (SHOWCTL_ICE_SERVERS): {exc}") from None
+    _check_listeners(settings)
     return settings

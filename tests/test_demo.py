@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -17,8 +18,9 @@ from control.obs.launcher import free_port
 
 
 def test_demo_starts_its_own_obs_and_puts_the_show_on_air(tmp_path: Path):
+    """Over HTTPS: the demo makes a CA of its own; the test trusts only that CA."""
     port = free_port()
-    token = "demo-token-for-the-test"
+    token = "demo-token-for-the-test-0123456789"
     env = {**os.environ, "SHOWCTL_HTTP_PORT": str(port), "SHOWCTL_DIRECTOR_TOKEN": token,
            "TMPDIR": str(tmp_path)}
     log = tmp_path / "demo.log"
@@ -26,15 +28,19 @@ def test_demo_starts_its_own_obs_and_puts_the_show_on_air(tmp_path: Path):
         proc = subprocess.Popen([sys.executable, "-m", "control.cli", "demo", "--no-terminal",
                                  str(REHEARSAL)], cwd=ROOT, env=env, stdout=out, stderr=out,
                                 start_new_session=True)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/state",
+    req = urllib.request.Request(f"https://127.0.0.1:{port}/api/state",
                                  headers={"Authorization": f"Bearer {token}"})
     model = None
     try:
         deadline = time.monotonic() + 40
+        trust = None
         while time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text()
+            cas = list(tmp_path.glob("showctl-demo-*/tls/ca.pem"))
+            if trust is None and cas and cas[0].stat().st_size:
+                trust = ssl.create_default_context(cafile=cas[0])
             try:
-                with urllib.request.urlopen(req, timeout=5) as resp:
+                with urllib.request.urlopen(req, timeout=5, context=trust) as resp:
                     model = json.loads(resp.read())
                 if model["on_air"] and model["obs"]["program_scene"] == "Studio Wide":
                     break
@@ -44,7 +50,11 @@ def test_demo_starts_its_own_obs_and_puts_the_show_on_air(tmp_path: Path):
         assert model is not None, log.read_text()
         assert model["on_air"]["id"] == "opening"
         assert model["obs"]["program_scene"] == "Studio Wide", model["obs"]
-        assert "director token" in log.read_text()
+        text = log.read_text()
+        assert "director token" in text
+        assert f"console: https://127.0.0.1:{port}/?token={token}" in text
+        assert f"guest zhu-dingzhen: https://127.0.0.1:{port}/guest/zhu-dingzhen?t=" in text
+        assert "--ignore-certificate-errors-spki-list=" in text
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)

@@ -80,9 +80,16 @@ def check_token(secret: bytes, token: str | None, guest: str, now: float) -> Non
         raise InviteError(403, "this invite is for another guest")
 
 
-def invite_url(host: str, port: int, guest: str, token: str) -> str:
+def invite_link(base: str, guest: str, token: str) -> str:
+    """The guest's link under `base` (`https://HOST[:PORT]`, as guests reach the server:
+    the wiring's public_base_url)."""
+    return f"{base.rstrip('/')}/guest/{quote(guest, safe='')}?t={token}"
+
+
+def invite_url(host: str, port: int, guest: str, token: str, *, scheme: str = "http") -> str:
+    """The link on a listening address (tests, the drill: loopback)."""
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/guest/{quote(guest, safe='')}?t={token}"
+    return invite_link(f"{scheme}://{shown}:{port}", guest, token)
 
 
 def load_secret(state_dir: Path, env: Mapping[str, str] | None = None) -> bytes:

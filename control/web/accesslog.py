@@ -9,10 +9,13 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from .forwarded import client
+
 
 class AccessLogger(AbstractAccessLogger):
-    """`REMOTE METHOD PATH STATUS SECONDS`, the path without its query."""
+    """`CLIENT METHOD PATH STATUS SECONDS`, the path without its query; the client's
+    address as a trusted proxy gave it (forwarded.py), else the connection's."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %d %.3fs", request.remote, request.method, request.path,
-                         response.status, time)
+        self.logger.info("%s %s %s %d %.3fs", client(request).address, request.method,
+                         request.path, response.status, time)

@@ -9,6 +9,8 @@
     guest_controls.py  the console's guest controls (/api/guests/*): web meets guests
     metrics.py         Prometheus sources over the other parts' caches
     http.py            the aiohttp app: the API, the adapters' routes, one guard
+    listeners.py       where it listens: HTTPS, trusted proxies, the guests-only door, and
+                       the one base URL of invite links
     osc.py             OSC input, when enabled
     live.py            `LiveShow` (the running show: every part, typed) and `run_show`
 

@@ -20,16 +20,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
+from control.config import Settings
 from control.guests.avsync import MAX_OFFSET_MS
-from control.guests.invites import invite_url, make_token
+from control.guests.invites import invite_link, make_token
 from control.guests.thumbnails import Pictures, Thumbnails
 from control.web.auth import ROLE
 from control.web.bodies import bad_field, boolean, fields, number, read_json
 from control.web.errors import ApiError, json_ok
+
+from .listeners import public_base_url
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,8 @@ class GuestApi:
     def __init__(self, *, roster: Roster, deliver: Deliver, secret: bytes, ttl_s: float,
                  mixer: Callable[[], Any], on_change: Callable[[], None],
                  pictures: Pictures | None = None, av_offsets: Mapping[str, int] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 link_base: Callable[[web.Request], str] | None = None) -> None:
         self.roster = roster
         self.deliver = deliver
         self.secret = secret
@@ -78,6 +83,9 @@ class GuestApi:
         self.mixer = mixer          # the ProgramMixer once wired (None until then)
         self.on_change = on_change  # publish the read model
         self.clock = clock
+        # the base of invite links (listeners.public_base_url): the host the console
+        # reached us by, in its client's scheme, unless the settings say otherwise
+        self.link_base = link_base or partial(public_base_url, Settings())
         self.levels: dict[str, dict[str, Any]] = {}
         self.offsets: dict[str, int] = check_av_offsets(av_offsets or {})
         self.thumbnails = Thumbnails(pictures or (lambda _guest: None))
@@ -153,14 +161,7 @@ class GuestApi:
         guest = self._guest(request)
         fields(await read_json(request))
         token = make_token(self.secret, guest, int(self.clock() + self.ttl_s))
-        # the host the console reached us by: the one the guest can reach too
-        host, _, port = request.host.rpartition(":")
-        if not host or not port.isdigit():
-            host, port = request.host, "443" if request.secure else "80"
-        url = invite_url(host.strip("[]"), int(port), guest, token)
-        if request.secure:
-            url = "https://" + url.removeprefix("http://")
-        return json_ok({"url": url})
+        return json_ok({"url": invite_link(self.link_base(request), guest, token)})
 
 
 def install(app: web.Application, api: GuestApi) -> GuestApi:

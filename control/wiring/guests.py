@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ from control.show.state import ShowState
 
 from .guest_controls import GuestApi
 from .guest_controls import install as install_guest_controls
+from .listeners import public_base_url
 
 
 class Guests:
@@ -62,7 +64,8 @@ class Guests:
             roster=self.roster, deliver=self.pages.message, secret=self.secret,
             ttl_s=settings.guest_invite_ttl_ms / 1000, mixer=lambda: self.mixer,
             on_change=publish, pictures=sink.picture,
-            av_offsets=dict(settings.guest_av_offsets)))
+            av_offsets=dict(settings.guest_av_offsets),
+            link_base=partial(public_base_url, settings)))
         if self.mixer is not None:
             self.mixer.feed.on_compose = metrics.observe_mix_frame  # mix frame seconds
         metrics.lend_guests(self.link_metrics, self.mix_metrics)

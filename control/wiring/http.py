@@ -23,6 +23,7 @@ from control.web.sessions import Sessions
 
 from .guest_controls import OPENAPI_PATHS as GUEST_API_DOC
 from .guest_controls import api_routes as guest_api_routes
+from .listeners import Listeners, make_certificates, make_door, trust_proxies
 
 # a connection with no complete request this long is closed: idle keep-alives, and slow-loris
 # clients trickling their headers (aiohttp counts from the connection's start)
@@ -50,16 +51,37 @@ def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
 
     install_metrics(app, metrics, token_ok=token_ok, public=settings.metrics_public)
     install_looplag(app, LoopLagProbe(), token_ok=token_ok)
+    trust_proxies(app, settings)  # first middleware: the client's scheme and address
     return app
 
 
 @contextlib.asynccontextmanager
-async def http_server(app: web.Application, settings: Settings) -> AsyncIterator[web.TCPSite]:
-    """The app set up (its startup hooks run) and its site, not yet listening:
-    `await site.start()` once the show can answer. Cleaned up on exit."""
+async def http_server(app: web.Application, settings: Settings) -> AsyncIterator[Listeners]:
+    """The app set up (its startup hooks run) and its listeners, not yet listening:
+    `await listeners.start()` once the show can answer: the console's, HTTPS when a
+    certificate is configured, and the guests-only door when `door.port` is set (control/
+    wiring/listeners.py). Raises TlsError for a certificate that cannot be used. Cleaned
+    up on exit: the door stops taking connections, then the app shuts down (closing every
+    guest socket, the door's too), then the door."""
+    certificates = make_certificates(settings)
+    context = certificates.context if certificates is not None else None
+    door = make_door(app, settings)
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=HTTP_IDLE_TIMEOUT_S)
     await runner.setup()
+    door_runner = None
+    if door is not None:
+        door_runner = web.AppRunner(door, access_log=None,
+                                    keepalive_timeout=HTTP_IDLE_TIMEOUT_S)
+        await door_runner.setup()
+    listeners = Listeners(
+        web.TCPSite(runner, settings.http_host, settings.http_port, ssl_context=context),
+        None if door_runner is None else web.TCPSite(
+            door_runner, settings.door_host, settings.door_port, ssl_context=context),
+        certificates)
     try:
-        yield web.TCPSite(runner, settings.http_host, settings.http_port)
+        yield listeners
     finally:
+        await listeners.close_door()
         await runner.cleanup()
+        if door_runner is not None:
+            await door_runner.cleanup()
