@@ -312,10 +312,13 @@ class ProgramFeed:
         ``showctl_mix_frame_seconds`` histogram (thread-safe). Must return at once."""
 
     def start(self) -> None:
-        """Start both threads (returns at once; the encoder thread opens the stream)."""
+        """Open the stream (one try: at most ``connect_timeout_ms``) and start both threads.
+        Not open yet (OBS not listening): the encoder thread keeps trying, frames skipped."""
         self._samples = 0
         self.handoff.reopen()
         self.link, self._retry_at, self._failures = Link.CONNECTING, 0.0, 0
+        if self.encoder is None:
+            self._open(0)
         self._encoding = threading.Thread(target=self._encode_loop, name="program-encode",
                                           daemon=True)
         self._encoding.start()
