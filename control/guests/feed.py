@@ -163,6 +163,7 @@ class TsEncoder:
                 "aac", rate=RATE, layout="stereo" if s.channels == 2 else "mono")
             self.audio.bit_rate = s.audio_bitrate
             self._fifo = AudioFifo()
+        self._audio_origin: int | None = None
         self.frames = 0
         self.bytes = 0
         self._closed = False
@@ -182,9 +183,14 @@ class TsEncoder:
         """Encode float (n, channels) samples starting at sample ``sample`` of the feed."""
         if self._fifo is None or len(block) == 0:
             return
-        self._fifo.write(audio_to_av(block, sample))
+        # the FIFO counts from 0; a stream reopened mid-feed starts at a later sample
+        if self._audio_origin is None:
+            self._audio_origin = sample
+        self._fifo.write(audio_to_av(block, sample - self._audio_origin))
         while self._fifo.samples >= AAC_FRAME:
-            for packet in self.audio.encode(self._fifo.read(AAC_FRAME)):
+            frame = self._fifo.read(AAC_FRAME)
+            frame.pts += self._audio_origin
+            for packet in self.audio.encode(frame):
                 self._mux(packet)
 
     def _mux(self, packet: Any) -> None:

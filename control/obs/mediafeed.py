@@ -52,8 +52,8 @@ class FeedWatch:
 
     stall_after: float = 3.0
     restart_on_start: bool = True
-    """Restart when sending begins (UDP: the source may hold an old stream). False for an
-    SRT listener: it opened when the mixer connected, so a restart would cut that off."""
+    """Restart when sending begins (UDP: the source may hold an old stream). Not needed
+    for an SRT listener: it opens the stream when the mixer connects, as it starts."""
     backoff: float = 2.0
     max_backoff: float = 30.0
     _sending: bool = False

@@ -54,8 +54,8 @@ class Guests:
         self.gateway = make_gateway(settings, sink)
         self.gateway.on_change = self.changed
         self.secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
-        # SRT: OBS's listener opens when the mixer connects, on a flowing stream; a restart
-        # then would only break that connection (docs/guests.md)
+        # SRT: OBS's listener opens the stream when the mixer connects, so it starts on a
+        # flowing stream without a restart (docs/guests.md)
         self.feed_watch = FeedWatch(restart_on_start=settings.mixer_transport == "udp")
         self._feed_tasks: list[asyncio.Task[None]] = []
         self._named: tuple[Guest, ...] = runner.state.rundown.guests  # what the slates say
