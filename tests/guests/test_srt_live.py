@@ -115,98 +115,109 @@ async def attackers(client: ObsClient, port: int, phrase: str) -> list[str]:
     return outcomes
 
 
-def test_the_srt_feed_plays_only_with_the_passphrase_and_comes_back(tmp_path: Path) -> None:
-    port = free_udp_port()
-    phrase = secrets.token_urlsafe(18)
-    url = feed_input_url("srt", "127.0.0.1", port, passphrase=phrase, latency_ms=120)
-    launcher = ObsLauncher(tmp_path / "obs", scenes={"Guests": []}, start_timeout=40)
-    mixer = ProgramMixer(MixerSettings(port=port, width=W, height=H, stale_after=600.0,
-                                       keyframe_every=8, transport=Transport.SRT,
-                                       passphrase=phrase, latency_ms=120))
-    mixer.set_program(Program(("guest",), "solo"))
-    holder = mixer.frames("guest")
-    holder.put(solid("red", W, H, captured=time.monotonic()))
-    feed = mixer.feed
-    figures: dict[str, float] = {}
+async def provision(client: ObsClient, url: str) -> None:
+    """The Program Feed as `showctl preflight --provision` makes it (if missing)."""
+    inputs = {i["inputName"]: i["inputKind"]
+              for i in (await client.call("GetInputList")).get("inputs", [])}
+    items = {FEED_SOURCE} if FEED_SOURCE in inputs else set()
+    for step in plan_feed({"Guests"}, inputs, {"Guests": items}, ["Guests"], url):
+        assert step.request is not None
+        assert (await client.batch([step.request]))[0].ok
 
-    async def provision(client: ObsClient) -> None:
-        """The Program Feed as `showctl preflight --provision` makes it (if missing)."""
-        inputs = {i["inputName"]: i["inputKind"]
-                  for i in (await client.call("GetInputList")).get("inputs", [])}
-        items = {FEED_SOURCE} if FEED_SOURCE in inputs else set()
-        for step in plan_feed({"Guests"}, inputs, {"Guests": items}, ["Guests"], url):
-            assert step.request is not None
-            assert (await client.batch([step.request]))[0].ok
 
-    async def cursor_moves(client: ObsClient) -> bool:
-        first = (await client.call("GetMediaInputStatus", {"inputName": FEED_SOURCE}))
-        await asyncio.sleep(0.6)
-        second = (await client.call("GetMediaInputStatus", {"inputName": FEED_SOURCE}))
-        return (second.get("mediaState") == "OBS_MEDIA_STATE_PLAYING"
-                and (second.get("mediaCursor") or 0) > (first.get("mediaCursor") or 0))
+async def cursor_moves(client: ObsClient) -> bool:
+    first = await client.call("GetMediaInputStatus", {"inputName": FEED_SOURCE})
+    await asyncio.sleep(0.6)
+    second = await client.call("GetMediaInputStatus", {"inputName": FEED_SOURCE})
+    return (second.get("mediaState") == "OBS_MEDIA_STATE_PLAYING"
+            and (second.get("mediaCursor") or 0) > (first.get("mediaCursor") or 0))
 
-    async def session(check: Callable[[ObsClient], Awaitable[None]]) -> None:
-        async with ObsClient(launcher.url, launcher.password) as client:
+
+def showing(client: ObsClient, colour: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return near(await centre(client), colour)
+    return check
+
+
+class Rig:
+    """OBS, the mixer sending one guest's colour over SRT, the figures measured."""
+
+    def __init__(self, root: Path) -> None:
+        self.port, self.phrase = free_udp_port(), secrets.token_urlsafe(18)
+        self.url = feed_input_url("srt", "127.0.0.1", self.port, passphrase=self.phrase,
+                                  latency_ms=120)
+        self.launcher = ObsLauncher(root / "obs", scenes={"Guests": []}, start_timeout=40)
+        self.mixer = ProgramMixer(MixerSettings(
+            port=self.port, width=W, height=H, stale_after=600.0, keyframe_every=8,
+            transport=Transport.SRT, passphrase=self.phrase, latency_ms=120))
+        self.mixer.set_program(Program(("guest",), "solo"))
+        self.feed = self.mixer.feed
+        self.figures: dict[str, float] = {}
+        self.show("red")
+
+    def show(self, colour: str) -> None:
+        self.mixer.frames("guest").put(solid(colour, W, H, captured=time.monotonic()))
+
+    async def session(self, check: Callable[[ObsClient], Awaitable[None]]) -> None:
+        """``check`` with an OBS client, the feed watcher running as the controller runs it."""
+        async with ObsClient(self.launcher.url, self.launcher.password) as client:
             await client.wait_connected(timeout=15)
             watch = FeedWatch(restart_on_start=False, stall_after=3.0, backoff=1.0)
             watcher = asyncio.create_task(watch_feed(
-                client, FEED_SOURCE, lambda: feed.link is not Link.STOPPED, watch=watch,
-                every=0.5))
+                client, FEED_SOURCE, lambda: self.feed.link is not Link.STOPPED,
+                watch=watch, every=0.5))
             try:
                 await check(client)
             finally:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
 
-    def showing(client: ObsClient, colour: str) -> Callable[[], Awaitable[bool]]:
-        async def check() -> bool:
-            return near(await centre(client), colour)
-        return check
-
-    async def first_run(client: ObsClient) -> None:
-        await provision(client)
-        outcomes = await attackers(client, port, phrase)
-        print("\n".join(outcomes))
-        await asyncio.to_thread(mixer.start)
-        figures["first picture s"] = await until(showing(client, "red"), 30, "the mix")
+    async def first_run(self, client: ObsClient) -> None:
+        await provision(client, self.url)
+        print("\n".join(await attackers(client, self.port, self.phrase)))
+        await asyncio.to_thread(self.mixer.start)
+        self.figures["first picture s"] = await until(showing(client, "red"), 30, "the mix")
         await until(lambda: cursor_moves(client), 15, "the media cursor to advance")
         # the media source restarts (an operator, the watcher): the picture goes on
         await client.call("TriggerMediaInputAction", {
             "inputName": FEED_SOURCE, "mediaAction": "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_RESTART"})
-        holder.put(solid("blue", W, H, captured=time.monotonic()))
-        figures["after source restart s"] = await until(showing(client, "blue"), 30,
-                                                         "the mix after a source restart")
-        figures["connects after source restart"] = feed.connects
+        self.show("blue")
+        self.figures["after source restart s"] = await until(
+            showing(client, "blue"), 30, "the mix after a source restart")
         # the mixer's encoder stops (no guest) and starts again
-        await asyncio.to_thread(feed.stop)
-        await asyncio.to_thread(feed.start)
-        holder.put(solid("red", W, H, captured=time.monotonic()))
-        figures["after mixer restart s"] = await until(showing(client, "red"), 30,
-                                                        "the mix after the mixer restarts")
+        await asyncio.to_thread(self.feed.stop)
+        await asyncio.to_thread(self.feed.start)
+        self.show("red")
+        self.figures["after mixer restart s"] = await until(
+            showing(client, "red"), 30, "the mix after the mixer restarts")
 
-    async def after_obs_restart(client: ObsClient) -> None:
-        await provision(client)  # kept in OBS's scene collection; made again if not
-        holder.put(solid("blue", W, H, captured=time.monotonic()))
-        figures["after OBS restart s"] = await until(showing(client, "blue"), 40,
-                                                      "the mix after OBS restarts")
+    async def after_obs_restart(self, client: ObsClient) -> None:
+        await provision(client, self.url)  # kept in OBS's scene collection; else made again
+        self.show("blue")
+        self.figures["after OBS restart s"] = await until(
+            showing(client, "blue"), 40, "the mix after OBS restarts")
         await until(lambda: cursor_moves(client), 15, "the media cursor after OBS restarts")
 
+
+def test_the_srt_feed_plays_only_with_the_passphrase_and_comes_back(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    feed = rig.feed
     try:
         try:
-            launcher.start()
+            rig.launcher.start()
         except ObsLaunchError as exc:
             pytest.fail(str(exc), pytrace=False)
-        asyncio.run(asyncio.wait_for(session(first_run), 180))
+        asyncio.run(asyncio.wait_for(rig.session(rig.first_run), 180))
         ticks, connects, t0 = feed.ticker.ticks, feed.connects, time.monotonic()
-        launcher.restart(timeout=40)
-        outage = figures["OBS restart took s"] = time.monotonic() - t0
+        rig.launcher.restart(timeout=40)
+        outage = rig.figures["OBS restart took s"] = time.monotonic() - t0
         # the frame clock ran on while OBS was away (the encoder thread kept calling)
         assert feed.ticker.ticks - ticks >= 0.3 * outage * 30, (feed.ticker.ticks, ticks)
-        asyncio.run(asyncio.wait_for(session(after_obs_restart), 120))
+        asyncio.run(asyncio.wait_for(rig.session(rig.after_obs_restart), 120))
     finally:
-        mixer.stop()
-        launcher.close()
-    print({k: round(v, 2) for k, v in figures.items()},
+        rig.mixer.stop()
+        rig.launcher.close()
+    print({k: round(v, 2) for k, v in rig.figures.items()},
           {"connects": feed.connects, "link_errors": feed.link_errors})
     assert feed.connects > connects, "the mixer did not connect again after OBS restarted"
     assert feed.link_errors >= 2  # the cut-off connections, seen as write errors
