@@ -10,6 +10,7 @@ import pytest
 
 from control.config import ConfigError, load_settings
 from control.guests.feed import FeedSettings, Transport
+from control.guests.srt import LinkError, _sockaddr
 from control.obs.mediafeed import FeedWatch
 from control.obs.preflight import (
     FEED_KIND,
@@ -135,3 +136,14 @@ def test_an_srt_listener_is_not_restarted_when_the_mixer_starts() -> None:
     assert watch.restarts["start"] == 0
     udp = FeedWatch()
     assert udp.observe(True, "OBS_MEDIA_STATE_PLAYING", 0, 0.0) == "start"
+
+
+def test_the_callers_socket_address() -> None:
+    """What srt_connect gets: struct sockaddr_in / sockaddr_in6, port in network order."""
+    v4 = _sockaddr("127.0.0.1", 5004)
+    assert len(v4) == 16 and v4[2:4] == (5004).to_bytes(2, "big")
+    assert v4[4:8] == bytes([127, 0, 0, 1]) and v4[8:] == bytes(8)
+    v6 = _sockaddr("::1", 5004)
+    assert len(v6) == 28 and v6[2:4] == (5004).to_bytes(2, "big") and v6[8:24][-1] == 1
+    with pytest.raises(LinkError, match="cannot resolve"):
+        _sockaddr("no-such-host.invalid", 5004)
