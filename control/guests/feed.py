@@ -111,7 +111,7 @@ class FeedSettings:
 
 
 class TsEncoder:
-    """H.264 (+ AAC) into MPEG-TS, written to a URL (``udp://…``, ``srt://…``) or a file.
+    """H.264 (+ AAC) into MPEG-TS, sent over UDP, over SRT (``SrtSender``) or to a file.
     Blocking: use it from one thread (``ProgramFeed``'s encoder thread). The stream is
     opened (an SRT caller connects) in the constructor: ``LinkError`` if it cannot be;
     ``LinkError`` too from a write that fails."""
