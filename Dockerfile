@@ -20,6 +20,10 @@ RUN groupadd --system --gid 10001 showctl \
 
 WORKDIR /srv/showctl
 
+# libsrt: the program feed to OBS over SRT (control/guests/srt.py loads it)
+RUN apt-get update && apt-get install -y --no-install-recommends libsrt1.5-gnutls \
+    && rm -rf /var/lib/apt/lists/*
+
 # the package first (its dependencies are the slow layer), then the show's files
 COPY pyproject.toml README.md ./
 COPY control ./control

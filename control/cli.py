@@ -301,7 +301,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 def cmd_preflight(args: argparse.Namespace) -> int:
     from .obs.client import ObsClient
-    from .obs.preflight import format_findings, preflight
+    from .obs.preflight import feed_input_url, format_findings, preflight
     from .overlays import base_url, program_urls, read_key
 
     settings = _settings(args)
@@ -312,7 +312,9 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         args.overlays_base or base_url(settings.http_host, settings.http_port),
         read_key(settings.director_token, settings.producer_token, settings.viewer_token))
     # the guests' program feed (the mixer's MPEG-TS) as OBS's "Program Feed" media source
-    feed_url = (f"udp://{settings.mixer_host}:{settings.mixer_port}"
+    feed_url = (feed_input_url(settings.mixer_transport, settings.mixer_host,
+                               settings.mixer_port, passphrase=settings.mixer_srt_passphrase,
+                               latency_ms=settings.mixer_srt_latency_ms)
                 if settings.mixer_enabled else None)
 
     async def check() -> list:

@@ -6,6 +6,7 @@ config (`*_file`), never from the repository; the shipped config/show.yaml holds
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -71,6 +72,10 @@ class Settings:
     door_host: str = "127.0.0.1"     # the guests-only door: the guest page, its socket, WHIP
     door_port: int | None = None     # None: no door
     guest_public_url: str = ""       # the base of invite links, as guests reach it; "": derived
+    mixer_transport: str = "udp"     # udp (loopback only) or srt (passphrase, AES)
+    mixer_srt_passphrase: str | None = None  # SRT: 10-79 characters, from env or a file
+    mixer_srt_latency_ms: int = 120  # SRT receive latency both ends agree on
+    mixer_allow_plain_udp: bool = False  # udp to a non-loopback host: refused unless true
     source: str = "defaults"
 
 
@@ -117,6 +122,10 @@ _KEYS: dict[str, tuple[str, str]] = {
     "door.host": ("door_host", "str"),
     "door.port": ("door_port", "port_or_off"),
     "guests.public_url": ("guest_public_url", "base_url"),
+    "mixer.transport": ("mixer_transport", "transport"),
+    "mixer.srt_passphrase_file": ("mixer_srt_passphrase", "secret_file"),
+    "mixer.srt_latency": ("mixer_srt_latency_ms", "duration"),
+    "mixer.allow_plain_udp": ("mixer_allow_plain_udp", "bool"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -159,6 +168,12 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_DOOR_HOST": ("door_host", "str"),
     "SHOWCTL_DOOR_PORT": ("door_port", "port_or_off"),
     "SHOWCTL_GUEST_PUBLIC_URL": ("guest_public_url", "base_url"),
+    "SHOWCTL_MIXER_HOST": ("mixer_host", "str"),
+    "SHOWCTL_MIXER_TRANSPORT": ("mixer_transport", "transport"),
+    "SHOWCTL_MIXER_SRT_PASSPHRASE": ("mixer_srt_passphrase", "secret"),
+    "SHOWCTL_MIXER_SRT_PASSPHRASE_FILE": ("mixer_srt_passphrase", "secret_file"),
+    "SHOWCTL_MIXER_SRT_LATENCY": ("mixer_srt_latency_ms", "duration"),
+    "SHOWCTL_MIXER_ALLOW_PLAIN_UDP": ("mixer_allow_plain_udp", "bool"),
 }
 
 
@@ -249,6 +264,10 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
         return Path(text) if Path(text).is_absolute() else base / text
     if kind in ("file", "port_or_off", "base_url"):
         return _convert_listener(name, kind, text, base)
+    if kind == "transport":
+        if text not in ("udp", "srt"):
+            raise ConfigError(f"{name}: expected udp or srt, got {text!r}")
+        return text
     if kind == "mode":
         if text not in ("rehearsal", "live"):
             raise ConfigError(f"{name}: expected rehearsal or live, got {text!r}")
@@ -324,4 +343,49 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     except ValueError as exc:
         raise ConfigError(f"guests.ice_servers (SHOWCTL_ICE_SERVERS): {exc}") from None
     _check_listeners(settings)
+    _check_feed(settings)
     return settings
+
+
+SRT_PASSPHRASE_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve anywhere
+
+
+def _check_feed(s: Settings) -> None:
+    """The program feed: plain UDP only on loopback (anyone who reaches the port puts
+    pictures on air) unless allowed on purpose; SRT only with a usable passphrase."""
+    if not s.mixer_enabled:
+        return
+    if s.mixer_transport == "udp":
+        if not _is_loopback(s.mixer_host) and not s.mixer_allow_plain_udp:
+            raise ConfigError(
+                f"mixer.host: {s.mixer_host!r} is not loopback, and the program feed would go "
+                "there as plain UDP: anyone who can reach that port could put pictures into "
+                "the guest scenes. Use mixer.transport: srt with a passphrase "
+                "(SHOWCTL_MIXER_TRANSPORT=srt, SHOWCTL_MIXER_SRT_PASSPHRASE[_FILE]), or set "
+                "mixer.allow_plain_udp: true for a network only OBS and showctl are on")
+        return
+    phrase = s.mixer_srt_passphrase
+    where = "mixer.srt_passphrase_file (SHOWCTL_MIXER_SRT_PASSPHRASE[_FILE])"
+    if not phrase:
+        raise ConfigError(f"mixer.transport is srt but no passphrase is set: {where}; make "
+                          "one with: python3 -c 'import secrets; "
+                          "print(secrets.token_urlsafe(24))'")
+    if not 10 <= len(phrase) <= 79:
+        raise ConfigError(f"{where}: SRT needs a passphrase of 10 to 79 characters, this one "
+                          f"has {len(phrase)}")
+    if not set(phrase) <= SRT_PASSPHRASE_CHARS:
+        raise ConfigError(f"{where}: use only letters, digits and - _ . ~ (it goes into "
+                          "OBS's media source URL); secrets.token_urlsafe makes such")
+    if not 20 <= s.mixer_srt_latency_ms <= 8000:
+        raise ConfigError(f"mixer.srt_latency: expected 20ms to 8s, got "
+                          f"{s.mixer_srt_latency_ms} ms")

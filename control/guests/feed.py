@@ -1,18 +1,25 @@
-"""The program feed to OBS: H.264 + AAC in MPEG-TS over UDP, on the mixer's own frame clock.
+"""The program feed to OBS: H.264 + AAC in MPEG-TS over UDP or SRT, on the mixer's own clock.
 
-MPEG-TS over UDP into an OBS media source (``ffmpeg_source``, ``is_local_file: false``,
+MPEG-TS into an OBS media source (``ffmpeg_source``, ``is_local_file: false``,
 ``input: udp://127.0.0.1:PORT``, ``input_format: mpegts``) works on every OBS build,
-Debian's too, and keeps OBS out of WebRTC entirely (notes/webrtc.md). The stream is made for
-a receiver that may join at any moment and must show a picture at once: a keyframe at least
-every second (``keyframe_every``; the controller sends one every 250 ms: OBS's source shows
-nothing after it reopens the stream, at every take, until a keyframe), SPS/PPS repeated
-with each, no B-frames (they add a frame of delay), x264 ``veryfast`` + ``zerolatency`` (no
-lookahead, no frame buffering).
+Debian's too, and keeps OBS out of WebRTC entirely. Plain UDP is for loopback only: anyone
+who can reach the port puts pictures into the guest scenes. Across a network the feed is
+SRT with a passphrase (AES): OBS's media source is the SRT *listener*, the mixer the
+*caller* that (re)connects whenever the link is down (docs/guests.md says why).
+
+The stream is made for a receiver that may join at any moment and must show a picture at
+once: a keyframe at least every second (``keyframe_every``; the controller sends one every
+250 ms: OBS's source shows nothing after it reopens the stream, at every take, until a
+keyframe), SPS/PPS repeated with each, no B-frames (they add a frame of delay), x264
+``veryfast`` + ``zerolatency`` (no lookahead, no frame buffering).
 
 ``ProgramFeed`` runs on two threads: a ``Ticker`` frame clock that every 1/fps s takes
 each on-air guest's latest frame (never waiting for one) and composes, and an encoder that
 encodes and sends (two stages on two cores: under load each still fits a frame time). A
-guest who stalls only turns into a slate; the feed keeps its frame rate. When the machine
+guest who stalls only turns into a slate; the feed keeps its frame rate. The encoder
+thread opens the stream itself (an SRT connect waits up to ``connect_timeout_ms``, never
+on the frame clock); a write error drops that encoder and the next frame opens a new one
+(with a pause between failed attempts), while the frame clock ticks on. When the machine
 cannot keep up, frames are skipped, not queued, and the timestamps stay on the wall clock,
 so audio stays in sync.
 """
@@ -25,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from fractions import Fraction
 from typing import Any
 
@@ -36,11 +44,28 @@ from control.guests.audio import RATE, AudioRing
 from control.guests.avframes import audio_to_av, video_to_av
 from control.guests.clock import Ticker
 from control.guests.layouts import Program
+from control.guests.srt import PAYLOAD, LinkError, SrtSender
 from control.guests.video import Compositor, FrameSource, VideoFrame
 
 log = logging.getLogger(__name__)
 
 AAC_FRAME = 1024
+SRT_PBKEYLEN = 16  # AES-128; both ends set it (control.obs.preflight.feed_input_url too)
+
+
+class Transport(Enum):
+    """How the feed reaches OBS: plain UDP (loopback only) or SRT with a passphrase."""
+
+    UDP = "udp"
+    SRT = "srt"
+
+
+class Link(Enum):
+    """The encoder thread's connection to OBS."""
+
+    STOPPED = "stopped"
+    CONNECTING = "connecting"  # no stream open: the next frame tries (after ``retry_at``)
+    SENDING = "sending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +92,29 @@ class FeedSettings:
     catch_up: int = 1
     """A frame whose tick comes up to this many periods late is still sent (a short hiccup
     of a busy machine costs no frame); later ones are skipped, never queued."""
+    transport: Transport = Transport.UDP
+    passphrase: str | None = None  # SRT: 10-79 characters (control.config checks it)
+    latency_ms: int = 120  # SRT: the receive buffer both ends agree on (TSBPD delay)
+    connect_timeout_ms: int = 1000  # SRT: one connect attempt, on the encoder thread
+    retry_after: float = 0.5  # s between failed attempts (doubling up to ``retry_max``)
+    retry_max: float = 4.0
 
     @property
     def url(self) -> str:
+        """What libavformat opens for UDP (SRT goes through ``SrtSender``, not a URL)."""
         return f"udp://{self.host}:{self.port}?pkt_size={self.pkt_size}"
+
+    @property
+    def where(self) -> str:
+        """The URL without secrets, for logs and metrics."""
+        return f"{self.transport.value}://{self.host}:{self.port}"
 
 
 class TsEncoder:
-    """H.264 (+ AAC) into MPEG-TS, written to a URL (``udp://…``) or a file. Blocking:
-    use it from one thread (``ProgramFeed``'s encoder thread)."""
+    """H.264 (+ AAC) into MPEG-TS, sent over UDP, over SRT (``SrtSender``) or to a file.
+    Blocking: use it from one thread (``ProgramFeed``'s encoder thread). The stream is
+    opened (an SRT caller connects) in the constructor: ``LinkError`` if it cannot be;
+    ``LinkError`` too from a write that fails."""
 
     def __init__(self, settings: FeedSettings, target: str | None = None) -> None:
         self.settings = s = settings
@@ -86,9 +125,21 @@ class TsEncoder:
         # the next one begins: one frame time at the receiver, measured by bench/mixer.py.)
         # (Sound adds ~0.1-0.2 s in OBS, measured: its media source waits for sound and
         # picture alike. pes_payload_size 0, an AAC frame per PES, made it no better there.)
-        self.container: Any = av.open(target or s.url, mode="w", format="mpegts",
+        self.sender: SrtSender | None = None
+        output: Any = target or s.url
+        extra: dict[str, Any] = {}
+        if target is None and s.transport is Transport.SRT:
+            if not s.passphrase:
+                raise LinkError("the SRT program feed needs a passphrase")
+            # connects here (at most connect_timeout_ms); PyAV writes the TS into it in
+            # whole 188-byte packets (the buffer is a multiple of the SRT payload)
+            output = self.sender = SrtSender(
+                s.host, s.port, passphrase=s.passphrase, latency_ms=s.latency_ms,
+                pbkeylen=SRT_PBKEYLEN, connect_timeout_ms=s.connect_timeout_ms)
+            extra["buffer_size"] = 8 * PAYLOAD
+        self.container: Any = av.open(output, mode="w", format="mpegts",
                                       options={"flush_packets": "1", "max_delay": "0",
-                                               "omit_video_pes_length": "0"})
+                                               "omit_video_pes_length": "0"}, **extra)
         self.time_base = Fraction(1, s.fps)
         v = self.video = self.container.add_stream("libx264", rate=s.fps)
         v.width, v.height, v.pix_fmt = s.width, s.height, "yuv420p"
@@ -112,9 +163,15 @@ class TsEncoder:
                 "aac", rate=RATE, layout="stereo" if s.channels == 2 else "mono")
             self.audio.bit_rate = s.audio_bitrate
             self._fifo = AudioFifo()
+        self._audio_origin: int | None = None
         self.frames = 0
         self.bytes = 0
         self._closed = False
+        try:
+            self.container.start_encoding()  # opens codecs, connects, writes the header
+        except Exception as exc:
+            self.abandon()
+            raise LinkError(f"cannot open the program feed to {s.where}: {exc}") from exc
 
     def encode_video(self, frame: VideoFrame, index: int) -> None:
         """Encode the program frame for tick ``index`` (pts = index / fps)."""
@@ -126,14 +183,37 @@ class TsEncoder:
         """Encode float (n, channels) samples starting at sample ``sample`` of the feed."""
         if self._fifo is None or len(block) == 0:
             return
-        self._fifo.write(audio_to_av(block, sample))
+        # the FIFO counts from 0; a stream reopened mid-feed starts at a later sample
+        if self._audio_origin is None:
+            self._audio_origin = sample
+        self._fifo.write(audio_to_av(block, sample - self._audio_origin))
         while self._fifo.samples >= AAC_FRAME:
-            for packet in self.audio.encode(self._fifo.read(AAC_FRAME)):
+            frame = self._fifo.read(AAC_FRAME)
+            frame.pts += self._audio_origin
+            for packet in self.audio.encode(frame):
                 self._mux(packet)
 
     def _mux(self, packet: Any) -> None:
         self.bytes += packet.size
-        self.container.mux(packet)
+        try:
+            self.container.mux(packet)
+        except LinkError:
+            raise
+        except (av.FFmpegError, OSError) as exc:
+            raise LinkError(f"program feed to {self.settings.where}: {exc}") from exc
+
+    def abandon(self) -> None:
+        """Close without flushing (the link is gone: nothing more can be sent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.container.close()
+        except Exception as exc:  # the trailer cannot go out either; the socket is closed
+            log.debug("program feed closed with: %s", exc)
+        finally:
+            if self.sender is not None:
+                self.sender.close()
 
     def close(self) -> None:
         if self._closed:
@@ -145,7 +225,11 @@ class TsEncoder:
                     for packet in stream.encode(None):
                         self._mux(packet)
         finally:
-            self.container.close()
+            try:
+                self.container.close()
+            finally:
+                if self.sender is not None:
+                    self.sender.close()
 
 
 EncoderFactory = Callable[[FeedSettings], TsEncoder]
@@ -216,6 +300,13 @@ class ProgramFeed:
         self.frames = 0
         """Program frames sent since construction."""
         self.encode_errors = 0
+        self.link = Link.STOPPED
+        self.connects = 0
+        """Streams opened (an SRT connection each) since construction."""
+        self.link_errors = 0
+        """Failed opens and writes: each drops the stream, and a later frame reopens it."""
+        self._retry_at = 0.0
+        self._failures = 0  # failed opens since the last one that worked
         self.source_errors: dict[str, int] = {}
         """Failed ``latest()`` calls per guest (the first one of each guest is logged)."""
         self._times: deque[float] = deque(maxlen=2 * settings.fps)
@@ -227,13 +318,15 @@ class ProgramFeed:
         ``showctl_mix_frame_seconds`` histogram (thread-safe). Must return at once."""
 
     def start(self) -> None:
-        """Open the stream and start both threads (returns at once)."""
-        if self.encoder is None:
-            self.encoder = self._encoder_factory(self.settings)
+        """Open the stream (one try: at most ``connect_timeout_ms``) and start both threads.
+        Not open yet (OBS not listening): the encoder thread keeps trying, frames skipped."""
         self._samples = 0
         self.handoff.reopen()
-        self._encoding = threading.Thread(target=self._encode_loop, args=(self.encoder,),
-                                          name="program-encode", daemon=True)
+        self.link, self._retry_at, self._failures = Link.CONNECTING, 0.0, 0
+        if self.encoder is None:
+            self._open(0)
+        self._encoding = threading.Thread(target=self._encode_loop, name="program-encode",
+                                          daemon=True)
         self._encoding.start()
         self.ticker.start()
 
@@ -244,8 +337,12 @@ class ProgramFeed:
             self._encoding.join(10)
             self._encoding = None
         encoder, self.encoder = self.encoder, None
+        self.link = Link.STOPPED
         if encoder is not None:
-            encoder.close()
+            try:
+                encoder.close()
+            except LinkError as exc:  # the last packets could not go out: nothing to do
+                log.info("%s", exc)
 
     def __enter__(self) -> ProgramFeed:
         self.start()
@@ -296,13 +393,50 @@ class ProgramFeed:
                 log.exception("on_compose failed; no more compose times are reported")
         self.handoff.put(index, picture)
 
-    def _encode_loop(self, encoder: TsEncoder) -> None:
+    def _encode_loop(self) -> None:
         while (item := self.handoff.take()) is not None:
+            encoder = self.encoder or self._open(item[0])
+            if encoder is None:
+                continue  # no stream yet: the frame is dropped, the clock goes on
             try:
                 self._encode(encoder, *item)
+            except LinkError as exc:
+                self._lost(encoder, exc)
             except Exception:
                 self.encode_errors += 1
                 log.exception("program frame %d could not be encoded", item[0])
+
+    def _open(self, index: int) -> TsEncoder | None:
+        """A new stream for frame ``index``, or None (failed, or before ``_retry_at``)."""
+        if time.monotonic() < self._retry_at:
+            return None
+        self.link = Link.CONNECTING
+        try:
+            encoder = self._encoder_factory(self.settings)
+        except Exception as exc:  # OBS not listening yet, a wrong passphrase, ...
+            self.link_errors += 1
+            self._failures += 1
+            wait = min(self.settings.retry_max,
+                       self.settings.retry_after * 2 ** (self._failures - 1))
+            self._retry_at = time.monotonic() + wait
+            (log.warning if self._failures == 1 else log.debug)(
+                "program feed: %s; trying again every %.1f s at most", exc, wait)
+            return None
+        if self._failures or self.connects:
+            log.info("program feed to %s open again", self.settings.where)
+        self.encoder, self.link, self._failures = encoder, Link.SENDING, 0
+        self.connects += 1
+        # the new stream's sound starts with this frame (not with what the outage missed)
+        self._samples = index * RATE // self.settings.fps
+        return encoder
+
+    def _lost(self, encoder: TsEncoder, exc: LinkError) -> None:
+        """A write failed: drop this stream; the next frame opens a new one."""
+        self.link_errors += 1
+        self.link = Link.CONNECTING
+        self.encoder = None
+        log.warning("%s; reopening", exc)
+        encoder.abandon()
 
     def _encode(self, encoder: TsEncoder, index: int, picture: VideoFrame) -> None:
         t0 = time.perf_counter()

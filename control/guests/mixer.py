@@ -26,7 +26,13 @@ import numpy as np
 from control.guests.audio import BLOCK, RATE, AudioMixer, AudioRing, ReturnSink
 from control.guests.avsync import DelayedFrames, split_offset
 from control.guests.clock import Ticker
-from control.guests.feed import EncoderFactory, FeedSettings, ProgramFeed, TsEncoder
+from control.guests.feed import (
+    EncoderFactory,
+    FeedSettings,
+    ProgramFeed,
+    Transport,
+    TsEncoder,
+)
 from control.guests.layouts import BUILTIN, BoxesFor, Program, with_config
 from control.guests.slate import GuestName, SlateMaker
 from control.guests.video import Canvas, Compositor, FrameSource, LatestFrame, VideoFrame
@@ -51,6 +57,9 @@ class MixerSettings:
     audio_prebuffer_ms: int = 40  # refill after an underrun before playing again
     layouts: Mapping[str, Any] = field(default_factory=dict)  # the show's own layouts
     keyframe_every: int = 0  # frames between keyframes (0: fps); FeedSettings says why
+    transport: Transport = Transport.UDP  # SRT: with passphrase and latency_ms (FeedSettings)
+    passphrase: str | None = None
+    latency_ms: int = 120
 
 
 class ProgramMixer:
@@ -76,7 +85,9 @@ class ProgramMixer:
                                        s.audio_prebuffer_ms * RATE // 1000)
         self.feed = ProgramFeed(
             FeedSettings(port=s.port, host=s.host, width=s.width, height=s.height,
-                           fps=s.fps, keyframe_every=s.keyframe_every),
+                           fps=s.fps, keyframe_every=s.keyframe_every,
+                           transport=s.transport, passphrase=s.passphrase,
+                           latency_ms=s.latency_ms),
             self.compositor, audio=self.program_audio, encoder=encoder)
         self.audio_clock = Ticker("audio-mix", BLOCK / RATE, self._audio_tick, catch_up=5)
 

@@ -41,7 +41,7 @@ class FeedWatch:
     """Decides when to restart the media source. ``observe`` one status at a time.
 
     - not sending: nothing to do (the source has nothing to play); forget the history;
-    - sending begins: restart once (``start``);
+    - sending begins: restart once (``start``), unless ``restart_on_start`` is false;
     - a dead state (stopped, ended, error, none): restart (``stopped``);
     - playing, opening or buffering but the cursor still for ``stall_after`` s: ``stalled``.
     After a restart the source gets ``stall_after`` s to show progress; each further
@@ -51,6 +51,9 @@ class FeedWatch:
     """
 
     stall_after: float = 3.0
+    restart_on_start: bool = True
+    """Restart when sending begins (UDP: the source may hold an old stream). Not needed
+    for an SRT listener: it opens the stream when the mixer connects, as it starts."""
     backoff: float = 2.0
     max_backoff: float = 30.0
     _sending: bool = False
@@ -70,6 +73,10 @@ class FeedWatch:
             self._sending = True
             self._failures = 0
             self._cursor = cursor
+            if not self.restart_on_start:
+                self._progress_at = now
+                self._next_allowed = now + self.stall_after
+                return None
             return self._restart("start", now)
         if cursor != self._cursor and isinstance(cursor, int | float) and cursor > 0:
             self._cursor = cursor

@@ -20,6 +20,7 @@ pure function (``plan_graphics``) from what OBS has.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -121,8 +122,8 @@ async def preflight(client: ObsClient, rundown: Rundown, *, provision: bool = Fa
     what cannot be created stays an error with OBS's reason.
     ``overlay_urls`` ({template: program page URL}): check (and provision) the graphics'
     browser sources too; an OBS without the browser source is one warning, not an error.
-    ``feed_url`` (``udp://HOST:PORT`` of the program mixer): check (and provision) the
-    "Program Feed" media source in every scene a segment with guests uses.
+    ``feed_url`` (``feed_input_url``: what OBS opens for the mixer's feed): check (and
+    provision) the "Program Feed" media source in every scene a segment with guests uses.
     """
     needs = _needs(rundown)
     scene_list = await client.call("GetSceneList")
@@ -158,6 +159,26 @@ async def preflight(client: ObsClient, rundown: Rundown, *, provision: bool = Fa
 # -- the program feed: the guests' mix as an OBS media source
 
 FEED_FFMPEG_OPTIONS = "fflags=+nobuffer probesize=32 analyzeduration=0"
+SRT_PBKEYLEN = 16  # AES-128, as the mixer's caller (control.guests.feed.SRT_PBKEYLEN)
+
+
+def feed_input_url(transport: str, host: str, port: int, *, passphrase: str | None = None,
+                   latency_ms: int = 120) -> str:
+    """What OBS's media source opens: ``udp://HOST:PORT``, or an SRT *listener* on
+    HOST:PORT (the mixer calls it, and calls again after OBS or the source restarts) with
+    the passphrase and latency (OBS's libavformat srt: ``latency`` in microseconds).
+    Holds the passphrase: show ``redact_url`` of it, never it."""
+    if transport == "udp":
+        return f"udp://{host}:{port}"
+    if transport != "srt" or not passphrase:
+        raise ValueError("the SRT feed needs transport srt and a passphrase")
+    return (f"srt://{host}:{port}?mode=listener&transtype=live&latency={latency_ms * 1000}"
+            f"&pbkeylen={SRT_PBKEYLEN}&passphrase={passphrase}")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its passphrase replaced by ``***`` (for findings and logs)."""
+    return re.sub(r"(passphrase=)[^&]*", r"\1***", url)
 
 
 def feed_settings(url: str) -> dict[str, Any]:
@@ -235,9 +256,10 @@ def plan_feed(scenes: Iterable[str], inputs: Mapping[str, str],
                 "source", FEED_SOURCE, scene, Request("CreateInput", {
                     "sceneName": scene, "inputName": FEED_SOURCE, "inputKind": FEED_KIND,
                     "inputSettings": feed_settings(url), "sceneItemEnabled": True}),
-                f"media source {FEED_SOURCE!r} ({url}, the guests' program feed) is not in "
-                f"OBS scene {scene!r}",
-                f"created media source {FEED_SOURCE!r} ({url}) in OBS scene {scene!r}"))
+                f"media source {FEED_SOURCE!r} ({redact_url(url)}, the guests' program feed) "
+                f"is not in OBS scene {scene!r}",
+                f"created media source {FEED_SOURCE!r} ({redact_url(url)}) in OBS scene "
+                f"{scene!r}"))
             continue
         steps.append(GraphicsStep(
             "item", FEED_SOURCE, scene, Request("CreateSceneItem", {

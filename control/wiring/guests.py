@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from control.config import Settings
+from control.guests.feed import Transport
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
 from control.guests.gateway import parse_hosts as parse_ice_hosts
 from control.guests.iceservers import parse_ice_servers
@@ -55,7 +56,9 @@ class Guests:
         self.gateway = make_gateway(settings, sink)
         self.gateway.on_change = self.changed
         self.secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
-        self.feed_watch = FeedWatch()
+        # SRT: OBS's listener opens the stream when the mixer connects, so it starts on a
+        # flowing stream without a restart (docs/guests.md)
+        self.feed_watch = FeedWatch(restart_on_start=settings.mixer_transport == "udp")
         self._feed_tasks: list[asyncio.Task[None]] = []
         self._named: tuple[Guest, ...] = runner.state.rundown.guests  # what the slates say
         self.pages: GuestRoutes = install_guest_pages(
@@ -160,7 +163,9 @@ def make_mixer(settings: Settings, rundown: Rundown) -> ProgramMixer | None:
         height=settings.mixer_height, fps=settings.mixer_fps,
         stale_after=settings.mixer_stale_after_ms / 1000,
         keyframe_every=max(1, round(settings.mixer_keyframe_every_ms * settings.mixer_fps
-                                    / 1000))),
+                                    / 1000)),
+        transport=Transport(settings.mixer_transport), passphrase=settings.mixer_srt_passphrase,
+        latency_ms=settings.mixer_srt_latency_ms),
         names={g.id: GuestName(g.name, g.name_zh) for g in rundown.guests})
 
 
