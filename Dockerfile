@@ -4,7 +4,7 @@
 #   docker build -t showctl .
 #   docker run -e SHOWCTL_OBS_URL=ws://BROADCAST-PC:4455 \
 #     -e SHOWCTL_DIRECTOR_TOKEN_FILE=/run/secrets/director_token ... showctl
-FROM python:3.11-slim
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -21,7 +21,7 @@ RUN groupadd --system --gid 10001 showctl \
 WORKDIR /srv/showctl
 
 # libsrt: the program feed to OBS over SRT (control/guests/srt.py loads it)
-RUN apt-get update && apt-get install -y --no-install-recommends libsrt1.5-gnutls \
+RUN apt-get update && apt-get install -y --no-install-recommends libsrt1.5-gnutls=1.5.1-1+deb12u2 \
     && rm -rf /var/lib/apt/lists/*
 
 # the package first (its dependencies are the slow layer), then the show's files

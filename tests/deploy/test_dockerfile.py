@@ -44,7 +44,8 @@ def test_hadolint_finds_nothing():
 
 def test_base_image_user_healthcheck_and_entrypoint():
     steps = instructions()
-    assert steps[0] == ("FROM", "python:3.11-slim")
+    # the Debian release is pinned: the apt packages below are pinned to its versions
+    assert steps[0] == ("FROM", "python:3.11-slim-bookworm")
     users = [args for word, args in steps if word == "USER"]
     assert users, "no USER: the controller would run as root"
     assert users[-1].split(":")[0] not in ("root", "0")
