@@ -63,6 +63,9 @@ class Settings:
     mixer_stale_after_ms: int = 1000  # a guest without a new frame this long: the slate
     mixer_keyframe_every_ms: int = 250  # feed keyframe interval: OBS's source, (re)opened,
     #                                     shows nothing before the first keyframe
+    prompter_token: str | None = None  # drives the prompter's scroll (docs/stage.md)
+    presenter_warning_ms: int = 60_000  # presenter clock amber with this much left ...
+    presenter_danger_ms: int = 15_000   # ... red (a segment's warning:/danger: wins)
     source: str = "defaults"
 
 
@@ -102,6 +105,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "mixer.fps": ("mixer_fps", "count"),
     "mixer.stale_after": ("mixer_stale_after_ms", "duration"),
     "mixer.keyframe_every": ("mixer_keyframe_every_ms", "duration"),
+    "auth.prompter_token_file": ("prompter_token", "secret_file"),
+    "presenter.warning": ("presenter_warning_ms", "duration"),
+    "presenter.danger": ("presenter_danger_ms", "duration"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -137,6 +143,10 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_GUEST_JOINS_PER_GUEST": ("guest_joins_per_guest", "count0"),
     "SHOWCTL_GUEST_MEDIA_GAP": ("guest_media_gap_ms", "duration"),
     "SHOWCTL_MIXER_KEYFRAME_EVERY": ("mixer_keyframe_every_ms", "duration"),
+    "SHOWCTL_PROMPTER_TOKEN": ("prompter_token", "secret"),
+    "SHOWCTL_PROMPTER_TOKEN_FILE": ("prompter_token", "secret_file"),
+    "SHOWCTL_PRESENTER_WARNING": ("presenter_warning_ms", "duration"),
+    "SHOWCTL_PRESENTER_DANGER": ("presenter_danger_ms", "duration"),
 }
 
 
