@@ -14,6 +14,13 @@ let feed = null;
 let clock = null;
 let shownMessage = null;  // the id of the message on screen
 
+/** A span as the hosts read it: "40 s" / "40 秒" under a minute, else m:ss (control/show/
+ * stage.py short_duration). */
+function span(ms) {
+  const total = Math.round(Math.abs(ms) / 1000);
+  return total < 60 ? t("unit.seconds", { n: total }) : clockText(total);
+}
+
 function render() {
   if (!view) return;
   const l = lang();
@@ -31,9 +38,9 @@ function render() {
   if (hard) {
     put($("hard-label"), t("hard.label", { title: titleOf(hard, l) }));
     const flex = hard.flex;
-    let words = t(`flex.${flex.kind}`, { amount: flex.amount });
-    if (flex.shortfall_ms > 500) words += ` · ${t("flex.short", { amount: clockText(flex.shortfall_ms / 1000) })}`;
-    if (flex.shortfall_ms < -500) words += ` · ${t("flex.fill", { amount: clockText(-flex.shortfall_ms / 1000) })}`;
+    let words = t(`flex.${flex.kind}`, { amount: span(flex.ms) });
+    if (flex.shortfall_ms > 500) words += ` · ${t("flex.short", { amount: span(flex.shortfall_ms) })}`;
+    if (flex.shortfall_ms < -500) words += ` · ${t("flex.fill", { amount: span(flex.shortfall_ms) })}`;
     put($("flex"), words);
     $("flex").dataset.kind = flex.kind;
   }
