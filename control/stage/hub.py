@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 # an operator scrolls at most once a frame (60/s) and pings: well under the rate
-LIMITS = Limits(max_message=2048, rate=120.0, burst=240, send_timeout=5.0)
+LIMITS = Limits(max_message=2048, rate=120.0, burst=400, send_timeout=5.0)
 MAX_LINE = 100_000
 # now-dependent fields: a view differing only in these is no change (screens draw clocks
 # from the instants themselves)
