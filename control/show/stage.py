@@ -122,6 +122,8 @@ class OnAirClock(TypedDict):
     danger_at_ms: int | None     # red from here
     band: Band
     held: bool
+    planned_ms: int | None       # its planned duration: over/under = max(end, now) - since - it
+    over_under_ms: int | None    # at now (+ long, - short), the read model's
 
 
 class Upcoming(TypedDict):
@@ -207,6 +209,7 @@ def _clock(state: ShowState, view: ShowView, now: int,
     if on_air is None:
         return None
     seg = state.rundown.segment(on_air["id"])
+    timing = next(s for s in view["segments"] if s["id"] == seg.id)
     limits = defaults.of(seg)
     end = on_air["planned_end_ms"]
     remaining = None if end is None else end - now
@@ -217,6 +220,9 @@ def _clock(state: ShowState, view: ShowView, now: int,
         "danger_at_ms": None if end is None else end - limits.danger_ms,
         "band": "normal" if remaining is None else band(remaining, limits),
         "held": state.held,
+        "planned_ms": None if timing["planned_duration_s"] is None
+        else _ms(timing["planned_duration_s"]),
+        "over_under_ms": None if timing["over_under_s"] is None else _ms(timing["over_under_s"]),
     }
 
 

@@ -41,7 +41,7 @@ MAX_LINE = 100_000
 # now-dependent fields: a view differing only in these is no change (screens draw clocks
 # from the instants themselves)
 VOLATILE = ("now_ms",)
-VOLATILE_CLOCK = ("remaining_ms", "band")
+VOLATILE_CLOCK = ("remaining_ms", "band", "over_under_ms")
 
 # who may drive the scroll: (request, token sent or None) -> a name for the log, or None
 Operator = Callable[[web.Request, str | None], str | None]

@@ -82,8 +82,10 @@ def test_the_on_air_clock_uses_the_segment_thresholds_and_the_read_models_end() 
     assert clock["remaining_ms"] == round(model["on_air"]["remaining_s"] * 1000) == 35_000
     assert clock["warning_at_ms"] == t0 + 90_000 and clock["danger_at_ms"] == t0 + 110_000
     assert clock["band"] == "normal"
+    assert clock["planned_ms"] == 120_000 and clock["over_under_ms"] == 0
     assert presenter_view(state, t0 + 90_000, DEFAULTS)["on_air"]["band"] == "warning"
-    assert presenter_view(state, t0 + 125_000, DEFAULTS)["on_air"]["band"] == "over"
+    late = presenter_view(state, t0 + 125_000, DEFAULTS)["on_air"]
+    assert late["band"] == "over" and late["over_under_ms"] == 5_000
     # talk sets none: the configured defaults
     state = apply(state, C.Take(), t0 + 130_000).state
     clock = presenter_view(state, t0 + 130_000, DEFAULTS)["on_air"]

@@ -141,6 +141,12 @@ def test_the_prompter_follows_a_take(controller: Controller, browser: Browser) -
     expect(en.locator("#script")).to_contain_text("Talk line 59")
     expect(zh.locator("#script")).to_contain_text("对谈第一行", timeout=10000)
     expect(en.locator("#seg-title")).to_have_text("Talk")
+    # over/under as the read model has it: the talk was given less than planned (the
+    # intro ran long), so it is short before it has even run
+    talk = next(s for s in controller.state()["segments"] if s["id"] == "talk")
+    ou = talk["over_under_s"]
+    sign = "−" if ou <= -0.5 else "+" if ou >= 0.5 else "±"
+    expect(en.locator("#seg-ou")).to_have_text(re.compile("^" + re.escape(sign) + r"\d+:\d\d$"))
     assert en.errors == [] and zh.errors == []  # type: ignore[attr-defined]
 
 

@@ -48,5 +48,5 @@ def test_both_languages_have_every_key_the_pages_use() -> None:
     for path in [*STATIC.glob("*.js"), *STATIC.glob("*.html")]:
         text = path.read_text("utf-8")
         used |= set(re.findall(r"""\bt\(\s*["']([\w.\-]+)["']""", text))
-        used |= set(re.findall(r'data-i18n(?:-placeholder)?="([\w.\-]+)"', text))
+        used |= set(re.findall(r'data-i18n(?:-placeholder|-title)?="([\w.\-]+)"', text))
     assert sorted(used - set(en)) == []

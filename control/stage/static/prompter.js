@@ -8,7 +8,8 @@
 // (0 hides it), ?operate=1 (with #token=TOKEN, kept in this tab only).
 
 import { t, lang, onLangChange, translate } from "/lib/i18n.js";
-import { connect, params, put, segmentClock, startI18n, titleOf } from "/stage/static/stage.js";
+import { clockText, connect, params, put, segmentClock, startI18n, titleOf }
+  from "/stage/static/stage.js";
 
 const $ = (id) => document.getElementById(id);
 const scroller = $("scroller");
@@ -138,11 +139,23 @@ function frame(time) {
   }
   lastFrame = time;
   if (view && clock) {
-    const c = segmentClock(view.on_air, clock.now());
+    const now = clock.now();
+    const c = segmentClock(view.on_air, now);
     put($("seg-clock"), c.text);
     $("seg-clock").dataset.band = c.band;
+    put($("seg-ou"), overUnder(view.on_air, now));
   }
   requestAnimationFrame(frame);
+}
+
+/** The segment's over/under as Sofie's prompter shows it: its expected length (not before
+ * now) against its planned length, `+0:12` long, `−0:40` short (control/show/timeline.py). */
+function overUnder(onAir, now) {
+  if (!onAir || onAir.planned_ms === null || onAir.since_ms === null) return "";
+  const ms = Math.max(onAir.end_ms, now) - onAir.since_ms - onAir.planned_ms;
+  const s = Math.round(ms / 1000);
+  $("seg-ou").dataset.sign = s > 0 ? "over" : s < 0 ? "under" : "even";
+  return `${s > 0 ? "+" : s < 0 ? "−" : "±"}${clockText(Math.abs(s))}`;
 }
 
 function keys(event) {
