@@ -188,6 +188,15 @@ def test_the_operators_scroll_reaches_the_other_screens(controller: Controller,
     operator.keyboard.press("ArrowDown")
     wait_for(lambda: same(small) and small.evaluate("window.showctlStage.position.line") > 5,
              10, "the operator's position, not the follower's")
+    # the director's console session drives it too (no token: the cookie, same origin)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    director = context.new_page()
+    director.goto(f"{controller.url}/?token={DIRECTOR}")
+    expect(director.locator("#console")).to_be_visible(timeout=20000)
+    director.goto(controller.page_url("prompter", "operate=1"))
+    wait_for(lambda: director.evaluate("window.showctlStage?.operator"), 15,
+             "the director as the operator")
+    context.close()
     refused = open_page(browser, controller.page_url("prompter", "operate=1")
                         + "#token=wrong-token")
     expect(refused.locator("#operate-error")).to_be_visible(timeout=10000)
