@@ -124,6 +124,8 @@ def test_a_message_flashes_and_its_read_back_reaches_the_console(controller: Con
     expect(zh.locator("#signal")).to_have_text("请收尾", timeout=10000)
     expect(zh.locator("#message-state")).to_contain_text("已确认")
     expect(zh.locator("#tally")).to_have_text("彩排")
+    # the screen's ?lang= is its own: the console of the same origin keeps its language
+    assert zh.evaluate("localStorage.getItem('showctl.lang')") is None
 
 
 def test_the_prompter_follows_a_take(controller: Controller, browser: Browser) -> None:

@@ -14,7 +14,7 @@ export const params = new URLSearchParams(location.search);
 export async function startI18n() {
   await initI18n("/stage/static/");
   const wanted = params.get("lang");
-  if (wanted === "zh" || wanted === "en") setLang(wanted);
+  if (wanted === "zh" || wanted === "en") setLang(wanted, { remember: false });
 }
 
 /** The stage websocket for a `screen` (presenter | prompter). */
