@@ -235,6 +235,11 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
               "once)" + (f"; the guests' door {door}/guest/..." if settings.door_port else "")
               + (f"; OSC on {settings.osc_host}:{settings.osc_port}/udp"
                  if settings.osc_enabled else ""), flush=True)
+        from .overlays import base_url
+        screens = (base_url(settings.http_host, settings.http_port) + "/{page}"
+                   + (f"?key={show.overlays.read_key}" if show.overlays.read_key else ""))
+        print(f"showctl: hosts' screens {screens.format(page='presenter')} and "
+              f"{screens.format(page='prompter')} (docs/stage.md)", flush=True)
         if terminal:
             await run_terminal(show.read_model, show.command, stop)
         else:

@@ -76,6 +76,9 @@ class Settings:
     mixer_srt_passphrase: str | None = None  # SRT: 10-79 characters, from env or a file
     mixer_srt_latency_ms: int = 120  # SRT receive latency both ends agree on
     mixer_allow_plain_udp: bool = False  # udp to a non-loopback host: refused unless true
+    prompter_token: str | None = None  # drives the prompter's scroll (docs/stage.md)
+    presenter_warning_ms: int = 60_000  # presenter clock amber with this much left ...
+    presenter_danger_ms: int = 15_000   # ... red (a segment's warning:/danger: wins)
     source: str = "defaults"
 
 
@@ -126,6 +129,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "mixer.srt_passphrase_file": ("mixer_srt_passphrase", "secret_file"),
     "mixer.srt_latency": ("mixer_srt_latency_ms", "duration"),
     "mixer.allow_plain_udp": ("mixer_allow_plain_udp", "bool"),
+    "auth.prompter_token_file": ("prompter_token", "secret_file"),
+    "presenter.warning": ("presenter_warning_ms", "duration"),
+    "presenter.danger": ("presenter_danger_ms", "duration"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -174,6 +180,10 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_MIXER_SRT_PASSPHRASE_FILE": ("mixer_srt_passphrase", "secret_file"),
     "SHOWCTL_MIXER_SRT_LATENCY": ("mixer_srt_latency_ms", "duration"),
     "SHOWCTL_MIXER_ALLOW_PLAIN_UDP": ("mixer_allow_plain_udp", "bool"),
+    "SHOWCTL_PROMPTER_TOKEN": ("prompter_token", "secret"),
+    "SHOWCTL_PROMPTER_TOKEN_FILE": ("prompter_token", "secret_file"),
+    "SHOWCTL_PRESENTER_WARNING": ("presenter_warning_ms", "duration"),
+    "SHOWCTL_PRESENTER_DANGER": ("presenter_danger_ms", "duration"),
 }
 
 

@@ -52,10 +52,12 @@ function apply(lang) {
   translate(document);
 }
 
-export function setLang(lang) {
+/** Switch to `lang`; `remember: false` (a page whose URL names its language, e.g. a
+ * presenter screen's ?lang=) leaves the choice other pages of this origin remember alone. */
+export function setLang(lang, { remember = true } = {}) {
   if (!LANGS.includes(lang) || lang === current) return;
   try {
-    localStorage.setItem(STORAGE_KEY, lang);
+    if (remember) localStorage.setItem(STORAGE_KEY, lang);
   } catch {
     // not remembered, still switched
   }

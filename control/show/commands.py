@@ -6,7 +6,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from .state import Mode
+from .state import Mode, StageCue
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +87,35 @@ class SetNote(Command):
     text: str = field(metadata={"max_len": MAX_NOTE})
 
 
+MAX_MESSAGE = 280  # characters of a message to the presenter screens: read from 3 m away
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Command):
+    """The director's message to the hosts' presenter screens (empty or blank text clears it)."""
+
+    text: str = field(metadata={"max_len": MAX_MESSAGE})
+
+
+@dataclass(frozen=True, slots=True)
+class Signal(Command):
+    """"Wrap up" or "stretch" on the presenter screens while this segment is on air
+    (None clears it)."""
+
+    cue: StageCue | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBack(Command):
+    """A presenter screen confirms the host has read message `message_id`."""
+
+    message_id: int
+
+
 KINDS: dict[str, type[Command]] = {
     "take": Take, "next": SetNext, "hold": Hold, "extend": Extend, "skip": Skip,
     "back": Back, "panic": Panic, "mode": SetMode, "arm": Arm, "note": SetNote,
+    "message": Message, "signal": Signal, "read": ReadBack,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 

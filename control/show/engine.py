@@ -18,7 +18,7 @@ from . import commands as C
 from .durations import format_duration
 from .model import Segment
 from .plan import fit, project
-from .state import Aired, AsRunEntry, ShowState, Skipped
+from .state import Aired, AsRunEntry, ShowState, Skipped, StageMessage, StageSignal
 
 AUTO_SOURCES = frozenset({"auto", "hard-start", "show-start"})
 _PRIORITY = {"hard-start": 0, "show-start": 1, "auto": 2, "end": 3}
@@ -340,4 +340,34 @@ def _apply(state: ShowState, cmd: C.Command, now: int) -> Step:
             notes = (*notes, (seg.id, text))
         return Step(replace(state, producer_notes=notes),
                     (Event("note", now, seg.id, by=by, detail=text),))
+    if isinstance(cmd, C.Message | C.Signal | C.ReadBack):
+        return _stage(state, cmd, now)
     raise Refused(f"unknown command {type(cmd).__name__}")
+
+
+def _stage(state: ShowState, cmd: C.Message | C.Signal | C.ReadBack, now: int) -> Step:
+    """The director's word to the hosts' presenter screens, and their read-back."""
+    by = cmd.by
+    if isinstance(cmd, C.Message):
+        if len(cmd.text) > C.MAX_MESSAGE:
+            raise Refused(f"a message is at most {C.MAX_MESSAGE} characters, not {len(cmd.text)}")
+        text = cmd.text.strip()
+        if not text:
+            return Step(replace(state, message=None),
+                        (Event("message", now, state.on_air, by=by),))
+        seq = state.messages_sent + 1
+        return Step(replace(state, message=StageMessage(seq, text, now, by), messages_sent=seq),
+                    (Event("message", now, state.on_air, by=by, detail=text),))
+    if isinstance(cmd, C.Signal):
+        if cmd.cue is not None and state.on_air is None:
+            raise Refused("nothing is on air: a signal is for the hosts of the segment on air")
+        signal = None if cmd.cue is None else StageSignal(cmd.cue, state.on_air, now, by)
+        return Step(replace(state, signal=signal),
+                    (Event("signal", now, state.on_air, by=by, detail=cmd.cue),))
+    message = state.message
+    if message is None or message.id != cmd.message_id:
+        raise Refused(f"message {cmd.message_id} is not the one shown")
+    if message.read_ms is not None:
+        raise Refused(f"message {cmd.message_id} was read back already")
+    return Step(replace(state, message=replace(message, read_ms=now, read_by=by)),
+                (Event("read", now, state.on_air, by=by, detail=str(message.id)),))

@@ -15,6 +15,7 @@ DURATION_PATTERN = r"^\s*((\d+(\.\d+)?(h|ms|m|s)\s*)+|\d+:[0-5]\d:[0-5]\d(\.\d{1
 CLOCK_PATTERN = r"^\s*\d{1,2}:\d{2}(:\d{2}(\.\d{1,3})?)?\s*$"
 DATETIME_PATTERN = r"^\s*\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d{1,3})?)?\s*$"
 ID_PATTERN = r"^[a-z0-9-]+$"
+MAX_SCRIPT = 20_000  # characters of a segment's prompter text: a long segment read aloud
 TRANSITION_WORDS = {
     "cut": "Cut",
     "fade": "Fade",
@@ -102,6 +103,13 @@ SEGMENT_KEYS = (
     Key("at", _TIME, "Hard start: taken automatically at this local time (HH:MM:SS or full)."),
     Key("guests", _NAMES, "Guests on air in the program mix (ids from guests)."),
     Key("layout", {"type": "string", "examples": list(BUILTIN_LAYOUTS)}, "Program mix layout."),
+    Key("script", {"type": "string", "maxLength": MAX_SCRIPT},
+        "What the host reads: the prompter's text (multi-line: script: |)."),
+    Key("script_zh", {"type": "string", "maxLength": MAX_SCRIPT}, "Chinese prompter text."),
+    Key("warning", _DURATION,
+        "Presenter view turns amber with this much time left (default: presenter.warning)."),
+    Key("danger", _DURATION,
+        "Presenter view turns red with this much time left (default: presenter.danger)."),
 )
 
 TOP_KEYS = (

@@ -377,6 +377,7 @@ class _Reader:
         layout = self.choice(keys.get("layout"), f"{what} layout", self.layouts)
         cues = self.cues(keys.get("cues"), what, duration, flex)
         transition = self.transition(keys.get("transition"), f"{what} transition")
+        warning, danger = self.thresholds(keys, what, duration)
         if sid is None or title is None or duration is None or scene is None:
             return None
         return Segment(
@@ -395,9 +396,40 @@ class _Reader:
             flex=flex,
             guests=seg_guests,
             layout=layout,
+            script=self.script(keys.get("script"), f"{what} script"),
+            script_zh=self.script(keys.get("script_zh"), f"{what} script_zh"),
+            warning_ms=warning,
+            danger_ms=danger,
             where=_pos(node),
             positions={k: _pos(v) for k, v in keys.items()},
         )
+
+    def script(self, node: Node | None, what: str) -> str | None:
+        """Prompter text: any number of lines (`script: |`), trailing spaces off each."""
+        text = self.text(node, what)
+        if text is None or node is None:
+            return None
+        if len(text) > F.MAX_SCRIPT:
+            self.out.error(_pos(node), f"{what} is {len(text)} characters long; at most "
+                           f"{F.MAX_SCRIPT}")
+            return None
+        return "\n".join(line.rstrip() for line in text.splitlines())
+
+    def thresholds(self, keys: dict[str, Node], what: str,
+                   duration: int | None) -> tuple[int | None, int | None]:
+        """The presenter view's amber and red points (time left); red comes after amber."""
+        warning = self.duration(keys.get("warning"), f"{what} warning")
+        danger = self.duration(keys.get("danger"), f"{what} danger")
+        if warning is not None and danger is not None and danger > warning:
+            self.out.error(_pos(keys["danger"]), f"{what} danger ({format_duration(danger)} "
+                           f"left) must come after warning ({format_duration(warning)} left): "
+                           "danger <= warning")
+            return None, None
+        for key, ms in (("warning", warning), ("danger", danger)):
+            if ms is not None and duration is not None and ms >= duration:
+                self.out.warning(_pos(keys[key]), f"{what} {key} {format_duration(ms)} is not "
+                                 f"less than its duration: it shows from the start")
+        return warning, danger
 
     def flex(self, node: Node | None, duration: int | None, what: str) -> Flex | None:
         text = self.text(node, f"{what} flex")

@@ -87,6 +87,12 @@ class Segment:
     flex: Flex | None = None
     guests: tuple[str, ...] = ()
     layout: str | None = None
+    # the host's prompter text (docs/stage.md), and the remaining times at which the presenter
+    # view turns amber and red (None: the configured defaults)
+    script: str | None = None
+    script_zh: str | None = None
+    warning_ms: int | None = None
+    danger_ms: int | None = None
     where: Position = field(default=NOWHERE, compare=False)
     # where each key's value sits, for messages that point at the file (preflight, checks)
     positions: dict[str, Position] = field(default_factory=dict, compare=False, hash=False)

@@ -200,6 +200,35 @@ class Alarm(TypedDict):
     params: NotRequired[dict[str, Any]]
 
 
+class MessageView(TypedDict):
+    """The director's message on the presenter screens; `read_*`: the host's read-back."""
+
+    id: int
+    text: str
+    at: str | None
+    at_ms: int
+    by: str | None
+    read: str | None
+    read_ms: int | None
+    read_by: str | None
+
+
+class SignalView(TypedDict):
+    cue: str  # wrap | stretch
+    segment_id: str | None
+    at: str | None
+    at_ms: int
+    by: str | None
+
+
+class StageView(TypedDict):
+    """What the director has told the hosts (docs/stage.md); the signal only while the
+    segment it was given for is on air."""
+
+    message: MessageView | None
+    signal: SignalView | None
+
+
 class ShowView(TypedDict):
     """The show's own part: a pure function of (state, now) (`control.show.view.show_view`)."""
 
@@ -210,6 +239,7 @@ class ShowView(TypedDict):
     hard_starts: list[HardStartView]
     asrun: list[AiredView | SkippedView]
     notices: list[str]
+    stage: StageView
 
 
 class ReadModel(ShowView):

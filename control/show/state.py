@@ -49,6 +49,31 @@ class Reloaded:
     changes: RundownChanges
 
 
+StageCue = Literal["wrap", "stretch"]  # the director's one-press signal to the hosts
+
+
+@dataclass(frozen=True, slots=True)
+class StageMessage:
+    """The director's message on the presenter screens, and the host's read-back."""
+
+    id: int                  # 1, 2, ...: a read-back names the message it confirms
+    text: str
+    at_ms: int
+    by: str | None = None
+    read_ms: int | None = None  # when a presenter screen confirmed it (None: not yet)
+    read_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageSignal:
+    """"Wrap up" or "stretch" for the hosts of the segment on air when it was given."""
+
+    cue: StageCue
+    segment_id: str | None
+    at_ms: int
+    by: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ShowState:
     """Everything the engine knows. Derived values (timeline, outputs) are functions of it."""
@@ -75,6 +100,9 @@ class ShowState:
     # the producer's notes for the director: (segment id, text), no empty texts, one per id
     producer_notes: tuple[tuple[str, str], ...] = ()
     last_reload: Reloaded | None = None
+    message: StageMessage | None = None    # on the presenter screens (docs/stage.md)
+    messages_sent: int = 0                 # the last message's id
+    signal: StageSignal | None = None
 
     @property
     def started(self) -> bool:

@@ -28,6 +28,7 @@ from .readmodel import (
     ShowStatus,
     ShowView,
     SkippedView,
+    StageView,
 )
 from .state import Aired, ShowState, Skipped
 from .timeline import HardStartTiming, SegmentTiming, Timeline, timeline
@@ -72,6 +73,20 @@ def show_view(state: ShowState, now: int, *, speed: float = 1.0,
         "hard_starts": [_hard_start(state, h, tz) for h in tl.hard_starts],
         "asrun": [_entry(e, tz) for e in state.asrun],
         "notices": list(state.notices),
+        "stage": stage_view(state, tz),
+    }
+
+
+def stage_view(state: ShowState, tz: ZoneInfo) -> StageView:
+    """The director's message and signal to the hosts (a signal lasts its segment)."""
+    m, s = state.message, state.signal
+    return {
+        "message": None if m is None else {
+            "id": m.id, "text": m.text, "at": iso(m.at_ms, tz), "at_ms": m.at_ms, "by": m.by,
+            "read": iso(m.read_ms, tz), "read_ms": m.read_ms, "read_by": m.read_by},
+        "signal": None if s is None or s.segment_id != state.on_air or state.on_air is None
+        else {"cue": s.cue, "segment_id": s.segment_id, "at": iso(s.at_ms, tz), "at_ms": s.at_ms,
+              "by": s.by},
     }
 
 

@@ -98,6 +98,12 @@ def _command_schemas() -> dict[str, Schema]:
         "NoteCommand": kind("note", {"segment_id": {"type": "string", "maxLength": 200},
                                      "text": {"type": "string", "maxLength": 2000}},
                             ("segment_id", "text")),
+        "MessageCommand": kind("message", {"text": {"type": "string", "maxLength": 280,
+                                                    "description": "to the presenter "
+                                                    "screens; blank clears (docs/stage.md)"}},
+                               ("text",)),
+        "SignalCommand": kind("signal", {"cue": {"enum": ["wrap", "stretch", None]}}),
+        "ReadCommand": kind("read", {"message_id": {"type": "integer"}}, ("message_id",)),
     }
 
 

@@ -5,6 +5,7 @@
     show.py            opening the show: journal resumed or started, clock, the runner
     obs.py             the OBS link (client + sync) and what the read model says of it
     overlays.py        the graphics hub following the rundown's cues
+    stage.py           the hosts' screens (presenter view, prompter) following the show
     guests.py          remote scientists: gateway, program mixer, feed watch
     guest_controls.py  the console's guest controls (/api/guests/*): web meets guests
     metrics.py         Prometheus sources over the other parts' caches

@@ -29,6 +29,7 @@ from .osc import start_osc
 from .overlays import make_overlays
 from .rundown import read_rundown_file
 from .show import Opened, make_runner, open_show
+from .stage import make_stage
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class LiveShow:
         self.app = make_app(self, self.auth, self.hub, self.metrics, settings)
         self.overlays = make_overlays(settings)
         self.overlays.install(self.app, authorizer(self.auth))
+        self.stage = make_stage(settings, self.auth, authorizer(self.auth), self.runner.command)
+        self.stage.install(self.app, authorizer(self.auth), self.overlays.read_key)
         self.guests = Guests(self.app, settings, self.runner, self.obs.client, self.metrics,
                              self.publish)
         self.osc: OscInput | None = None  # listening once started, when enabled
@@ -61,11 +64,12 @@ class LiveShow:
         anyone else; the consoles' read model last, once per loop turn (a take commits what
         was due, then the take: one push)."""
         for listener in (self.obs.follow, count(self.metrics), self.overlays.follow,
-                         self.guests.follow, self._publish_change):
+                         self.guests.follow, self.stage.follow, self._publish_change):
             self.runner.listen(listener)
         first = self.runner.change  # what the devices should show from the start
         self.obs.follow(first)
         self.overlays.follow(first)
+        self.stage.follow(first)
 
     def _publish_change(self, _change: Change) -> None:
         self.publish()

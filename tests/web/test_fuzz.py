@@ -79,6 +79,9 @@ def test_random_command_bodies_never_break_the_api() -> None:
             @example(body='{"kind": "arm", "armed": false}', source=None, refuse=None)
             @example(body='{"kind": "note", "segment_id": "weather", "text": "wrap"}',
                      source=None, refuse=None)
+            @example(body='{"kind": "message", "text": "wrap up"}', source=None, refuse=None)
+            @example(body='{"kind": "signal", "cue": "stretch"}', source=None, refuse=None)
+            @example(body='{"kind": "read", "message_id": 1}', source=None, refuse=None)
             def check(body: str, source: str | None, refuse: str | None) -> None:
                 fake.refuse = refuse
                 before = len(fake.received)

@@ -6,6 +6,7 @@ import { api, ApiError, whoami } from "./api.js";
 import { Controls } from "./controls.js";
 import { GraphicsPanel } from "./graphics.js";
 import { GuestsPanel } from "./guests.js";
+import { HostsPanel } from "./hosts.js";
 import { Live } from "./live.js";
 import { $, show } from "./ui.js";
 import { ConsoleView } from "./view.js";
@@ -88,12 +89,14 @@ function startConsole(role) {
   const graphics = new GraphicsPanel({ role, refused: (e) => controls.refused(e) });
   graphics.start();
   const guests = new GuestsPanel({ role, refused: (e) => controls.refused(e) });
+  const hosts = new HostsPanel({ refused: (e) => controls.refused(e) });
   onLangChange(() => {
     translate(document);
     controls.panicDisarm?.();
     view.relabel();
     graphics.relabel();
     guests.relabel();
+    hosts.relabel();
   });
 
   const live = new Live({
@@ -101,6 +104,7 @@ function startConsole(role) {
     onState: (state) => {
       view.render(state);
       guests.render(state.guests);
+      hosts.render(state);
     },
     onStatus: ({ connected, attempt }) => view.setConnection(connected, attempt),
     stillAllowed: async () => (await whoami()) !== null,
@@ -108,7 +112,7 @@ function startConsole(role) {
   });
   view.setConnection(false, 0);
   live.start();
-  window.showctl = { clock, view, live, graphics, guests }; // for the engineers' devtools and the tests
+  window.showctl = { clock, view, live, graphics, guests, hosts }; // for the engineers' devtools and the tests
 
   $("logout").addEventListener("click", async () => {
     try {
