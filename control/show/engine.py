@@ -12,7 +12,9 @@ as skipped ("missed"); only where the show is now goes on air.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from . import commands as C
 from .durations import format_duration
@@ -54,6 +56,7 @@ class _Due:
 
 
 # -- reading the state ----------------------------------------------------------------------
+
 
 def upcoming(state: ShowState) -> list[str]:
     """Segments expected to air after the on-air one, in order (the first is 'next')."""
@@ -134,6 +137,7 @@ def next_event_ms(state: ShowState) -> int | None:
 
 
 # -- changing the state ----------------------------------------------------------------------
+
 
 def _close_on_air(asrun: list[AsRunEntry], at_ms: int) -> None:
     for i in range(len(asrun) - 1, -1, -1):
@@ -255,94 +259,121 @@ def _segment(state: ShowState, segment_id: str) -> Segment:
 
 
 def _apply(state: ShowState, cmd: C.Command, now: int) -> Step:
+    handler = _HANDLERS.get(type(cmd))
+    if handler is None:
+        raise Refused(f"unknown command {type(cmd).__name__}")
+    return handler(state, cmd, now)
+
+
+def _take(state: ShowState, cmd: C.Take, now: int) -> Step:
     by = cmd.by
-    if isinstance(cmd, C.Take):
-        if cmd.expect is not None and cmd.expect != (state.on_air or ""):
-            raise Refused(f"take refused: it expected {cmd.expect or 'nothing'!r} on air, but "
-                          f"{state.on_air or 'nothing'!r} is (another take landed first)")
-        if state.last_take_ms is not None and now - state.last_take_ms < state.min_take_interval_ms:
-            gap = max(0, now - state.last_take_ms)
-            raise Refused(f"take refused: {gap} ms after the last take (minimum "
-                          f"{state.min_take_interval_ms} ms between takes)")
-        if cmd.segment_id is not None:
-            seg = _segment(state, cmd.segment_id)
-            if seg.id == state.on_air:
-                raise Refused(f"{seg.id!r} is already on air")
-            return _put_on_air(state, seg.id, now, cmd.source, by)
-        nxt = next_segment(state)
-        if nxt is not None:
-            return _put_on_air(state, nxt.id, now, cmd.source, by)
-        if state.on_air is not None:
-            return _end_show(state, now, cmd.source, by)
-        raise Refused("nothing left to take")
-    if isinstance(cmd, C.SetNext):
-        if cmd.segment_id is None:
-            return Step(replace(state, next_id=None), (Event("next", now, None, by=by),))
+    if cmd.expect is not None and cmd.expect != (state.on_air or ""):
+        raise Refused(f"take refused: it expected {cmd.expect or 'nothing'!r} on air, but "
+                      f"{state.on_air or 'nothing'!r} is (another take landed first)")
+    if state.last_take_ms is not None and now - state.last_take_ms < state.min_take_interval_ms:
+        gap = max(0, now - state.last_take_ms)
+        raise Refused(f"take refused: {gap} ms after the last take (minimum "
+                      f"{state.min_take_interval_ms} ms between takes)")
+    if cmd.segment_id is not None:
         seg = _segment(state, cmd.segment_id)
         if seg.id == state.on_air:
-            raise Refused(f"{seg.id!r} is on air; it cannot be next")
-        new = replace(state, next_id=seg.id, skipped=state.skipped - {seg.id})
-        return Step(new, (Event("next", now, seg.id, by=by),))
-    if isinstance(cmd, C.Back):
-        if state.on_air is not None:
-            index = state.rundown.index(state.on_air) - 1
-        elif state.ended:
-            index = len(state.rundown.segments) - 1
-        else:
-            index = -1
-        if index < 0:
-            raise Refused("there is no segment before this one")
-        return _apply(state, C.SetNext(state.rundown.segments[index].id, by=by), now)
-    if isinstance(cmd, C.Skip):
-        seg = _segment(state, cmd.segment_id) if cmd.segment_id else next_segment(state)
-        if seg is None:
-            raise Refused("nothing to skip")
-        if seg.id == state.on_air:
-            raise Refused(f"{seg.id!r} is on air: take the next segment instead")
-        if cmd.skip and state.aired(seg.id) and seg.id not in upcoming(state):
-            raise Refused(f"{seg.id!r} has aired already")
-        if not cmd.skip:
-            return Step(replace(state, skipped=state.skipped - {seg.id}),
-                        (Event("unskip", now, seg.id, by=by),))
-        new = replace(
-            state,
-            skipped=state.skipped | {seg.id},
-            next_id=None if state.next_id == seg.id else state.next_id,
-            asrun=(*state.asrun, Skipped(seg.id, now, "director", by)),
-        )
-        return Step(new, (Event("skip", now, seg.id, by=by, detail="director"),))
-    if isinstance(cmd, C.Hold | C.Extend):
-        if state.on_air is None:
-            raise Refused("nothing is on air")
-        if isinstance(cmd, C.Hold):
-            return Step(replace(state, held=cmd.on),
-                        (Event("hold", now, state.on_air, by=by, detail=str(cmd.on).lower()),))
-        return Step(replace(state, extra_ms=state.extra_ms + cmd.ms),
-                    (Event("extend", now, state.on_air, by=by, detail=format_duration(cmd.ms)),))
-    if isinstance(cmd, C.Panic):
-        if state.rundown.show.safe_scene is None:
-            raise Refused("no safe_scene is set in the rundown's show header")
-        return Step(replace(state, panic=True), (Event("panic", now, state.on_air, by=by),))
-    if isinstance(cmd, C.SetMode):
-        if cmd.mode not in ("rehearsal", "live"):
-            raise Refused(f"mode must be rehearsal or live, not {cmd.mode!r}")
-        return Step(replace(state, mode=cmd.mode), (Event("mode", now, by=by, detail=cmd.mode),))
-    if isinstance(cmd, C.Arm):
-        return Step(replace(state, armed=cmd.armed),
-                    (Event("arm", now, by=by, detail=str(cmd.armed).lower()),))
-    if isinstance(cmd, C.SetNote):
-        seg = _segment(state, cmd.segment_id)
-        if len(cmd.text) > C.MAX_NOTE:
-            raise Refused(f"a note is at most {C.MAX_NOTE} characters, not {len(cmd.text)}")
-        text = cmd.text if cmd.text.strip() else None
-        notes = tuple((sid, t) for sid, t in state.producer_notes if sid != seg.id)
-        if text is not None:
-            notes = (*notes, (seg.id, text))
-        return Step(replace(state, producer_notes=notes),
-                    (Event("note", now, seg.id, by=by, detail=text),))
-    if isinstance(cmd, C.Message | C.Signal | C.ReadBack):
-        return _stage(state, cmd, now)
-    raise Refused(f"unknown command {type(cmd).__name__}")
+            raise Refused(f"{seg.id!r} is already on air")
+        return _put_on_air(state, seg.id, now, cmd.source, by)
+    nxt = next_segment(state)
+    if nxt is not None:
+        return _put_on_air(state, nxt.id, now, cmd.source, by)
+    if state.on_air is not None:
+        return _end_show(state, now, cmd.source, by)
+    raise Refused("nothing left to take")
+
+
+def _set_next(state: ShowState, cmd: C.SetNext, now: int) -> Step:
+    by = cmd.by
+    if cmd.segment_id is None:
+        return Step(replace(state, next_id=None), (Event("next", now, None, by=by),))
+    seg = _segment(state, cmd.segment_id)
+    if seg.id == state.on_air:
+        raise Refused(f"{seg.id!r} is on air; it cannot be next")
+    new = replace(state, next_id=seg.id, skipped=state.skipped - {seg.id})
+    return Step(new, (Event("next", now, seg.id, by=by),))
+
+
+def _back(state: ShowState, cmd: C.Back, now: int) -> Step:
+    by = cmd.by
+    if state.on_air is not None:
+        index = state.rundown.index(state.on_air) - 1
+    elif state.ended:
+        index = len(state.rundown.segments) - 1
+    else:
+        index = -1
+    if index < 0:
+        raise Refused("there is no segment before this one")
+    return _apply(state, C.SetNext(state.rundown.segments[index].id, by=by), now)
+
+
+def _skip(state: ShowState, cmd: C.Skip, now: int) -> Step:
+    by = cmd.by
+    seg = _segment(state, cmd.segment_id) if cmd.segment_id else next_segment(state)
+    if seg is None:
+        raise Refused("nothing to skip")
+    if seg.id == state.on_air:
+        raise Refused(f"{seg.id!r} is on air: take the next segment instead")
+    if cmd.skip and state.aired(seg.id) and seg.id not in upcoming(state):
+        raise Refused(f"{seg.id!r} has aired already")
+    if not cmd.skip:
+        return Step(replace(state, skipped=state.skipped - {seg.id}),
+                    (Event("unskip", now, seg.id, by=by),))
+    new = replace(
+        state,
+        skipped=state.skipped | {seg.id},
+        next_id=None if state.next_id == seg.id else state.next_id,
+        asrun=(*state.asrun, Skipped(seg.id, now, "director", by)),
+    )
+    return Step(new, (Event("skip", now, seg.id, by=by, detail="director"),))
+
+
+def _hold_or_extend(state: ShowState, cmd: C.Hold | C.Extend, now: int) -> Step:
+    by = cmd.by
+    if state.on_air is None:
+        raise Refused("nothing is on air")
+    if isinstance(cmd, C.Hold):
+        return Step(replace(state, held=cmd.on),
+                    (Event("hold", now, state.on_air, by=by, detail=str(cmd.on).lower()),))
+    return Step(replace(state, extra_ms=state.extra_ms + cmd.ms),
+                (Event("extend", now, state.on_air, by=by, detail=format_duration(cmd.ms)),))
+
+
+def _panic(state: ShowState, cmd: C.Panic, now: int) -> Step:
+    by = cmd.by
+    if state.rundown.show.safe_scene is None:
+        raise Refused("no safe_scene is set in the rundown's show header")
+    return Step(replace(state, panic=True), (Event("panic", now, state.on_air, by=by),))
+
+
+def _set_mode(state: ShowState, cmd: C.SetMode, now: int) -> Step:
+    by = cmd.by
+    if cmd.mode not in ("rehearsal", "live"):
+        raise Refused(f"mode must be rehearsal or live, not {cmd.mode!r}")
+    return Step(replace(state, mode=cmd.mode), (Event("mode", now, by=by, detail=cmd.mode),))
+
+
+def _arm(state: ShowState, cmd: C.Arm, now: int) -> Step:
+    by = cmd.by
+    return Step(replace(state, armed=cmd.armed),
+                (Event("arm", now, by=by, detail=str(cmd.armed).lower()),))
+
+
+def _set_note(state: ShowState, cmd: C.SetNote, now: int) -> Step:
+    by = cmd.by
+    seg = _segment(state, cmd.segment_id)
+    if len(cmd.text) > C.MAX_NOTE:
+        raise Refused(f"a note is at most {C.MAX_NOTE} characters, not {len(cmd.text)}")
+    text = cmd.text if cmd.text.strip() else None
+    notes = tuple((sid, t) for sid, t in state.producer_notes if sid != seg.id)
+    if text is not None:
+        notes = (*notes, (seg.id, text))
+    return Step(replace(state, producer_notes=notes),
+                (Event("note", now, seg.id, by=by, detail=text),))
 
 
 def _stage(state: ShowState, cmd: C.Message | C.Signal | C.ReadBack, now: int) -> Step:
@@ -371,3 +402,21 @@ def _stage(state: ShowState, cmd: C.Message | C.Signal | C.ReadBack, now: int) -
         raise Refused(f"message {cmd.message_id} was read back already")
     return Step(replace(state, message=replace(message, read_ms=now, read_by=by)),
                 (Event("read", now, state.on_air, by=by, detail=str(message.id)),))
+
+
+# one handler per command kind (a handler takes the command of its own type)
+_HANDLERS: dict[type, Callable[[ShowState, Any, int], Step]] = {
+    C.Take: _take,
+    C.SetNext: _set_next,
+    C.Back: _back,
+    C.Skip: _skip,
+    C.Hold: _hold_or_extend,
+    C.Extend: _hold_or_extend,
+    C.Panic: _panic,
+    C.SetMode: _set_mode,
+    C.Arm: _arm,
+    C.SetNote: _set_note,
+    C.Message: _stage,
+    C.Signal: _stage,
+    C.ReadBack: _stage,
+}
