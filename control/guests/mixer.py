@@ -210,5 +210,8 @@ class ProgramMixer:
             "compose_seconds": self.feed.compose_seconds,
             "encode_seconds": self.feed.encode_seconds,
             "audio_underruns": sum(self.audio.ring(g).underruns for g in self.audio.guests),
+            "feed_link": self.feed.link.value,  # stopped / connecting / sending (SRT: to OBS)
+            "feed_connects": self.feed.connects,
+            "feed_link_errors": self.feed.link_errors,
             "guests": guests,
         }

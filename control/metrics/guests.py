@@ -88,6 +88,7 @@ class GuestCollector:
             peak = peak_dbfs(mix.get("audio_peak_dbfs"))
             if peak is not None:
                 peaks.add_metric([MIX_SOURCE], peak)
+            yield from _feed_link(mix)
             restarts = mix.get("feed_restarts")
             if isinstance(restarts, Mapping):
                 family = CounterMetricFamily(
@@ -102,3 +103,27 @@ class GuestCollector:
                 yield family
         if self._guests is not None or self._mix is not None:
             yield peaks
+
+
+FEED_LINKS = ("stopped", "connecting", "sending")
+
+
+def _feed_link(mix: Mapping[str, Any]) -> Iterator[Metric]:
+    """The program feed's connection to OBS (over SRT it can be down while the mixer runs:
+    `connecting`), and how often it was (re)made or broke."""
+    link = mix.get("feed_link")
+    if link not in FEED_LINKS:
+        return
+    state = GaugeMetricFamily("showctl_feed_link", "The program feed's link to OBS: 1 on its "
+                              "state (stopped, connecting: no stream open, sending).",
+                              labels=["state"])
+    for name in FEED_LINKS:
+        state.add_metric([name], 1 if name == link else 0)
+    yield state
+    for key, name, text in (("feed_connects", "showctl_feed_connects",
+                             "Times the program feed opened a stream to OBS."),
+                            ("feed_link_errors", "showctl_feed_link_errors",
+                             "Times opening or writing the program feed's stream failed.")):
+        value = _num(mix.get(key))
+        if value is not None:
+            yield CounterMetricFamily(name, text, value=value)

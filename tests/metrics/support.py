@@ -67,7 +67,8 @@ GUESTS: list[dict[str, Any]] = [
      "loss_ratio": 0.001, "received_bytes": 1_000_000, "audio_peak_dbfs": -14.0},
     {"id": "song", "connected": False},
 ]
-MIX: dict[str, Any] = {"fps": 30.0, "audio_peak_dbfs": -9.5}
+MIX: dict[str, Any] = {"fps": 30.0, "audio_peak_dbfs": -9.5, "feed_link": "sending",
+                       "feed_connects": 1, "feed_link_errors": 0}
 
 
 class Fakes:

@@ -172,6 +172,24 @@ def test_guest_series_go_away_when_a_guest_leaves_and_labels_are_roster_ids():
     assert value(text, "showctl_guest_connected", guest="song") == 0
 
 
+def test_the_program_feeds_link_to_obs_is_one_state_at_a_time():
+    """Over SRT the feed can be down while the mixer runs: the state says which, the
+    counters how often it was made and broke (ProgramFeedNotReachingObs reads the state)."""
+    fakes = Fakes()
+    metrics = fakes.metrics()
+    assert fakes.mix is not None
+    fakes.mix |= {"feed_link": "connecting", "feed_connects": 3, "feed_link_errors": 2}
+    text = metrics.render()
+    assert [value(text, "showctl_feed_link", state=s)
+            for s in ("stopped", "connecting", "sending")] == [0, 1, 0]
+    assert value(text, "showctl_feed_connects_total") == 3
+    assert value(text, "showctl_feed_link_errors_total") == 2
+    fakes.mix["feed_link"] = "sending"
+    assert value(metrics.render(), "showctl_feed_link", state="sending") == 1
+    fakes.mix["feed_link"] = "nonsense"  # an unknown state exports nothing, not a lie
+    assert b"showctl_feed_link{" not in metrics.render()
+
+
 def test_silence_reads_as_the_floor_and_unknown_peaks_are_left_out():
     fakes = Fakes()
     fakes.mix = {"fps": 25.0, "audio_peak_dbfs": float("-inf")}
