@@ -333,7 +333,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     speed = _speed(args, settings, "now")
     root = Path(tempfile.mkdtemp(prefix="showctl-demo-"))
-    token = settings.director_token or secrets.token_urlsafe(16)
+    token = settings.director_token or secrets.token_urlsafe(24)
     try:
         obs = ObsLauncher(root / "obs", scenes=scenes_for(rundown)).start()
     except ObsLaunchError as exc:

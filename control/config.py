@@ -73,9 +73,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "obs.studio_mode_preview": ("studio_mode_preview", "bool"),
     "http.host": ("http_host", "str"),
     "http.port": ("http_port", "port"),
-    "auth.director_token_file": ("director_token", "secret_file"),
-    "auth.producer_token_file": ("producer_token", "secret_file"),
-    "auth.viewer_token_file": ("viewer_token", "secret_file"),
+    "auth.director_token_file": ("director_token", "token_file"),
+    "auth.producer_token_file": ("producer_token", "token_file"),
+    "auth.viewer_token_file": ("viewer_token", "token_file"),
     "state_dir": ("state_dir", "path"),
     "show.mode": ("mode", "mode"),
     "show.armed": ("armed", "bool"),
@@ -110,12 +110,12 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_OBS_PASSWORD_FILE": ("obs_password", "secret_file"),
     "SHOWCTL_HTTP_HOST": ("http_host", "str"),
     "SHOWCTL_HTTP_PORT": ("http_port", "port"),
-    "SHOWCTL_DIRECTOR_TOKEN": ("director_token", "secret"),
-    "SHOWCTL_DIRECTOR_TOKEN_FILE": ("director_token", "secret_file"),
-    "SHOWCTL_PRODUCER_TOKEN": ("producer_token", "secret"),
-    "SHOWCTL_PRODUCER_TOKEN_FILE": ("producer_token", "secret_file"),
-    "SHOWCTL_VIEWER_TOKEN": ("viewer_token", "secret"),
-    "SHOWCTL_VIEWER_TOKEN_FILE": ("viewer_token", "secret_file"),
+    "SHOWCTL_DIRECTOR_TOKEN": ("director_token", "token"),
+    "SHOWCTL_DIRECTOR_TOKEN_FILE": ("director_token", "token_file"),
+    "SHOWCTL_PRODUCER_TOKEN": ("producer_token", "token"),
+    "SHOWCTL_PRODUCER_TOKEN_FILE": ("producer_token", "token_file"),
+    "SHOWCTL_VIEWER_TOKEN": ("viewer_token", "token"),
+    "SHOWCTL_VIEWER_TOKEN_FILE": ("viewer_token", "token_file"),
     "SHOWCTL_STATE_DIR": ("state_dir", "path"),
     "SHOWCTL_MODE": ("mode", "mode"),
     "SHOWCTL_OSC_ENABLED": ("osc_enabled", "bool"),
@@ -153,6 +153,19 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+MIN_TOKEN_LENGTH = 24  # control.web.auth.MIN_TOKEN_LENGTH (config does not import adapters)
+MAKE_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+
+
+def _token(name: str, token: str | None) -> str | None:
+    """A role's token: refused at start when short enough to guess (about 128 bits when
+    random), so a weak token never reaches the API."""
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"{name}: the token is {len(token)} characters long; at least "
+                          f"{MIN_TOKEN_LENGTH} are needed (make one: {MAKE_TOKEN})")
+    return token
+
+
 MAX_AV_OFFSET_MS = 500  # control.guests.avsync.MAX_OFFSET_MS (config does not import adapters)
 
 
@@ -186,6 +199,8 @@ def _av_offsets(name: str, value: Any) -> tuple[tuple[str, int], ...]:
 def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
     if kind == "av_offsets":
         return _av_offsets(name, value)
+    if kind in ("token", "token_file"):
+        return _token(name, _convert(name, kind.replace("token", "secret"), value, base))
     text = "" if value is None else str(value).strip()
     if kind == "secret":
         return text or None

@@ -18,7 +18,7 @@ from control.obs.launcher import free_port
 
 def test_demo_starts_its_own_obs_and_puts_the_show_on_air(tmp_path: Path):
     port = free_port()
-    token = "demo-token-for-the-test"
+    token = "demo-token-for-the-test-0123"
     env = {**os.environ, "SHOWCTL_HTTP_PORT": str(port), "SHOWCTL_DIRECTOR_TOKEN": token,
            "TMPDIR": str(tmp_path)}
     log = tmp_path / "demo.log"

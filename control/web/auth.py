@@ -34,6 +34,10 @@ ROLES: tuple[Role, ...] = get_args(Role)  # lowest first
 Access = Literal["public", "viewer", "producer", "director"]
 Via = Literal["bearer", "query", "cookie"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# 24 characters of a random token (secrets.token_urlsafe(24) gives 32) are about 128 bits:
+# more than anyone can guess through a login throttled per address (throttle.py)
+MIN_TOKEN_LENGTH = 24
+MAKE_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
 _RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
 
 
@@ -70,6 +74,9 @@ class Auth:
                 raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
             if not token or token != token.strip() or any(c.isspace() for c in token):
                 raise ValueError(f"the {role} token is blank or contains whitespace")
+            if len(token) < MIN_TOKEN_LENGTH:
+                raise ValueError(f"the {role} token is {len(token)} characters long; at least "
+                                 f"{MIN_TOKEN_LENGTH} are needed (make one: {MAKE_TOKEN})")
         self._tokens: list[tuple[bytes, Role]] = [(_bytes(t), r) for t, r in tokens.items()]
         # which token may still back a session: a rotated token ends the sessions it opened
         self._token_ids: dict[str, Role] = {token_id(t): r for t, r in tokens.items()}

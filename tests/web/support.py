@@ -17,7 +17,7 @@ from control.web.port import OutputFailed
 
 DIRECTOR = "director-token-0123456789"
 PRODUCER = "producer-token-0123456789"
-VIEWER = "viewer-token-0123456789"
+VIEWER = "viewer-token-0123456789ab"
 TOKENS = {"director": DIRECTOR, "producer": PRODUCER, "viewer": VIEWER}
 
 SAMPLE = Path(__file__).resolve().parents[2] / "rundown" / "nye-of-science-2023.yaml"

@@ -291,7 +291,7 @@ async def test_a_changed_token_ends_its_sessions(tmp_path: Path) -> None:
     auth = Auth.from_settings(**TOKENS, sessions=sessions)
     director = await sessions.create("director", DIRECTOR)
     viewer = await sessions.create("viewer", VIEWER)
-    rotated = Auth.from_settings(**{**TOKENS, "director": "a-brand-new-token"}, sessions=sessions)
+    rotated = Auth.from_settings(**{**TOKENS, "director": "a-brand-new-token-0123456789"}, sessions=sessions)
     assert auth.session_role(director) == "director"
     assert rotated.session_role(director) is None
     assert rotated.session_role(viewer) == "viewer"
