@@ -30,6 +30,11 @@ class Settings:
     studio_mode_preview: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    allowed_hosts: str = "localhost"  # comma-separated Host names served (address literals
+    #                                   always are; "*": any): against DNS rebinding
+    login_failures_per_address: int = 10  # wrong tokens before an address backs off (0: no limit)
+    max_body_seconds: float = 10.0   # a request body not read in full this long: 408
+    log_file: str = ""               # the audit log also goes to this file ("": stderr only)
     director_token: str | None = None
     producer_token: str | None = None
     viewer_token: str | None = None
@@ -73,6 +78,10 @@ _KEYS: dict[str, tuple[str, str]] = {
     "obs.studio_mode_preview": ("studio_mode_preview", "bool"),
     "http.host": ("http_host", "str"),
     "http.port": ("http_port", "port"),
+    "http.allowed_hosts": ("allowed_hosts", "str"),
+    "http.max_body_time": ("max_body_seconds", "seconds"),
+    "auth.failures_per_address": ("login_failures_per_address", "count0"),
+    "log.file": ("log_file", "str"),
     "auth.director_token_file": ("director_token", "token_file"),
     "auth.producer_token_file": ("producer_token", "token_file"),
     "auth.viewer_token_file": ("viewer_token", "token_file"),
@@ -110,6 +119,9 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_OBS_PASSWORD_FILE": ("obs_password", "secret_file"),
     "SHOWCTL_HTTP_HOST": ("http_host", "str"),
     "SHOWCTL_HTTP_PORT": ("http_port", "port"),
+    "SHOWCTL_ALLOWED_HOSTS": ("allowed_hosts", "str"),
+    "SHOWCTL_LOGIN_FAILURES_PER_ADDRESS": ("login_failures_per_address", "count0"),
+    "SHOWCTL_LOG_FILE": ("log_file", "str"),
     "SHOWCTL_DIRECTOR_TOKEN": ("director_token", "token"),
     "SHOWCTL_DIRECTOR_TOKEN_FILE": ("director_token", "token_file"),
     "SHOWCTL_PRODUCER_TOKEN": ("producer_token", "token"),
@@ -244,6 +256,14 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
         if text not in ("rehearsal", "live"):
             raise ConfigError(f"{name}: expected rehearsal or live, got {text!r}")
         return text
+    if kind == "seconds":  # a duration, in (fractional) seconds
+        try:
+            ms = parse_duration(text)
+        except DurationError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+        if ms <= 0:
+            raise ConfigError(f"{name}: expected a time above zero, got {text!r}")
+        return ms / 1000
     if kind in ("duration", "lead"):
         if kind == "lead" and text in ("", "auto"):
             return None

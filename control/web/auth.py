@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Literal, cast, get_args
 
@@ -25,6 +26,7 @@ from yarl import URL
 
 from .errors import ApiError, Handler, is_api
 from .sessions import COOKIE, Sessions, token_id
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,9 @@ def _bytes(text: str) -> bytes:
 class Auth:
     """Token → role. Raises ValueError for no tokens, blank or reused tokens, unknown roles."""
 
-    def __init__(self, tokens: Mapping[str, Role], sessions: Sessions | None = None) -> None:
+    def __init__(self, tokens: Mapping[str, Role], sessions: Sessions | None = None, *,
+                 throttle: Throttle | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not tokens:
             raise ValueError("no API token configured: set at least one of the director, "
                              "producer or viewer tokens (showctl never runs its API open)")
@@ -81,10 +85,13 @@ class Auth:
         # which token may still back a session: a rotated token ends the sessions it opened
         self._token_ids: dict[str, Role] = {token_id(t): r for t, r in tokens.items()}
         self.sessions = sessions if sessions is not None else Sessions()
+        self.throttle = throttle if throttle is not None else Throttle()
+        self._clock = clock
 
     @classmethod
     def from_settings(cls, *, director: str | None = None, producer: str | None = None,
-                      viewer: str | None = None, sessions: Sessions | None = None) -> Auth:
+                      viewer: str | None = None, sessions: Sessions | None = None,
+                      throttle: Throttle | None = None) -> Auth:
         """From settings where an unset role is empty; one token for two roles is an error."""
         settings: tuple[tuple[Role, str | None], ...] = (
             ("director", director), ("producer", producer), ("viewer", viewer))
@@ -95,7 +102,7 @@ class Auth:
             if token in tokens:
                 raise ValueError(f"the {role} and {tokens[token]} tokens are the same")
             tokens[token] = role
-        return cls(tokens, sessions)
+        return cls(tokens, sessions, throttle=throttle)
 
     def role_of(self, token: str) -> Role | None:
         """The role of `token`, comparing with every token (no early exit) in constant time."""
@@ -105,6 +112,21 @@ class Auth:
             if hmac.compare_digest(given, known):
                 found = role
         return found
+
+    def check_token(self, token: str, request: web.BaseRequest) -> Role | None:
+        """`role_of`, throttled per address (throttle.py): raises ApiError 429 while the
+        caller's address is blocked, without looking at the token; a wrong one counts."""
+        now, address = self._clock(), request.remote
+        wait = self.throttle.retry_after(address, now)
+        if wait:
+            raise too_many_tries(wait)
+        role = self.role_of(token)
+        if role is None:
+            blocked = self.throttle.failed(address, now)
+            if blocked:
+                log.warning("wrong token from %s: its tokens are refused for %d s", address,
+                            blocked)
+        return role
 
     def session_role(self, session_id: str) -> Role | None:
         """The role of a console session, while the token that opened it is still valid."""
@@ -127,13 +149,18 @@ class Auth:
         header = request.headers.get("Authorization")
         if header is not None:
             token = bearer_token(header)
-            return (None if token is None else self.role_of(token)), "bearer"
+            return (None if token is None else self.check_token(token, request)), "bearer"
         if query_token and "token" in request.query:
-            return self.role_of(request.query["token"]), "query"
+            return self.check_token(request.query["token"], request), "query"
         session_id = request.cookies.get(COOKIE)
         if session_id is not None:
             return self.session_role(session_id), "cookie"
         return None, None
+
+
+def too_many_tries(wait_s: int) -> ApiError:
+    return ApiError(429, "too_many_tries", f"too many wrong tokens from this address: try "
+                    f"again in {wait_s} s", {"Retry-After": str(wait_s)})
 
 
 def same_origin(request: web.BaseRequest) -> bool:

@@ -12,6 +12,7 @@ from control.show.commands import Command
 from control.show.engine import Refused
 from control.web.app import create_app
 from control.web.auth import Auth
+from control.web.hosts import AllowedHosts
 from control.web.hub import StateHub
 from control.web.port import OutputFailed
 
@@ -80,10 +81,11 @@ class FakeShow:
 
 
 def make_app(fake: FakeShow, hub: StateHub | None = None, *, auth: Auth | None = None,
-             static_dir: Path | None = None) -> web.Application:
+             static_dir: Path | None = None, hosts: tuple[str, ...] = ("localhost",)
+             ) -> web.Application:
     return create_app(fake, auth or Auth.from_settings(**TOKENS),
                       hub=hub if hub is not None else StateHub(send_timeout=2.0, close_timeout=0.5),
-                      static_dir=static_dir)
+                      static_dir=static_dir, allowed_hosts=AllowedHosts(hosts))
 
 
 def bearer(token: str) -> dict[str, str]:

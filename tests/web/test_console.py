@@ -39,7 +39,8 @@ def static(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def console(fake: FakeShow, static: Path) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(make_app(fake, static_dir=static), host="127.0.0.1")) as c:
+    app = make_app(fake, static_dir=static, hosts=("localhost", "console.local"))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as c:
         yield c
 
 
