@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .guests.iceservers import parse_ice_servers
+from .osc.server import parse_allow
 from .show.diagnostics import did_you_mean
 from .show.durations import DurationError, parse_duration
 
@@ -46,6 +47,7 @@ class Settings:
     osc_enabled: bool = False        # OSC input (control surfaces); no auth: trusted hosts only
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
+    osc_allow: str = "127.0.0.0/8,::1"  # source addresses/networks OSC is read from
     metrics_public: bool = False     # /metrics without a token (only on a trusted network)
     overlays_delay_ms: int = 0       # broadcast delay: the countdown reaches zero this much later
     guest_secret: str | None = None  # signs guest invites; None: STATE_DIR/guest-secret (0600)
@@ -93,6 +95,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "osc.enabled": ("osc_enabled", "bool"),
     "osc.host": ("osc_host", "str"),
     "osc.port": ("osc_port", "port"),
+    "osc.allow": ("osc_allow", "str"),
     "metrics.public": ("metrics_public", "bool"),
     "overlays.delay": ("overlays_delay_ms", "duration"),
     "guests.invite_ttl": ("guest_invite_ttl_ms", "duration"),
@@ -133,6 +136,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_OSC_ENABLED": ("osc_enabled", "bool"),
     "SHOWCTL_OSC_HOST": ("osc_host", "str"),
     "SHOWCTL_OSC_PORT": ("osc_port", "port"),
+    "SHOWCTL_OSC_ALLOW": ("osc_allow", "str"),
     "SHOWCTL_METRICS_PUBLIC": ("metrics_public", "bool"),
     "SHOWCTL_OVERLAYS_DELAY": ("overlays_delay_ms", "duration"),
     "SHOWCTL_GUEST_SECRET": ("guest_secret", "secret"),
@@ -217,7 +221,8 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
     if kind == "secret":
         return text or None
     if kind == "str":
-        return text
+        # (a YAML list is allowed where a comma-separated list is: osc.allow, allowed_hosts)
+        return ",".join(map(str, value)) if isinstance(value, list) else text
     if kind == "secret_file":
         if not text:
             return None
@@ -297,6 +302,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         if var in env:
             values[fname] = _convert(var, kind, env[var], base)
     settings = replace(Settings(), source=source, **values)
+    try:
+        parse_allow(settings.osc_allow)
+    except ValueError as exc:
+        raise ConfigError(f"osc.allow (SHOWCTL_OSC_ALLOW): {exc}") from None
     try:
         parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
                           settings.turn_credential)
