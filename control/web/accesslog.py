@@ -1,7 +1,9 @@
-"""An access log without query strings: `?token=` (the websocket's credential) stays out.
+"""An access log without query strings: `?token=` (the websocket's credential), a guest's
+invite key (`?t=`) and an overlay page's read key (`?key=`) stay out.
 
 aiohttp's default format logs the request line, token and all. Wire it with
-`web.AppRunner(app, access_log_class=AccessLogger)`.
+`web.AppRunner(app, access_log_class=AccessLogger)`; the time of each line is the log
+handler's (control/logs.py).
 """
 
 from __future__ import annotations
@@ -9,10 +11,14 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from .auth import ROLE
+
 
 class AccessLogger(AbstractAccessLogger):
-    """`REMOTE METHOD PATH STATUS SECONDS`, the path without its query."""
+    """`REMOTE METHOD PATH STATUS SECONDS [ROLE]`, the path without its query; the role
+    when the API's guard gave the request one."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %d %.3fs", request.remote, request.method, request.path,
-                         response.status, time)
+        role = request.get(ROLE)
+        self.logger.info("%s %s %s %d %.3fs%s", request.remote, request.method, request.path,
+                         response.status, time, f" {role}" if role else "")

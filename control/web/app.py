@@ -40,6 +40,7 @@ from control.show.engine import Refused
 from control.show.state import Mode
 
 from . import openapi, serverheader
+from .audit import audit
 from .auth import ROLE, Access, Auth, Endpoint, clear_cookie_header, guard
 from .bodies import MAX_BODY, bad_field, boolean, choice, fields, number, read_json
 from .console import Console, set_session_cookie
@@ -133,7 +134,7 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
                          f"{sorted(documented ^ extra)}")
     hosts = allowed_hosts if allowed_hosts is not None else AllowedHosts()
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[hosts.middleware(), json_errors,
+                          middlewares=[hosts.middleware(), json_errors, audit,
                                        guard(auth, permissions, QUERY_TOKEN)])
     serverheader.install(app)
     states = hub if hub is not None else StateHub()  # (not `hub or`: an empty hub is falsy)

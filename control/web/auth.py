@@ -251,14 +251,14 @@ def guard(auth: Auth, permissions: Mapping[Endpoint, Access],
                 raise cross_site(request)
             return await handler(request)
         role, via = admit(auth, request, query_token=endpoint in query_token)
+        request[ROLE] = role  # (before the route's check: the audit log names who was refused)
+        request[VIA] = via
         if endpoint is not None:  # None: no such route; the handler answers 404/405
             if needed is None:
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} is open to no role")
             if not at_least(role, needed):
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} needs the "
                                f"{needed} role; this {_what(via)} is {role}")
-        request[ROLE] = role
-        request[VIA] = via
         return await handler(request)
 
     return middleware
