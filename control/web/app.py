@@ -275,7 +275,7 @@ class _Api:
     async def openapi(self, request: web.Request) -> web.Response:
         return json_ok(self.document)
 
-    async def ws(self, request: web.Request) -> web.WebSocketResponse:
+    async def ws(self, request: web.Request) -> web.StreamResponse:
         # ?delta=1: the whole state once, then JSON Patches (hub.py); the console asks for it
         delta = request.query.get("delta") in ("1", "true")
         return await self.hub.serve(request, self.show.read_model(), delta=delta)

@@ -27,6 +27,8 @@ import pytest
 from helpers import wait_for as _wait_for
 from hypothesis import HealthCheck, settings
 
+import control.overlays.hub as overlay_hub
+import control.web.hub as web_hub
 import control.wiring.http as wiring_http
 from control.config import Settings
 from control.guests.invites import make_token
@@ -153,6 +155,11 @@ class Live:
 
     def start(self, monkeypatch: pytest.MonkeyPatch) -> Live:
         monkeypatch.setattr(wiring_http, "HTTP_IDLE_TIMEOUT_S", HEADER_TIMEOUT_S)
+        # the fuzz sends its messages as fast as it makes them, on one socket: the rate
+        # limit (tests/web/test_ws.py, bench/flood.py) would cut it; sizes stay the product's
+        for hub in (web_hub, overlay_hub):
+            monkeypatch.setattr(hub, "LIMITS", dataclasses.replace(hub.LIMITS, rate=10_000.0,
+                                                                   burst=100_000))
         self._thread.start()
         if not self._ready.wait(30) or self._error is not None:
             raise AssertionError(f"the controller did not start: {self._error!r}")
