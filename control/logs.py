@@ -11,9 +11,12 @@ blanks anything that looks like a credential (`token=`, `t=`, `key=`, `Bearer ..
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import re
 import sys
+from logging.handlers import QueueHandler, QueueListener, WatchedFileHandler
 from pathlib import Path
 from typing import TextIO
 
@@ -49,24 +52,50 @@ class _Formatter(logging.Formatter):
         return f"{stamp[:19]}.{int(record.msecs):03d}{stamp[19:]}"
 
 
+class Logging:
+    """The controller's log as configured: records go through a queue to a thread that
+    writes them (a slow disk or a full terminal never holds up the event loop: principle
+    5). `close()` writes what is queued and stops the thread."""
+
+    def __init__(self, handlers: list[logging.Handler], level: int) -> None:
+        self.handlers = handlers
+        self._closed = False
+        self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self._front = QueueHandler(self._queue)
+        self._front.addFilter(Redact())  # (before the record crosses to the thread)
+        self._listener = QueueListener(self._queue, *handlers, respect_handler_level=True)
+        root = logging.getLogger()
+        root.addHandler(self._front)
+        root.setLevel(level)
+        self._listener.start()
+
+    def close(self) -> None:
+        if self._closed:  # (atexit comes again)
+            return
+        self._closed = True
+        logging.getLogger().removeHandler(self._front)
+        self._listener.stop()  # writes what is queued first
+        for handler in self.handlers:
+            handler.close()
+
+
+_current: Logging | None = None
+
+
 def configure_logging(file: str | Path | None = None, *, level: int = logging.INFO,
-                      stream: TextIO | None = None) -> list[logging.Handler]:
-    """Send INFO and above to `stream` (stderr) and, when given, append to `file`; returns
-    the handlers (replacing any this function set before). Raises OSError for a file that
-    cannot be opened."""
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_showctl", False)]:
-        root.removeHandler(handler)
-        handler.close()
+                      stream: TextIO | None = None) -> Logging:
+    """Send INFO and above to `stream` (stderr) and, when given, append to `file`
+    (replacing what this function set up before). Raises OSError for a file that cannot be
+    opened."""
+    global _current
+    if _current is not None:
+        _current.close()
     handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
     if file:
         # WatchedFileHandler: logrotate may move the file; the next line opens it again
-        from logging.handlers import WatchedFileHandler
         handlers.append(WatchedFileHandler(str(file), encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(_Formatter(FORMAT))
-        handler.addFilter(Redact())
-        handler._showctl = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-    root.setLevel(level)
-    return handlers
+    _current = Logging(handlers, level)
+    atexit.register(_current.close)
+    return _current
