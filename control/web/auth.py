@@ -2,8 +2,10 @@
 (director > producer > viewer).
 
 Tokens are compared in constant time against every configured token, so response timing
-tells nothing about how much of a guess was right. An API with no token is refused at
-construction: showctl never runs its control API open.
+tells nothing about how much of a guess was right. An API with no token, or with one shorter
+than MIN_TOKEN_LENGTH, is refused at construction: showctl never runs its control API open.
+Wrong tokens back off per address (throttle.py): while an address is blocked its tokens are
+answered 429 without being looked at.
 
 Browsers log in once with a token (`POST /api/login`, or a `/?token=` link) and then carry a
 session cookie (see sessions.py). A browser sends cookies by itself, also on requests another
