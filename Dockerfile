@@ -4,7 +4,9 @@
 #   docker build -t showctl .
 #   docker run -e SHOWCTL_OBS_URL=ws://BROADCAST-PC:4455 \
 #     -e SHOWCTL_DIRECTOR_TOKEN_FILE=/run/secrets/director_token ... showctl
-FROM python:3.11-slim-bookworm
+# pinned: the Python the tests ran with, on Debian 12; for a digest pin as well, see
+# docs/deploy.md ("Pinned builds")
+FROM python:3.11.7-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -24,10 +26,14 @@ WORKDIR /srv/showctl
 RUN apt-get update && apt-get install -y --no-install-recommends libsrt1.5-gnutls=1.5.1-1+deb12u2 \
     && rm -rf /var/lib/apt/lists/*
 
-# the package first (its dependencies are the slow layer), then the show's files
+# the locked dependencies first (the slow layer): exactly the versions and files in
+# requirements.lock, each checked against its sha256; then the package without resolving
+# anything again; then the show's files
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY control ./control
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
     && rm -rf build ./*.egg-info
 COPY config/show.yaml config/rundown.schema.json ./config/
 COPY rundown ./rundown

@@ -61,7 +61,7 @@ from control.obs.launcher import free_port  # noqa: E402
 from control.web.patch import PatchError  # noqa: E402
 from control.web.patch import apply as apply_patch  # noqa: E402
 
-TOKEN, VIEWER = "bench-director-token-x", "bench-viewer-token-xx"
+TOKEN, VIEWER = "bench-director-token-0123", "bench-viewer-token-0123456"
 
 
 class Held:

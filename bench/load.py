@@ -52,7 +52,7 @@ from bench.fanout import measure  # noqa: E402
 from control.obs.launcher import free_port  # noqa: E402
 
 INNER = "SHOWCTL_BENCH_LOAD_NETNS"
-TOKEN, VIEWER = "load-director-token-xx", "load-viewer-token-xxxx"
+TOKEN, VIEWER = "load-director-token-01234", "load-viewer-token-0123456"
 SECRET = "load-guest-secret-0123456789"
 GUESTS = ("ada", "bob", "cai", "dai")
 

@@ -52,7 +52,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",
         "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
-TOKEN = "bench-director-token"
+TOKEN = "bench-director-token-0123"
 SKEW_MS = 2345.6
 SKEWED = ("(() => { const real = performance.now.bind(performance); "
           f"performance.now = () => real() + {SKEW_MS}; }})();")

@@ -49,7 +49,7 @@ from control.obs.launcher import ObsLauncher, free_port  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 SCENES = {"Bench A": ["Bug"], "Bench B": ["Bug"]}
-TOKEN = "bench-director-token"
+TOKEN = "bench-director-token-0123"
 WARMUPS = 5  # takes on each side before the measured ones (connections, caches, first frames)
 # The pause after each take, uniform: at least the controller's minimum time between takes
 # (500 ms), and 100 ms wide, three whole frames at 30 fps (six at 60), so the phase at which

@@ -263,9 +263,22 @@ def _speed(args: argparse.Namespace, settings: Settings, start: str | None) -> f
     return float(speed)
 
 
+def _logging(settings: Settings) -> None:
+    """The controller's log (control/logs.py): a line per event with its time, to stderr
+    and to `log.file` when set."""
+    from .logs import configure_logging
+
+    try:
+        configure_logging(settings.log_file or None)
+    except OSError as exc:
+        raise SystemExit(f"showctl: log.file (SHOWCTL_LOG_FILE): cannot open "
+                         f"{settings.log_file}: {exc.strerror or exc}") from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     speed = _speed(args, settings, args.start)
+    _logging(settings)
     _load_or_exit(args.rundown)
     if not settings.director_token:
         raise SystemExit("showctl: no director token: set SHOWCTL_DIRECTOR_TOKEN (or "
@@ -349,6 +362,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     rundown = _load_or_exit(args.rundown).rundown
     settings = _settings(args)
     speed = _speed(args, settings, "now")
+    _logging(settings)
     root = Path(tempfile.mkdtemp(prefix="showctl-demo-"))
     token = settings.director_token or secrets.token_urlsafe(32)
     settings = replace(settings, director_token=token, state_dir=root / "state")

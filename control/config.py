@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .guests.iceservers import parse_ice_servers
+from .osc.server import parse_allow
 from .show.diagnostics import did_you_mean
 from .show.durations import DurationError, parse_duration
 
@@ -32,6 +33,11 @@ class Settings:
     studio_mode_preview: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    allowed_hosts: str = "localhost"  # comma-separated Host names served (address literals
+    #                                   always are; "*": any): against DNS rebinding
+    login_failures_per_address: int = 10  # wrong tokens before an address backs off (0: no limit)
+    max_body_seconds: float = 10.0   # a request body not read in full this long: 408
+    log_file: str = ""               # the audit log also goes to this file ("": stderr only)
     director_token: str | None = None
     producer_token: str | None = None
     viewer_token: str | None = None
@@ -43,6 +49,7 @@ class Settings:
     osc_enabled: bool = False        # OSC input (control surfaces); no auth: trusted hosts only
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
+    osc_allow: str = "127.0.0.0/8,::1"  # source addresses/networks OSC is read from
     metrics_public: bool = False     # /metrics without a token (only on a trusted network)
     overlays_delay_ms: int = 0       # broadcast delay: the countdown reaches zero this much later
     guest_secret: str | None = None  # signs guest invites; None: STATE_DIR/guest-secret (0600)
@@ -89,9 +96,13 @@ _KEYS: dict[str, tuple[str, str]] = {
     "obs.studio_mode_preview": ("studio_mode_preview", "bool"),
     "http.host": ("http_host", "str"),
     "http.port": ("http_port", "port"),
-    "auth.director_token_file": ("director_token", "secret_file"),
-    "auth.producer_token_file": ("producer_token", "secret_file"),
-    "auth.viewer_token_file": ("viewer_token", "secret_file"),
+    "http.allowed_hosts": ("allowed_hosts", "str"),
+    "http.max_body_time": ("max_body_seconds", "seconds"),
+    "auth.failures_per_address": ("login_failures_per_address", "count0"),
+    "log.file": ("log_file", "str"),
+    "auth.director_token_file": ("director_token", "token_file"),
+    "auth.producer_token_file": ("producer_token", "token_file"),
+    "auth.viewer_token_file": ("viewer_token", "token_file"),
     "state_dir": ("state_dir", "path"),
     "show.mode": ("mode", "mode"),
     "show.armed": ("armed", "bool"),
@@ -100,6 +111,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "osc.enabled": ("osc_enabled", "bool"),
     "osc.host": ("osc_host", "str"),
     "osc.port": ("osc_port", "port"),
+    "osc.allow": ("osc_allow", "str"),
     "metrics.public": ("metrics_public", "bool"),
     "overlays.delay": ("overlays_delay_ms", "duration"),
     "guests.invite_ttl": ("guest_invite_ttl_ms", "duration"),
@@ -140,17 +152,21 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_OBS_PASSWORD_FILE": ("obs_password", "secret_file"),
     "SHOWCTL_HTTP_HOST": ("http_host", "str"),
     "SHOWCTL_HTTP_PORT": ("http_port", "port"),
-    "SHOWCTL_DIRECTOR_TOKEN": ("director_token", "secret"),
-    "SHOWCTL_DIRECTOR_TOKEN_FILE": ("director_token", "secret_file"),
-    "SHOWCTL_PRODUCER_TOKEN": ("producer_token", "secret"),
-    "SHOWCTL_PRODUCER_TOKEN_FILE": ("producer_token", "secret_file"),
-    "SHOWCTL_VIEWER_TOKEN": ("viewer_token", "secret"),
-    "SHOWCTL_VIEWER_TOKEN_FILE": ("viewer_token", "secret_file"),
+    "SHOWCTL_ALLOWED_HOSTS": ("allowed_hosts", "str"),
+    "SHOWCTL_LOGIN_FAILURES_PER_ADDRESS": ("login_failures_per_address", "count0"),
+    "SHOWCTL_LOG_FILE": ("log_file", "str"),
+    "SHOWCTL_DIRECTOR_TOKEN": ("director_token", "token"),
+    "SHOWCTL_DIRECTOR_TOKEN_FILE": ("director_token", "token_file"),
+    "SHOWCTL_PRODUCER_TOKEN": ("producer_token", "token"),
+    "SHOWCTL_PRODUCER_TOKEN_FILE": ("producer_token", "token_file"),
+    "SHOWCTL_VIEWER_TOKEN": ("viewer_token", "token"),
+    "SHOWCTL_VIEWER_TOKEN_FILE": ("viewer_token", "token_file"),
     "SHOWCTL_STATE_DIR": ("state_dir", "path"),
     "SHOWCTL_MODE": ("mode", "mode"),
     "SHOWCTL_OSC_ENABLED": ("osc_enabled", "bool"),
     "SHOWCTL_OSC_HOST": ("osc_host", "str"),
     "SHOWCTL_OSC_PORT": ("osc_port", "port"),
+    "SHOWCTL_OSC_ALLOW": ("osc_allow", "str"),
     "SHOWCTL_METRICS_PUBLIC": ("metrics_public", "bool"),
     "SHOWCTL_OVERLAYS_DELAY": ("overlays_delay_ms", "duration"),
     "SHOWCTL_GUEST_SECRET": ("guest_secret", "secret"),
@@ -200,6 +216,19 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+MIN_TOKEN_LENGTH = 24  # control.web.auth.MIN_TOKEN_LENGTH (config does not import adapters)
+MAKE_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+
+
+def _token(name: str, token: str | None) -> str | None:
+    """A role's token: refused at start when short enough to guess (about 128 bits when
+    random), so a weak token never reaches the API."""
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"{name}: the token is {len(token)} characters long; at least "
+                          f"{MIN_TOKEN_LENGTH} are needed (make one: {MAKE_TOKEN})")
+    return token
+
+
 MAX_AV_OFFSET_MS = 500  # control.guests.avsync.MAX_OFFSET_MS (config does not import adapters)
 
 
@@ -233,11 +262,14 @@ def _av_offsets(name: str, value: Any) -> tuple[tuple[str, int], ...]:
 def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
     if kind == "av_offsets":
         return _av_offsets(name, value)
+    if kind in ("token", "token_file"):
+        return _token(name, _convert(name, kind.replace("token", "secret"), value, base))
     text = "" if value is None else str(value).strip()
     if kind == "secret":
         return text or None
     if kind == "str":
-        return text
+        # (a YAML list is allowed where a comma-separated list is: osc.allow, allowed_hosts)
+        return ",".join(map(str, value)) if isinstance(value, list) else text
     if kind == "secret_file":
         if not text:
             return None
@@ -282,6 +314,14 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
         if text not in ("rehearsal", "live"):
             raise ConfigError(f"{name}: expected rehearsal or live, got {text!r}")
         return text
+    if kind == "seconds":  # a duration, in (fractional) seconds
+        try:
+            ms = parse_duration(text)
+        except DurationError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+        if ms <= 0:
+            raise ConfigError(f"{name}: expected a time above zero, got {text!r}")
+        return ms / 1000
     if kind in ("duration", "lead"):
         if kind == "lead" and text in ("", "auto"):
             return None
@@ -347,6 +387,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         if var in env:
             values[fname] = _convert(var, kind, env[var], base)
     settings = replace(Settings(), source=source, **values)
+    try:
+        parse_allow(settings.osc_allow)
+    except ValueError as exc:
+        raise ConfigError(f"osc.allow (SHOWCTL_OSC_ALLOW): {exc}") from None
     try:
         parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
                           settings.turn_credential)

@@ -194,6 +194,8 @@ class Runner:
                 request.done.set_exception(exc)
             if not isinstance(exc, Refused):
                 log.exception("command %r failed", request.command)
+            else:
+                log.info("show: %r refused: %s", request.command, exc)
             return
         await self._commit(step, now, request.command)
         if not request.done.done():
@@ -218,6 +220,10 @@ class Runner:
         """Publish first (OBS hears a take at once), then make it durable."""
         self._state = step.state
         self._change = change = Change(step.state, step.events, now, desired(step.state, now))
+        for event in step.events:  # the audit log: what happened, by whom (or by the clock)
+            log.info("show: %s%s by %s%s", event.kind,
+                     f" {event.segment_id}" if event.segment_id else "",
+                     event.by or "the clock", f" ({event.detail})" if event.detail else "")
         for listener in self._listeners:
             try:
                 listener(change)

@@ -44,9 +44,9 @@ def test_preflight_reports_what_is_missing_then_provisions_it(empty_obs: ObsLaun
     assert out.returncode == 0, out.stdout + out.stderr
     # Debian's OBS has no browser source: said once, with the URLs to load by hand (the
     # controller's pages with the read key of its settings), and not a failure
-    key = derive_read_key("cli-director-token")
+    key = derive_read_key("cli-director-token-0123456")
     out = showctl("preflight", "--provision", "--overlays-base", "http://10.1.2.3:8080",
-                  str(REHEARSAL), env={**env, "SHOWCTL_DIRECTOR_TOKEN": "cli-director-token"})
+                  str(REHEARSAL), env={**env, "SHOWCTL_DIRECTOR_TOKEN": "cli-director-token-0123456"})
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("this OBS has no browser source (Debian's build)") == 1
     assert f"http://10.1.2.3:8080/overlays/lower-third?key={key}" in out.stdout

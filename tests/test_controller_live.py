@@ -33,7 +33,7 @@ segments:
   - {id: lost, title: Lost, duration: 10m, scene: No Such Scene}
   - {id: outro, title: Outro, duration: 10m, scene: Credits}
 """
-DIRECTOR, VIEWER = "director-secret-token", "viewer-secret-token"
+DIRECTOR, VIEWER = "director-secret-token-0123", "viewer-secret-token-012345"
 
 
 @pytest.fixture(scope="module")

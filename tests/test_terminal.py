@@ -53,7 +53,7 @@ def test_terminal_status_and_space_to_take(tmp_path: Path):
     rundown = tmp_path / "t.yaml"
     rundown.write_text(RUNDOWN, "utf-8")
     env = {**os.environ, "SHOWCTL_OBS_URL": f"ws://127.0.0.1:{free_port()}",  # no OBS there
-           "SHOWCTL_HTTP_PORT": str(free_port()), "SHOWCTL_DIRECTOR_TOKEN": "t" * 20,
+           "SHOWCTL_HTTP_PORT": str(free_port()), "SHOWCTL_DIRECTOR_TOKEN": "t" * 24,
            "SHOWCTL_STATE_DIR": str(tmp_path / "state"), "TERM": "xterm"}
     main, child = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "control.cli", "run", "--start", "now",

@@ -250,4 +250,4 @@ class Drill:
 
 
 def _tokens() -> dict[str, str]:
-    return {"director": secrets.token_urlsafe(18), "viewer": secrets.token_urlsafe(18)}
+    return {"director": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}

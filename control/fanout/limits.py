@@ -2,8 +2,9 @@
 
 A hostile or broken client (issue 13's flood: resyncs and pings sent as fast as TCP carries
 them, without reading) must not stall the loop that runs the takes. The numbers sit far above
-what the real clients do (the console pings every 2 s, a graphics page bursts 8 pings), so
-only a flood meets them.
+what the real clients do (the console pings every 2 s, a graphics page bursts 8 pings 30 ms
+apart and resyncs after a gap), so only a flood meets them; a burst of 400 let each
+reconnecting flooder cost 400 handled messages (bench/flood.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ class Limits:
     max_message: int = 4096      # bytes in one client message; bigger closes the socket (1009)
     max_replies: int = 8         # pongs/errors owed to a client that does not read: oldest go
     max_backlog: int = 256       # queued messages; past this a snapshot replaces the backlog
-    rate: float = 100.0          # client messages per second, sustained ...
-    burst: int = 400             # ... and at once; past either the socket closes (1008)
+    rate: float = 10.0           # client messages per second, sustained ...
+    burst: int = 40              # ... and at once; past either the socket closes (1008)
+    max_per_credential: int = 256  # sockets one credential (a token, the read key) holds
+    penalty_s: float = 2.0       # an address whose socket broke a limit waits this long
+    max_penalty_s: float = 60.0  # ... doubled at each further offence, up to this
     send_timeout: float = 10.0   # s one send may take before the client is cut (stopped reading)
     close_timeout: float = 2.0   # s a close handshake may take before the connection is cut
 

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .doorman import Doorman
 from .limits import Limits, RateLimit
 from .outbox import Outbox, Snapshot
 from .pacer import Pacer
@@ -28,6 +29,7 @@ from .pacer import Pacer
 log = logging.getLogger(__name__)
 
 Receive = Callable[[str | bytes], None]  # a hub's handler of one client message
+VIOLATION_CLOSE_S = 0.1  # a flooder's close: the frame is sent, then the connection is cut
 
 
 class PeerState(Enum):
@@ -48,6 +50,7 @@ class Peer:
         self.outbox = Outbox(snapshot, max_replies=limits.max_replies,
                              max_backlog=limits.max_backlog)
         self.state = PeerState.OPEN
+        self.violation: str | None = None  # the limit it broke, when closed for one
         self.sending_since: float | None = None  # loop time a send began (None: not sending)
         self._pacer = pacer
         self._wake = asyncio.Event()
@@ -68,9 +71,15 @@ class Peer:
         try:
             async for msg in self.ws:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    break  # ERROR: aiohttp has closed or is closing the socket
+                    # ERROR (too big, bad UTF-8 or framing): aiohttp has closed the socket,
+                    # after one message: cheap, and a buggy page may do it; no penalty
+                    break
                 if not self._rate.allow(loop.time()):
-                    await self.close(WSCloseCode.POLICY_VIOLATION, b"too many messages")
+                    self.violation = "too many messages"
+                    # the close frame goes out, but its answer is not waited for: waiting
+                    # reads (and parses) whatever the flooder sends meanwhile
+                    await self.close(WSCloseCode.POLICY_VIOLATION, b"too many messages",
+                                     timeout=VIOLATION_CLOSE_S)
                     break
                 receive(msg.data)
                 await asyncio.sleep(0)  # the next buffered message waits a loop turn
@@ -116,13 +125,15 @@ class Peer:
             transport.abort()
 
     async def close(self, code: int = WSCloseCode.GOING_AWAY,
-                    message: bytes = b"server shutting down") -> None:
-        """Close with `code`; a peer that does not take the close frame in `close_timeout`
-        (it stopped reading) is cut."""
+                    message: bytes = b"server shutting down", *,
+                    timeout: float | None = None) -> None:
+        """Close with `code`; a peer that does not answer the close frame in `timeout`
+        (default `close_timeout`: it stopped reading) is cut."""
         if self.state is PeerState.OPEN:
             self.state = PeerState.CLOSING
         try:
-            async with asyncio.timeout(self.limits.close_timeout):
+            async with asyncio.timeout(self.limits.close_timeout if timeout is None
+                                       else timeout):
                 await self.ws.close(code=code, message=message)
         except TimeoutError:
             self.abort()
@@ -144,12 +155,41 @@ P = TypeVar("P", bound=Peer)
 
 
 class Peers(Generic[P]):
-    """A hub's connected peers; one watchdog timer cuts those stuck in a send."""
+    """A hub's connected peers; one watchdog timer cuts those stuck in a send; a doorman
+    refuses new sockets to addresses that broke a limit, and past a credential's share."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        self.doorman = Doorman(max_per_credential=limits.max_per_credential,
+                               penalty_s=limits.penalty_s, max_penalty_s=limits.max_penalty_s)
         self._peers: set[P] = set()
         self._watchdog: asyncio.TimerHandle | None = None
+
+    def refuse(self, request: web.Request, credential: str) -> web.Response | None:
+        """A 429 for a socket that may not open now (before the upgrade), or None."""
+        refusal = self.doorman.admit(request.remote, credential,
+                                     asyncio.get_running_loop().time())
+        if refusal is None:
+            return None
+        log.info("websocket from %s refused: %s", request.remote, refusal.reason)
+        headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else {}
+        return web.Response(status=429, text=refusal.reason + "\n", headers=headers)
+
+    async def serve(self, peer: P, credential: str, receive: Receive) -> None:
+        """Run `peer` (counted against `credential`) until it closes; an address whose
+        socket broke a limit is refused new ones for a while."""
+        self.add(peer)
+        self.doorman.opened(credential)
+        try:
+            await peer.run(receive)
+        finally:
+            self.discard(peer)
+            self.doorman.closed(credential)
+            if peer.violation is not None:
+                wait = self.doorman.offended(peer.request.remote,
+                                             asyncio.get_running_loop().time())
+                log.warning("%s %s closed: %s; its address waits %g s to reconnect",
+                            peer.name, peer.request.remote, peer.violation, wait)
 
     def __len__(self) -> int:
         return len(self._peers)

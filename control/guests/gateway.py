@@ -215,7 +215,12 @@ class Gateway:
                     await pc.close()
                 if old is not None:  # (a refused offer leaves the guest's phase as it was)
                     self.phases[guest] = "disconnected"
-                raise GatewayError(400, f"the SDP offer cannot be used: {exc}") from None
+                # the library's words stay in the log: they name its internals and version
+                log.info("guest %s: the SDP offer cannot be used: %s: %s", guest,
+                         type(exc).__name__, exc)
+                raise GatewayError(400, "the SDP offer cannot be used (its media sections, "
+                                   "codecs or ICE/DTLS attributes are not what WebRTC "
+                                   "expects)") from None
             self.sessions[guest] = session
             self.phases[guest] = "connecting"
             self.liveness.start(guest)

@@ -12,7 +12,15 @@ back and panic is a button's value: non-zero is the press (the command), zero th
 number as the value itself (TouchOSC toggles send 1 and 0).
 
 OSC has no authentication: whoever can send a datagram to the port can take. Listen on
-127.0.0.1 (the default; Companion on the same PC) or a trusted, isolated control network only.
+127.0.0.1 (the default; Companion on the same PC) or a trusted, isolated control network only,
+and name the surfaces' addresses (`allow`, networks too: 10.0.0.0/24): a datagram from any
+other source is dropped before it is read (the default allows loopback only). UDP source
+addresses can be forged on a shared network, so the allow-list is a second lock, not the
+first.
+
+Panic needs two presses: two datagrams, each holding one panic, within PANIC_WINDOW_S. One
+datagram (or bundle) holding two panics is one press: a single misfired macro must not cut
+the show to the safe scene.
 
 Anything malformed, unknown or refused is logged (rate-limited) and dropped; the listener
 never stops for a bad datagram. Commands go to `show.command()` one at a time, in the
@@ -23,11 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from pythonosc.osc_packet import OscPacket
@@ -55,6 +64,38 @@ MAX_PENDING = 64
 MAX_ID = 200
 BY = "osc"
 _LOG_BURST, _LOG_WINDOW_S = 10, 10.0  # at most this many complaints per window
+
+
+LOOPBACK = ("127.0.0.0/8", "::1")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_allow(entries: str | Iterable[str]) -> tuple[Network, ...]:
+    """Addresses and networks ("10.0.0.5", "10.0.0.0/24", "::1"), comma-separated or a list.
+    Raises ValueError naming the entry that is neither."""
+    items = entries.split(",") if isinstance(entries, str) else list(entries)
+    networks = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an address or a network (e.g. 10.0.0.5 or "
+                             "10.0.0.0/24)") from None
+    return tuple(networks)
+
+
+def allowed(networks: tuple[Network, ...], host: Any) -> bool:
+    """Whether a datagram's source address is in one of `networks` (IPv4 seen through an
+    IPv6 socket, ::ffff:10.0.0.5, counts as 10.0.0.5)."""
+    try:
+        address = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == n.version and address in n for n in networks)
 
 
 class OscCommandError(ValueError):
@@ -178,13 +219,15 @@ class OscInput:
     """Listens on host:port (UDP) and hands commands to `show.command()` in order."""
 
     def __init__(self, show: ShowPort, host: str = "127.0.0.1", port: int = 9000, *,
+                 allow: str | Iterable[str] = LOOPBACK,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.show = show
         self.host = host
         self.port = port
+        self.allow = parse_allow(allow)  # raises ValueError for a bad entry
         self._clock = clock
         self._transport: asyncio.DatagramTransport | None = None
-        self._queue: asyncio.Queue[Command] = asyncio.Queue(MAX_PENDING)
+        self._queue: asyncio.Queue[tuple[Command, str]] = asyncio.Queue(MAX_PENDING)
         self._worker: asyncio.Task[None] | None = None
         self._panic_armed_at: float | None = None
         self._complaints: list[float] = []
@@ -236,12 +279,19 @@ class OscInput:
 
     def received(self, data: bytes, addr: Any) -> None:
         self.counts["datagrams"] += 1
+        source = str(addr[0]) if isinstance(addr, tuple) and addr else str(addr)
+        if not allowed(self.allow, source):
+            self.counts["refused_source"] += 1
+            self._complain(f"a datagram from {source}, which is not in osc.allow: dropped "
+                           "unread")
+            return
         try:
             messages = [m.message for m in OscPacket(data).messages]
         except Exception as exc:  # python-osc raises ParseError, and now and then others
             self.counts["ignored"] += 1
             self._complain(f"not an OSC packet from {addr} ({len(data)} bytes): {exc}")
             return
+        panicked = False  # one panic per datagram: two in one are one press
         for message in messages:  # a bundle's messages in order; time tags are not waited for
             self.counts["messages"] += 1
             try:
@@ -257,9 +307,16 @@ class OscInput:
                 continue
             if cmd is None:
                 continue
-            if isinstance(cmd, Panic) and not self._confirm_panic():
-                continue
-            self._enqueue(cmd)
+            if isinstance(cmd, Panic):
+                if panicked:
+                    self.counts["ignored"] += 1
+                    self._complain(f"from {source}: a second panic in one datagram is not a "
+                                   "second press: send it apart")
+                    continue
+                panicked = True
+                if not self._confirm_panic():
+                    continue
+            self._enqueue(cmd, source)
 
     def _confirm_panic(self) -> bool:
         now = self._clock()
@@ -271,9 +328,9 @@ class OscInput:
                     "the safe scene", PANIC_WINDOW_S)
         return False
 
-    def _enqueue(self, cmd: Command) -> None:
+    def _enqueue(self, cmd: Command, source: str) -> None:
         try:
-            self._queue.put_nowait(cmd)
+            self._queue.put_nowait((cmd, source))
         except asyncio.QueueFull:
             self.counts["dropped"] += 1
             self._complain(f"{MAX_PENDING} commands are waiting already: {type(cmd).__name__} "
@@ -285,15 +342,15 @@ class OscInput:
 
     async def _work(self) -> None:
         while True:
-            cmd = await self._queue.get()
+            cmd, source = await self._queue.get()
             try:
                 # shielded like the API's: closing the listener must not cut a take in half
                 await asyncio.shield(self.show.command(cmd))
                 self.counts["commands"] += 1
-                log.info("OSC: %s", type(cmd).__name__)
+                log.info("OSC %s by %s from %s: done", cmd, BY, source)
             except Refused as exc:
                 self.counts["refused"] += 1
-                log.info("OSC: %s refused: %s", type(cmd).__name__, exc)
+                log.info("OSC %s by %s from %s: refused: %s", cmd, BY, source, exc)
             except asyncio.CancelledError:
                 raise
             except Exception:

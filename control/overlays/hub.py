@@ -126,7 +126,12 @@ class OverlayHub:
 
     # -- pages
 
-    async def serve(self, request: web.Request) -> web.WebSocketResponse:
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        # the read key (in every OBS browser source URL) is one credential; a login another
+        credential = "read key" if "key" in request.query else "login"
+        refused = self._pages.refuse(request, credential)
+        if refused is not None:
+            return refused  # (before the upgrade: 429, Retry-After)
         ws = web.WebSocketResponse(heartbeat=self.heartbeat, max_msg_size=self.limits.max_message)
         await ws.prepare(request)
         if self._closed:
@@ -136,11 +141,7 @@ class OverlayHub:
                      snapshot=self._snapshot, name="overlay page")
         # the snapshot is made when sent and covers every delta queued before: nothing missed
         page.outbox.want_snapshot()
-        self._pages.add(page)
-        try:
-            await page.run(lambda data: self._receive(page, data))
-        finally:
-            self._pages.discard(page)
+        await self._pages.serve(page, credential, lambda data: self._receive(page, data))
         return ws
 
     def _receive(self, page: _Page, data: str | bytes) -> None:

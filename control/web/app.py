@@ -39,11 +39,13 @@ from control.show.diagnostics import RundownError
 from control.show.engine import Refused
 from control.show.state import Mode
 
-from . import openapi
+from . import openapi, serverheader
+from .audit import audit
 from .auth import ROLE, Access, Auth, Endpoint, clear_cookie_header, guard
 from .bodies import MAX_BODY, bad_field, boolean, choice, fields, number, read_json
 from .console import Console, set_session_cookie
 from .errors import ApiError, json_errors, json_ok
+from .hosts import AllowedHosts
 from .hub import StateHub
 from .port import Output, OutputFailed, ShowPort
 from .sessions import COOKIE
@@ -111,8 +113,8 @@ def permissions_with(extra_routes: Iterable[ExtraRoute]) -> dict[Endpoint, Acces
 
 def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
                static_dir: Path | None = None, extra_routes: Iterable[ExtraRoute] = (),
-               openapi_paths: Mapping[str, Mapping[str, Any]] | None = None
-               ) -> web.Application:
+               openapi_paths: Mapping[str, Mapping[str, Any]] | None = None,
+               allowed_hosts: AllowedHosts | None = None) -> web.Application:
     """The API and console app; `app["hub"]` is the StateHub to publish every new read model
     into. `static_dir`: the console's files (default control/web/static).
 
@@ -121,7 +123,8 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
     the app before it starts; a route of /api/ that is in no table is open to no role).
     `app["permissions"]` is the whole table, for the adapter to check its routes are in it.
     `openapi_paths`: the adapters' routes for the OpenAPI document (every extra route, and
-    only those)."""
+    only those). `allowed_hosts`: the Host names served (hosts.py; default localhost and
+    any address literal)."""
     permissions = permissions_with(extra_routes)
     extra = set(permissions) - set(PERMISSIONS)
     documented = {(m.upper(), path) for path, item in (openapi_paths or {}).items()
@@ -129,8 +132,11 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
     if openapi_paths is not None and documented != extra:
         raise ValueError(f"openapi_paths must document the extra routes, no more and no less: "
                          f"{sorted(documented ^ extra)}")
+    hosts = allowed_hosts if allowed_hosts is not None else AllowedHosts()
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[json_errors, guard(auth, permissions, QUERY_TOKEN)])
+                          middlewares=[hosts.middleware(), json_errors, audit,
+                                       guard(auth, permissions, QUERY_TOKEN)])
+    serverheader.install(app)
     states = hub if hub is not None else StateHub()  # (not `hub or`: an empty hub is falsy)
     with warnings.catch_warnings():
         # the wiring's contract is the plain keys "hub" and "permissions"; aiohttp would
@@ -198,7 +204,7 @@ class _Api:
         token = body.get("token")
         if not isinstance(token, str) or not token:
             raise bad_field("token", "is required (a token as text)")
-        role = self.auth.role_of(token)
+        role = self.auth.check_token(token, request)
         if role is None:
             log.warning("console login with a wrong token from %s", request.remote)
             raise ApiError(401, "unauthorized", "the token is not valid")
@@ -269,7 +275,7 @@ class _Api:
     async def openapi(self, request: web.Request) -> web.Response:
         return json_ok(self.document)
 
-    async def ws(self, request: web.Request) -> web.WebSocketResponse:
+    async def ws(self, request: web.Request) -> web.StreamResponse:
         # ?delta=1: the whole state once, then JSON Patches (hub.py); the console asks for it
         delta = request.query.get("delta") in ("1", "true")
         return await self.hub.serve(request, self.show.read_model(), delta=delta)

@@ -2,8 +2,10 @@
 (director > producer > viewer).
 
 Tokens are compared in constant time against every configured token, so response timing
-tells nothing about how much of a guess was right. An API with no token is refused at
-construction: showctl never runs its control API open.
+tells nothing about how much of a guess was right. An API with no token, or with one shorter
+than MIN_TOKEN_LENGTH, is refused at construction: showctl never runs its control API open.
+Wrong tokens back off per address (throttle.py): while an address is blocked its tokens are
+answered 429 without being looked at.
 
 Browsers log in once with a token (`POST /api/login`, or a `/?token=` link) and then carry a
 session cookie (see sessions.py). A browser sends cookies by itself, also on requests another
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Literal, cast, get_args
 
@@ -25,6 +28,7 @@ from yarl import URL
 
 from .errors import ApiError, Handler, is_api
 from .sessions import COOKIE, Sessions, token_id
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,10 @@ ROLES: tuple[Role, ...] = get_args(Role)  # lowest first
 Access = Literal["public", "viewer", "producer", "director"]
 Via = Literal["bearer", "query", "cookie"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# 24 characters of a random token (secrets.token_urlsafe(24) gives 32) are about 128 bits:
+# more than anyone can guess through a login throttled per address (throttle.py)
+MIN_TOKEN_LENGTH = 24
+MAKE_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
 _RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
 
 
@@ -61,7 +69,9 @@ def _bytes(text: str) -> bytes:
 class Auth:
     """Token → role. Raises ValueError for no tokens, blank or reused tokens, unknown roles."""
 
-    def __init__(self, tokens: Mapping[str, Role], sessions: Sessions | None = None) -> None:
+    def __init__(self, tokens: Mapping[str, Role], sessions: Sessions | None = None, *,
+                 throttle: Throttle | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not tokens:
             raise ValueError("no API token configured: set at least one of the director, "
                              "producer or viewer tokens (showctl never runs its API open)")
@@ -70,14 +80,20 @@ class Auth:
                 raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
             if not token or token != token.strip() or any(c.isspace() for c in token):
                 raise ValueError(f"the {role} token is blank or contains whitespace")
+            if len(token) < MIN_TOKEN_LENGTH:
+                raise ValueError(f"the {role} token is {len(token)} characters long; at least "
+                                 f"{MIN_TOKEN_LENGTH} are needed (make one: {MAKE_TOKEN})")
         self._tokens: list[tuple[bytes, Role]] = [(_bytes(t), r) for t, r in tokens.items()]
         # which token may still back a session: a rotated token ends the sessions it opened
         self._token_ids: dict[str, Role] = {token_id(t): r for t, r in tokens.items()}
         self.sessions = sessions if sessions is not None else Sessions()
+        self.throttle = throttle if throttle is not None else Throttle()
+        self._clock = clock
 
     @classmethod
     def from_settings(cls, *, director: str | None = None, producer: str | None = None,
-                      viewer: str | None = None, sessions: Sessions | None = None) -> Auth:
+                      viewer: str | None = None, sessions: Sessions | None = None,
+                      throttle: Throttle | None = None) -> Auth:
         """From settings where an unset role is empty; one token for two roles is an error."""
         settings: tuple[tuple[Role, str | None], ...] = (
             ("director", director), ("producer", producer), ("viewer", viewer))
@@ -88,7 +104,7 @@ class Auth:
             if token in tokens:
                 raise ValueError(f"the {role} and {tokens[token]} tokens are the same")
             tokens[token] = role
-        return cls(tokens, sessions)
+        return cls(tokens, sessions, throttle=throttle)
 
     def role_of(self, token: str) -> Role | None:
         """The role of `token`, comparing with every token (no early exit) in constant time."""
@@ -98,6 +114,21 @@ class Auth:
             if hmac.compare_digest(given, known):
                 found = role
         return found
+
+    def check_token(self, token: str, request: web.BaseRequest) -> Role | None:
+        """`role_of`, throttled per address (throttle.py): raises ApiError 429 while the
+        caller's address is blocked, without looking at the token; a wrong one counts."""
+        now, address = self._clock(), request.remote
+        wait = self.throttle.retry_after(address, now)
+        if wait:
+            raise too_many_tries(wait)
+        role = self.role_of(token)
+        if role is None:
+            blocked = self.throttle.failed(address, now)
+            if blocked:
+                log.warning("wrong token from %s: its tokens are refused for %d s", address,
+                            blocked)
+        return role
 
     def session_role(self, session_id: str) -> Role | None:
         """The role of a console session, while the token that opened it is still valid."""
@@ -120,13 +151,18 @@ class Auth:
         header = request.headers.get("Authorization")
         if header is not None:
             token = bearer_token(header)
-            return (None if token is None else self.role_of(token)), "bearer"
+            return (None if token is None else self.check_token(token, request)), "bearer"
         if query_token and "token" in request.query:
-            return self.role_of(request.query["token"]), "query"
+            return self.check_token(request.query["token"], request), "query"
         session_id = request.cookies.get(COOKIE)
         if session_id is not None:
             return self.session_role(session_id), "cookie"
         return None, None
+
+
+def too_many_tries(wait_s: int) -> ApiError:
+    return ApiError(429, "too_many_tries", f"too many wrong tokens from this address: try "
+                    f"again in {wait_s} s", {"Retry-After": str(wait_s)})
 
 
 def same_origin(request: web.BaseRequest) -> bool:
@@ -217,14 +253,14 @@ def guard(auth: Auth, permissions: Mapping[Endpoint, Access],
                 raise cross_site(request)
             return await handler(request)
         role, via = admit(auth, request, query_token=endpoint in query_token)
+        request[ROLE] = role  # (before the route's check: the audit log names who was refused)
+        request[VIA] = via
         if endpoint is not None:  # None: no such route; the handler answers 404/405
             if needed is None:
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} is open to no role")
             if not at_least(role, needed):
                 raise ApiError(403, "forbidden", f"{route.method} {endpoint[1]} needs the "
                                f"{needed} role; this {_what(via)} is {role}")
-        request[ROLE] = role
-        request[VIA] = via
         return await handler(request)
 
     return middleware

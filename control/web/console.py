@@ -4,6 +4,8 @@ library every page shares at `GET /lib/{file}` (control/pagelib.py).
 Both are open without a credential (the login form lives there); everything the console
 does goes through /api/, which is not. `GET /?token=TOKEN` logs in once: it sets the session
 cookie and sends the browser to `/` (303), so the token leaves the address bar and history.
+Only a link opened directly does: one that another site's page follows (Sec-Fetch-Site,
+Origin or Referer say so) would swap the victim's session for the sender's, and is refused.
 
 Files are served from one directory only: a path with a dot-segment, a hidden name, a
 backslash or a NUL, or one that resolves (through symlinks) outside the directory, is a 404,
@@ -20,7 +22,8 @@ from pathlib import Path
 from aiohttp import web
 
 from .. import pagelib
-from .auth import Auth
+from .auth import Auth, same_origin
+from .errors import ApiError
 from .sessions import COOKIE
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,19 @@ def set_session_cookie(response: web.StreamResponse, request: web.BaseRequest,
                         samesite="Strict", secure=request.secure)
 
 
+def from_another_site(request: web.BaseRequest) -> bool:
+    """Whether a navigation came from another site's page: the browser says so in
+    Sec-Fetch-Site (`none` is a link typed, pasted or bookmarked), or, in a browser without
+    it, an Origin or Referer names another host. A client that sends none of them (curl) is
+    not a browser led by a page."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() not in ("none", "same-origin")
+    if "Origin" in request.headers or "Referer" in request.headers:
+        return not same_origin(request)
+    return False
+
+
 class Console:
     def __init__(self, auth: Auth, root: Path | None = None) -> None:
         self.auth = auth
@@ -85,8 +101,18 @@ class Console:
 
     async def _login_link(self, request: web.Request) -> web.StreamResponse:
         token = request.query["token"]
-        role = self.auth.role_of(token)
         headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        if from_another_site(request):
+            # another site's link or form would log the victim's browser into the sender's
+            # session (and out of their own): only a link opened directly logs in
+            log.warning("console login link from another site refused (%s, Referer %r)",
+                        request.remote, request.headers.get("Referer"))
+            return web.Response(status=303, headers={**headers, "Location": "/?login=refused"})
+        try:
+            role = self.auth.check_token(token, request)
+        except ApiError as e:  # too many wrong tokens from this address
+            return web.Response(status=e.status, text=e.reason + "\n",
+                                headers={**headers, **e.headers})
         if role is None:
             log.warning("console login link with a wrong token from %s", request.remote)
             return web.Response(status=303, headers={**headers, "Location": "/?login=failed"})

@@ -33,7 +33,7 @@ from aiohttp import WSCloseCode, web
 
 from control.fanout import Limits, Pacer, Peer, Peers
 
-from .auth import ROLE
+from .auth import ROLE, VIA
 from .errors import dumps
 from .patch import diff
 
@@ -154,11 +154,15 @@ class StateHub:
         return self._whole[1], self._rev
 
     async def serve(self, request: web.Request, snapshot: dict[str, Any], *,
-                    delta: bool = False) -> web.WebSocketResponse:
+                    delta: bool = False) -> web.StreamResponse:
         """Run one authenticated client's socket until it or the server closes it.
         `delta`: the client applies JSON Patches (module docstring)."""
         # no permessage-deflate: browsers ask for it, and it would compress every push once
         # per client (no shared context); deltas are small and consoles are on the LAN
+        credential = f"{request.get(VIA, '')}:{request.get(ROLE, '')}"  # a role's token
+        refused = self._clients.refuse(request, credential)
+        if refused is not None:
+            return refused  # (before the upgrade: 429, Retry-After)
         ws = web.WebSocketResponse(heartbeat=self.heartbeat, timeout=self.limits.close_timeout,
                                    compress=False, max_msg_size=self.limits.max_message)
         await ws.prepare(request)
@@ -173,11 +177,7 @@ class StateHub:
             if self._model is None:  # nothing published yet: this is revision 0
                 self._model = snapshot
             client.outbox.want_snapshot()
-        self._clients.add(client)
-        try:
-            await client.run(lambda data: self._receive(client, data))
-        finally:
-            self._clients.discard(client)
+        await self._clients.serve(client, credential, lambda data: self._receive(client, data))
         return ws
 
     def _receive(self, peer: _Client, data: str | bytes) -> None:

@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 COOKIE = "showctl_session"
 TTL_S = 24 * 3600        # a show day: rehearsal, the show, the last cue
-MAX_SESSIONS = 1000      # logins need a valid token; this only bounds memory
+# sessions one token may hold (the oldest go first): a token's logins never end another
+# token's sessions (1000 viewer logins once logged the director out); with three tokens,
+# this bounds memory too
+MAX_PER_TOKEN = 256
 FILE_MODE = 0o600
 
 
@@ -52,9 +55,11 @@ class Sessions:
     """Session id → Session. `create` and `drop` persist (when there is a path)."""
 
     def __init__(self, path: Path | None = None, *, ttl_s: float = TTL_S,
+                 max_per_token: int = MAX_PER_TOKEN,
                  clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.ttl_s = ttl_s
+        self.max_per_token = max_per_token
         self._clock = clock
         self._by_digest: dict[str, Session] = {}
         self._saving = asyncio.Lock()
@@ -77,11 +82,13 @@ class Sessions:
         """A new session for `role`; returns its id (for the cookie, and nowhere else)."""
         session_id = secrets.token_urlsafe(32)
         self._expire()
-        while len(self._by_digest) >= MAX_SESSIONS:  # the oldest go first
-            oldest = min(self._by_digest, key=lambda d: self._by_digest[d].expires)
-            del self._by_digest[oldest]
-        self._by_digest[_digest(session_id)] = Session(role, token_id(token),
-                                                       self._clock() + self.ttl_s)
+        opener = token_id(token)
+        mine = [d for d, s in self._by_digest.items() if s.token_id == opener]
+        if len(mine) >= self.max_per_token:  # this token's oldest go first
+            mine.sort(key=lambda d: self._by_digest[d].expires)
+            for digest in mine[:len(mine) - self.max_per_token + 1]:
+                del self._by_digest[digest]
+        self._by_digest[_digest(session_id)] = Session(role, opener, self._clock() + self.ttl_s)
         await self._save()
         return session_id
 

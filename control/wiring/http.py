@@ -15,11 +15,15 @@ from control.metrics.looplag import LoopLagProbe
 from control.metrics.looplag import install_debug as install_looplag
 from control.overlays import OPENAPI_PATHS as OVERLAY_API_DOC
 from control.overlays import api_routes as overlay_api_routes
+from control.web.accesslog import AccessLogger
 from control.web.app import create_app
 from control.web.auth import Auth
+from control.web.bodies import BODY_TIMEOUT
+from control.web.hosts import AllowedHosts
 from control.web.hub import StateHub
 from control.web.port import ShowPort
 from control.web.sessions import Sessions
+from control.web.throttle import Throttle
 
 from .guest_controls import OPENAPI_PATHS as GUEST_API_DOC
 from .guest_controls import api_routes as guest_api_routes
@@ -35,7 +39,8 @@ def make_auth(settings: Settings) -> Auth:
     the director out)."""
     return Auth.from_settings(director=settings.director_token,
                               producer=settings.producer_token, viewer=settings.viewer_token,
-                              sessions=Sessions(settings.state_dir / "console-sessions.json"))
+                              sessions=Sessions(settings.state_dir / "console-sessions.json"),
+                              throttle=Throttle(settings.login_failures_per_address))
 
 
 def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
@@ -44,7 +49,10 @@ def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
     table; GET /metrics, GET /healthz and the on-demand loop-lag probe (/debug/looplag)."""
     app = create_app(show, auth, hub=hub,
                      extra_routes=(*overlay_api_routes(), *guest_api_routes()),
-                     openapi_paths={**OVERLAY_API_DOC, **GUEST_API_DOC})
+                     openapi_paths={**OVERLAY_API_DOC, **GUEST_API_DOC},
+                     allowed_hosts=AllowedHosts([*settings.allowed_hosts.split(","),
+                                                 settings.http_host]))
+    app[BODY_TIMEOUT] = settings.max_body_seconds
 
     def token_ok(token: str) -> bool:  # metrics are read only: any role
         return auth.role_of(token) is not None
@@ -66,11 +74,12 @@ async def http_server(app: web.Application, settings: Settings) -> AsyncIterator
     certificates = make_certificates(settings)
     context = certificates.context if certificates is not None else None
     door = make_door(app, settings)
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=HTTP_IDLE_TIMEOUT_S)
+    runner = web.AppRunner(app, access_log_class=AccessLogger,
+                           keepalive_timeout=HTTP_IDLE_TIMEOUT_S)
     await runner.setup()
     door_runner = None
     if door is not None:
-        door_runner = web.AppRunner(door, access_log=None,
+        door_runner = web.AppRunner(door, access_log_class=AccessLogger,
                                     keepalive_timeout=HTTP_IDLE_TIMEOUT_S)
         await door_runner.setup()
     listeners = Listeners(

@@ -21,9 +21,10 @@ from control import pagelib
 from control.config import Settings
 from control.overlays import base_url
 from control.overlays.urls import WILDCARD_HOSTS
-from control.web import forwarded
-from control.web.bodies import MAX_BODY
+from control.web import forwarded, serverheader
+from control.web.bodies import BODY_TIMEOUT, MAX_BODY
 from control.web.door import door_app
+from control.web.hosts import AllowedHosts
 from control.web.tls import Certificates, TlsFiles
 
 # what the door serves, by route name (control/guests/routes.py, control/pagelib.py)
@@ -50,6 +51,14 @@ def make_door(app: web.Application, settings: Settings) -> web.Application | Non
     if settings.door_port is None:
         return None
     door = door_app(app, DOOR_ROUTES, client_max_size=MAX_BODY)
+    # the main app's Host check (DNS rebinding), Server header and body timeout, not its
+    # guard: at the door everything but the guests' routes is 404, never 401
+    names = [*settings.allowed_hosts.split(","), settings.door_host]
+    if settings.guest_public_url:
+        names.append(URL(settings.guest_public_url).host or "")
+    door.middlewares.append(AllowedHosts(names).middleware())
+    serverheader.install(door)
+    door[BODY_TIMEOUT] = settings.max_body_seconds
     trust_proxies(door, settings)
     return door
 

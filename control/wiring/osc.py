@@ -24,7 +24,7 @@ class OscStarted:
 async def start_osc(show: ShowPort, settings: Settings) -> OscStarted:
     if not settings.osc_enabled:
         return OscStarted(None, None)
-    osc = OscInput(show, settings.osc_host, settings.osc_port)
+    osc = OscInput(show, settings.osc_host, settings.osc_port, allow=settings.osc_allow)
     try:
         await osc.start()
     except OSError as exc:

@@ -33,7 +33,8 @@ segments:
   - {id: countdown, title: Countdown, title_zh: 倒计时, at: "23:59:50", duration: 1m, scene: Countdown}
   - {id: outro, title: Outro, title_zh: 结束, duration: 2m, scene: Credits}
 """
-DIRECTOR, PRODUCER, VIEWER = "director-console-token", "producer-console-token", "viewer-console-token"
+DIRECTOR, PRODUCER, VIEWER = ("director-console-token-01", "producer-console-token-01",
+                              "viewer-console-token-0123")
 SAFE_SCENE = "Slate"
 
 

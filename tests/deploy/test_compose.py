@@ -64,6 +64,17 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
     for service in config["services"].values():  # published on loopback unless told otherwise
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), port
+    # Prometheus and Alertmanager have no login: on loopback even when the rest is published
+    gallery = run_config({**ENV, "SHOWCTL_SECRETS": str(secrets_dir),
+                          "SHOWCTL_CONSOLE_ADDR": "192.0.2.10",
+                          "SHOWCTL_MONITOR_ADDR": "192.0.2.10"})
+    published = yaml.safe_load(gallery.stdout)["services"]
+    for name in ("prometheus", "alertmanager"):
+        for port in published[name]["ports"]:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    assert str(published["grafana"]["ports"][0]).startswith("192.0.2.10:")
+    # Prometheus scrapes the controller by its service name: a Host it must answer to
+    assert "controller" in controller["environment"]["SHOWCTL_ALLOWED_HOSTS"].split(",")
 
 
 @pytest.mark.parametrize("missing", ["SHOWCTL_OBS_URL", "SHOWCTL_SECRETS"])

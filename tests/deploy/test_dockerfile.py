@@ -44,8 +44,9 @@ def test_hadolint_finds_nothing():
 
 def test_base_image_user_healthcheck_and_entrypoint():
     steps = instructions()
-    # the Debian release is pinned: the apt packages below are pinned to its versions
-    assert steps[0] == ("FROM", "python:3.11-slim-bookworm")
+    # pinned to a Python release and a Debian release (a digest may follow)
+    assert steps[0][0] == "FROM"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", steps[0][1])
     users = [args for word, args in steps if word == "USER"]
     assert users, "no USER: the controller would run as root"
     assert users[-1].split(":")[0] not in ("root", "0")
@@ -57,6 +58,29 @@ def test_base_image_user_healthcheck_and_entrypoint():
     [cmd] = [args for word, args in steps if word == "CMD"]
     assert entry == '["showctl"]' and cmd.startswith('["run", "--no-terminal"')
     assert any(w == "RUN" and "pip install" in a and " ." in a for w, a in steps)
+
+
+def test_dependencies_come_from_the_lock_file_with_hashes():
+    """The image installs requirements.lock (versions and sha256 of each file), and the
+    package itself without resolving anything again."""
+    steps = instructions()
+    installs = [a for w, a in steps if w == "RUN" and "pip install" in a]
+    assert "--require-hashes" in installs[0] and "-r requirements.lock" in installs[0]
+    assert all("--no-deps" in a for a in installs), installs
+    lock = (ROOT / "requirements.lock").read_text("utf-8")
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock, re.M))
+    assert re.findall(r"--hash=sha256:[0-9a-f]{64}", lock)
+    # every runtime dependency of pyproject.toml is in it, at a version its bound allows
+    import tomllib
+
+    from packaging.requirements import Requirement
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    names = {k.lower().replace("_", "-"): v for k, v in pinned.items()}
+    for dependency in project["dependencies"]:
+        requirement = Requirement(dependency)
+        version = names.get(requirement.name.lower().replace("_", "-"))
+        assert version is not None, f"{requirement.name} is not in requirements.lock"
+        assert requirement.specifier.contains(version), (requirement, version)
 
 
 def test_no_secret_is_baked_in():

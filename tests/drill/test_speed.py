@@ -128,7 +128,7 @@ def test_the_journal_keeps_the_speed_and_a_restart_resumes_it(tmp_path: Path):
 def test_speed_is_refused_outside_a_moved_rehearsal(tmp_path: Path, monkeypatch, capsys,
                                                      extra: list[str], env: dict[str, str],
                                                      message: str):
-    monkeypatch.setenv("SHOWCTL_DIRECTOR_TOKEN", "t" * 20)
+    monkeypatch.setenv("SHOWCTL_DIRECTOR_TOKEN", "t" * 24)
     monkeypatch.setenv("SHOWCTL_STATE_DIR", str(tmp_path / "state"))
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -27,6 +27,8 @@ import pytest
 from helpers import wait_for as _wait_for
 from hypothesis import HealthCheck, settings
 
+import control.overlays.hub as overlay_hub
+import control.web.hub as web_hub
 import control.wiring.http as wiring_http
 from control.config import Settings
 from control.guests.invites import make_token
@@ -59,6 +61,7 @@ PRODUCER = "producer-token-fuzz-0123456789"
 VIEWER = "viewer-token-fuzz-0123456789"
 GUEST = "ada"
 GUEST_SECRET = "guest-secret-fuzz-0123456789"
+BODY_TIMEOUT_S = 2.0  # the server's body timeout in these tests (http.max_body_time)
 HEADER_TIMEOUT_S = 2.0  # the server's idle/header timeout in these tests (slow-loris)
 
 # no cues: nothing may change by itself while a test compares before and after
@@ -135,7 +138,10 @@ class Live:
             director_token=DIRECTOR, producer_token=PRODUCER, viewer_token=VIEWER,
             state_dir=tmp / "state", osc_enabled=True, osc_port=self.osc_port,
             min_take_interval_ms=0, mixer_enabled=False, guest_secret=GUEST_SECRET,
-            guest_ice_hosts="127.0.0.1", guest_joins_per_minute=1_000_000)
+            guest_ice_hosts="127.0.0.1", guest_joins_per_minute=1_000_000,
+            # the fuzz sends wrong tokens among the right ones: no backoff here (it has its
+            # own tests, tests/web/test_doors.py); slow bodies are cut sooner than in a show
+            login_failures_per_address=0, max_body_seconds=BODY_TIMEOUT_S)
         self.journal = journal_path(self.settings.state_dir, str(self.rundown))
         self.read_key = read_key(DIRECTOR, PRODUCER, VIEWER)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -149,6 +155,11 @@ class Live:
 
     def start(self, monkeypatch: pytest.MonkeyPatch) -> Live:
         monkeypatch.setattr(wiring_http, "HTTP_IDLE_TIMEOUT_S", HEADER_TIMEOUT_S)
+        # the fuzz sends its messages as fast as it makes them, on one socket: the rate
+        # limit (tests/web/test_ws.py, bench/flood.py) would cut it; sizes stay the product's
+        for hub in (web_hub, overlay_hub):
+            monkeypatch.setattr(hub, "LIMITS", dataclasses.replace(hub.LIMITS, rate=10_000.0,
+                                                                   burst=100_000))
         self._thread.start()
         if not self._ready.wait(30) or self._error is not None:
             raise AssertionError(f"the controller did not start: {self._error!r}")
@@ -244,9 +255,9 @@ class Live:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, token: str | None = DIRECTOR,
-                timeout: float = 20) -> Response:
+                timeout: float = 20, host: str | None = None) -> Response:
         """A request with the director's token by default; `path` is sent as it is."""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
+        lines = [f"{method} {path} HTTP/1.1", "Host: " + (host or f"127.0.0.1:{self.port}"),
                  "Connection: close"]
         if token:
             lines.append(f"Authorization: Bearer {token}")

@@ -4,6 +4,8 @@
   announced 50 MB and the answer comes after 256 KiB, so the server never read it whole.
   Every documented route that reads a body, and WHIP; chunked bodies too.
 - Request lines and headers over aiohttp's limits: a 4xx, the server goes on.
+- Slow bodies: a body that does not arrive whole within the body timeout is a 408 on every
+  route that reads one; foreign Host names (DNS rebinding) are a 400 on every route.
 - Slow-loris: clients that send their headers one byte per second neither slow anyone else
   down nor stay: the server cuts them after its idle timeout (`HTTP_IDLE_TIMEOUT_S`, patched
   down to `HEADER_TIMEOUT_S` here to keep the test short).
@@ -17,7 +19,15 @@ import socket
 import time
 
 from fuzz.routes import routes
-from fuzz.support import DIRECTOR, GUEST, HEADER_TIMEOUT_S, Live, Response, assert_clean_error
+from fuzz.support import (
+    BODY_TIMEOUT_S,
+    DIRECTOR,
+    GUEST,
+    HEADER_TIMEOUT_S,
+    Live,
+    Response,
+    assert_clean_error,
+)
 
 import control.wiring.http as wiring_http
 
@@ -138,3 +148,45 @@ def test_slow_loris_clients_block_no_one_and_are_cut_off(live: Live) -> None:
         f"{time.monotonic() - opened:.1f} s: {len(slow) - len(cut)}"
     assert max(cut.values()) < HEADER_TIMEOUT_S + 3, cut
     assert max(latencies) < 1.5, latencies  # never held up until a slow one is cut
+
+
+def _api_posts(live: Live) -> list[str]:
+    paths = []
+    for route in routes(live):
+        if route.method == "POST" and route.path.startswith("/api/") and \
+                route.path != "/api/overlays/{template}/{verb}":  # (reads its body itself)
+            path = route.path
+            for name, known in route.params:
+                path = path.replace("{" + name + "}", (known or ("x",))[0])
+            paths.append(path)
+    return paths
+
+
+def test_slow_bodies_are_cut_with_a_408(live: Live) -> None:
+    before = live.snapshot()
+    for path in _api_posts(live):
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nConnection: close"
+                f"\r\nAuthorization: Bearer {DIRECTOR}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: 1000\r\n\r\n{{").encode()
+        started = time.monotonic()
+        resp = live.send(head, timeout=BODY_TIMEOUT_S + 10)  # and the rest never comes
+        assert resp.status == 408, (path, resp.status, resp.body[:200])
+        assert_clean_error(resp)
+        assert time.monotonic() - started < BODY_TIMEOUT_S + 5
+    assert live.snapshot() == before
+    assert live.request("GET", "/api/whoami").status == 200
+
+
+def test_foreign_host_names_are_refused_everywhere(live: Live) -> None:
+    before = live.snapshot()
+    paths = [r.path for r in routes(live) if "{" not in r.path] + ["/", "/static/app.js",
+                                                                    "/metrics", "/healthz"]
+    for host in ("evil.example", "rebind.evil.example:8080", "localhost.evil.example",
+                 "127.0.0.1.evil.example", "x" * 300):
+        for path in paths:
+            resp = live.request("POST" if path.startswith("/api/take") else "GET", path,
+                                b"{}", {"Content-Type": "application/json"}, host=host)
+            assert resp.status == 400, (host, path, resp.status)
+            assert b"allowed_hosts" in resp.body
+    assert live.snapshot() == before
+    assert live.request("GET", "/api/whoami", host="localhost").status == 200

@@ -108,6 +108,9 @@ def whip(live: Live, body: bytes, content_type: str | None = "application/sdp",
         assert end.status == 200, end
     else:
         assert_clean_error(resp, json_body=False)
+        # the gateway's own words, never the WebRTC library's (its internals and version)
+        assert not re.search(rb"aiortc|Error\b|Exception|Traceback|\bline \d", resp.body), \
+            resp.body[:300]
         after = live.snapshot()
         assert after == before, f"a refused offer changed something: {body[:300]!r}"
     assert live.request("GET", "/api/whoami").status == 200

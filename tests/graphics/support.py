@@ -25,7 +25,8 @@ from control.overlays import (
 from control.web.app import create_app
 from control.web.auth import Auth
 
-DIRECTOR, PRODUCER, VIEWER = "overlay-director-token", "overlay-producer-token", "overlay-viewer"
+DIRECTOR, PRODUCER, VIEWER = ("overlay-director-token-01", "overlay-producer-token-01",
+                              "overlay-viewer-token-0123")
 TOKENS = {DIRECTOR: "director", PRODUCER: "producer", VIEWER: "viewer"}
 RANK = {"viewer": 0, "producer": 1, "director": 2}
 SAFE = (96, 54, 96 + 1728, 54 + 972)  # EBU R95 graphics-safe area at 1080p: x0, y0, x1, y1

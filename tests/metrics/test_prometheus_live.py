@@ -28,7 +28,7 @@ from rundowns import ROOT
 from control.obs.launcher import ObsLauncher, free_port, scenes_for
 from control.show.loader import load_rundown
 
-DIRECTOR, VIEWER = "live-metrics-director", "live-metrics-viewer"
+DIRECTOR, VIEWER = "live-metrics-director-0123", "live-metrics-viewer-012345"
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from control.config import Settings
 from control.obs.launcher import free_port
 from control.wiring.live import run_show
 
-DIRECTOR, VIEWER = "wiring-director-token", "wiring-viewer-token"
+DIRECTOR, VIEWER = "wiring-director-token-0123", "wiring-viewer-token-0123456"
 
 
 async def test_metrics_from_the_wired_controller(tmp_path: Path):

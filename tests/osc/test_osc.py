@@ -278,3 +278,45 @@ async def test_it_binds_127_0_0_1_by_default(fake: FakeShow) -> None:
         assert listener.address[0] == "127.0.0.1"
     finally:
         await listener.close()
+
+
+async def test_one_datagram_with_two_panics_is_one_press(fake: FakeShow, osc: OscInput,
+                                                         clock: Clock) -> None:
+    host, port = osc.address
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    for _ in range(2):
+        bundle.add_content(OscMessageBuilder("/showctl/panic").build())
+    SimpleUDPClient(host, port).send(bundle.build())
+    await processed(osc, 1)
+    assert fake.commands.empty()  # armed once, not fired
+    sender = SimpleUDPClient(host, port)
+    sender.send_message("/showctl/panic", [])  # a second, separate press fires it
+    assert await next_command(fake) == Panic(by=OSC_)
+
+
+def _send_from(source: str, port: int, data: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.sendto(data, ("127.0.0.1", port))
+
+
+async def test_only_allowed_sources_are_read(fake: FakeShow, clock: Clock,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    take = OscMessageBuilder("/showctl/take").build().dgram
+    async with OscInput(fake, "127.0.0.1", 0, allow="127.0.0.1", clock=clock) as osc:
+        port = osc.address[1]
+        with caplog.at_level(logging.WARNING, logger="control.osc.server"):
+            _send_from("127.0.0.2", port, take)  # another loopback address: not allowed
+            await processed(osc, 1)
+        assert fake.commands.empty() and osc.counts["refused_source"] == 1
+        assert "127.0.0.2, which is not in osc.allow" in caplog.text
+        _send_from("127.0.0.1", port, take)
+        assert await next_command(fake) == Take(source=OSC_, by=OSC_)
+    async with OscInput(fake, "127.0.0.1", 0, allow="127.0.0.0/30", clock=clock) as osc:
+        _send_from("127.0.0.2", osc.address[1], take)  # a network
+        assert await next_command(fake) == Take(source=OSC_, by=OSC_)
+
+
+def test_the_allow_list_is_checked() -> None:
+    with pytest.raises(ValueError, match=r"'10\.0\.0\.300' is not an address or a network"):
+        OscInput(FakeShow(), allow="10.0.0.1, 10.0.0.300")

@@ -29,3 +29,13 @@ def test_osc_settings_from_the_file_and_the_environment(tmp_path: Path) -> None:
     assert (settings.osc_enabled, settings.osc_port) == (False, 53000)
     with pytest.raises(ConfigError, match="SHOWCTL_OSC_PORT: expected a port number"):
         load_settings(config, env={"SHOWCTL_OSC_PORT": "osc"})
+
+
+def test_osc_reads_only_loopback_by_default_and_the_allow_list_is_checked(
+        tmp_path: Path) -> None:
+    assert load_settings(None, env={}).osc_allow == "127.0.0.0/8,::1"
+    config = tmp_path / "show.yaml"
+    config.write_text("osc:\n  allow: [10.0.0.5, 10.0.1.0/24]\n", "utf-8")
+    assert load_settings(config, env={}).osc_allow == "10.0.0.5,10.0.1.0/24"
+    with pytest.raises(ConfigError, match=r"osc\.allow \(SHOWCTL_OSC_ALLOW\): 'companion'"):
+        load_settings(None, env={"SHOWCTL_OSC_ALLOW": "companion"})

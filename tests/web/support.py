@@ -12,12 +12,13 @@ from control.show.commands import Command
 from control.show.engine import Refused
 from control.web.app import create_app
 from control.web.auth import Auth
+from control.web.hosts import AllowedHosts
 from control.web.hub import StateHub
 from control.web.port import OutputFailed
 
 DIRECTOR = "director-token-0123456789"
 PRODUCER = "producer-token-0123456789"
-VIEWER = "viewer-token-0123456789"
+VIEWER = "viewer-token-0123456789ab"
 TOKENS = {"director": DIRECTOR, "producer": PRODUCER, "viewer": VIEWER}
 
 SAMPLE = Path(__file__).resolve().parents[2] / "rundown" / "nye-of-science-2023.yaml"
@@ -80,10 +81,11 @@ class FakeShow:
 
 
 def make_app(fake: FakeShow, hub: StateHub | None = None, *, auth: Auth | None = None,
-             static_dir: Path | None = None) -> web.Application:
+             static_dir: Path | None = None, hosts: tuple[str, ...] = ("localhost",)
+             ) -> web.Application:
     return create_app(fake, auth or Auth.from_settings(**TOKENS),
                       hub=hub if hub is not None else StateHub(send_timeout=2.0, close_timeout=0.5),
-                      static_dir=static_dir)
+                      static_dir=static_dir, allowed_hosts=AllowedHosts(hosts))
 
 
 def bearer(token: str) -> dict[str, str]:

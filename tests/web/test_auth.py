@@ -20,13 +20,16 @@ def test_no_token_means_no_api() -> None:
         Auth.from_settings(director="", producer=None, viewer="")
 
 
+D_SECRET, V_SECRET = "d-secret-0123456789abcdef", "v-secret-0123456789abcdef"
+
+
 def test_empty_settings_are_skipped() -> None:
-    auth = Auth.from_settings(director="d-secret", producer="", viewer="v-secret")
-    assert auth.role_of("d-secret") == "director"
-    assert auth.role_of("v-secret") == "viewer"
+    auth = Auth.from_settings(director=D_SECRET, producer="", viewer=V_SECRET)
+    assert auth.role_of(D_SECRET) == "director"
+    assert auth.role_of(V_SECRET) == "viewer"
     assert auth.role_of("") is None
-    assert auth.role_of("d-secre") is None
-    assert auth.role_of("d-secret ") is None
+    assert auth.role_of(D_SECRET[:-1]) is None
+    assert auth.role_of(D_SECRET + " ") is None
     assert auth.role_of("☃") is None and auth.role_of("\ud800") is None
 
 
@@ -34,6 +37,8 @@ def test_empty_settings_are_skipped() -> None:
     ({"director": "same", "viewer": "same"}, "the viewer and director tokens are the same"),
     ({"director": "has space"}, "whitespace"),
     ({"producer": " padded"}, "whitespace"),
+    ({"director": "x" * 23}, r"the director token is 23 characters long; at least 24 .*"
+                             r"secrets.token_urlsafe\(24\)"),
 ])
 def test_bad_settings_are_refused(settings: dict[str, str], words: str) -> None:
     with pytest.raises(ValueError, match=words):
@@ -42,7 +47,7 @@ def test_bad_settings_are_refused(settings: dict[str, str], words: str) -> None:
 
 def test_unknown_roles_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown role 'admin'"):
-        Auth({"t": "admin"})  # type: ignore[dict-item]
+        Auth({"t" * 24: "admin"})  # type: ignore[dict-item]
 
 
 def test_the_app_needs_a_configured_auth() -> None:

@@ -39,7 +39,8 @@ def static(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def console(fake: FakeShow, static: Path) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(make_app(fake, static_dir=static), host="127.0.0.1")) as c:
+    app = make_app(fake, static_dir=static, hosts=("localhost", "console.local"))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as c:
         yield c
 
 
@@ -291,7 +292,7 @@ async def test_a_changed_token_ends_its_sessions(tmp_path: Path) -> None:
     auth = Auth.from_settings(**TOKENS, sessions=sessions)
     director = await sessions.create("director", DIRECTOR)
     viewer = await sessions.create("viewer", VIEWER)
-    rotated = Auth.from_settings(**{**TOKENS, "director": "a-brand-new-token"}, sessions=sessions)
+    rotated = Auth.from_settings(**{**TOKENS, "director": "a-brand-new-token-0123456789"}, sessions=sessions)
     assert auth.session_role(director) == "director"
     assert rotated.session_role(director) is None
     assert rotated.session_role(viewer) == "viewer"

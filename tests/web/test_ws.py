@@ -254,3 +254,56 @@ async def test_a_client_that_floods_messages_is_closed_with_1008(fake: FakeShow)
         await until(lambda: len(hub) == 1)
         await calm.send_json({"type": "ping"})
         assert await calm.receive_json() == {"type": "pong"}
+
+
+async def test_a_flooders_address_waits_before_it_may_reconnect(fake: FakeShow) -> None:
+    """A flooder closed with 1008 comes back at once (bench/flood.py): its address is
+    refused new sockets (429, Retry-After) for the penalty, the other tokens' sockets are
+    not affected, and it may come back after."""
+    hub = StateHub(limits=Limits(rate=1, burst=5, close_timeout=0.5, penalty_s=1.0))
+    async with TestClient(TestServer(make_app(fake, hub), host="127.0.0.1")) as client:
+        async with client.ws_connect("/api/ws", headers=bearer(VIEWER)) as flood:
+            await flood.receive_json()
+            for _ in range(20):
+                await flood.send_json({"type": "ping"})
+            async with asyncio.timeout(10):
+                while (msg := await flood.receive()).type is WSMsgType.TEXT:
+                    pass
+            assert msg.data == 1008
+        await until(lambda: len(hub) == 0)
+        async with client.get("/api/ws", headers={**bearer(VIEWER), "Connection": "Upgrade",
+                                                  "Upgrade": "websocket",
+                                                  "Sec-WebSocket-Version": "13",
+                                                  "Sec-WebSocket-Key": "x3JJHMbDL1EzLkh9GBhXDw=="}
+                              ) as resp:
+            assert resp.status == 429 and resp.headers["Retry-After"] == "1"
+        refused_at = asyncio.get_running_loop().time()
+
+        async def reconnects() -> bool:
+            try:
+                async with client.ws_connect("/api/ws", headers=bearer(VIEWER)) as ws:
+                    return (await ws.receive_json())["type"] == "state"
+            except aiohttp.WSServerHandshakeError:
+                return False
+        await until(reconnects, timeout=10)
+        assert asyncio.get_running_loop().time() - refused_at < 5
+
+
+async def test_one_credential_holds_a_bounded_number_of_sockets(fake: FakeShow) -> None:
+    hub = StateHub(limits=Limits(max_per_credential=3))
+    async with TestClient(TestServer(make_app(fake, hub), host="127.0.0.1")) as client:
+        held = [await client.ws_connect("/api/ws", headers=bearer(VIEWER)) for _ in range(3)]
+        for ws in held:
+            await ws.receive_json()
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect("/api/ws", headers=bearer(VIEWER))
+        assert refused.value.status == 429
+        # another token is another credential; a socket closed frees its place
+        async with client.ws_connect("/api/ws", headers=bearer(DIRECTOR)) as other:
+            assert (await other.receive_json())["type"] == "state"
+        await held.pop().close()
+        await until(lambda: len(hub) == 2)
+        async with client.ws_connect("/api/ws", headers=bearer(VIEWER)) as again:
+            assert (await again.receive_json())["type"] == "state"
+        for ws in held:
+            await ws.close()
