@@ -90,6 +90,9 @@ async def test_every_other_route_is_404_at_the_door(tmp_path: Path) -> None:
             assert resp.status == 401  # the door still wants the invite
         async with http.ws_connect(f"{door}/guest/ada/ws?t={token}") as ws:
             assert (await ws.receive_json(timeout=10))["status"] == "invited"
+        # the main app's Host check and Server header hold at the door too (DNS rebinding)
+        async with http.get(link, headers={"Host": "rebound.example"}) as resp:
+            assert resp.status == 400 and resp.headers["Server"] == "showctl"
 
 
 def test_the_door_refuses_a_route_it_does_not_know() -> None:

@@ -183,9 +183,11 @@ async def test_the_console_mints_https_invites_behind_the_proxy() -> None:
 
     from control.web.app import create_app
     from control.web.auth import Auth
+    from control.web.hosts import AllowedHosts
 
     app = create_app(FakeShow(), Auth.from_settings(**TOKENS), extra_routes=api_routes(),
-                     openapi_paths=OPENAPI_PATHS)
+                     openapi_paths=OPENAPI_PATHS,
+                     allowed_hosts=AllowedHosts(["show.example.org"]))
 
     async def deliver(_guest: str, _text: str) -> int:
         return 0
