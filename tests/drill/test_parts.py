@@ -5,6 +5,8 @@ cannot run, the report's markdown, and a package with no import circle."""
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,12 @@ def test_the_drill_package_has_no_import_circle():
             visit(nxt, (*trail, node))
     for start in graph:
         visit(start, ())
+
+
+def test_scripts_drill_without_the_venv_says_so_and_runs_nothing(tmp_path: Path):
+    """Not the system python3 instead (it lacks the packages, or has other versions)."""
+    (tmp_path / "scripts").mkdir()
+    script = shutil.copy(ROOT / "scripts" / "drill", tmp_path / "scripts" / "drill")
+    done = subprocess.run([script, "x.yaml"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"no {tmp_path}/.venv/bin/python: run 'make setup' first" in done.stderr
