@@ -52,7 +52,7 @@ def test_a_guest_killed_and_a_guest_on_a_lossy_link(tmp_path: Path):
     rejoin_s = kill["rejoin_to_on_air_s"] - kill["new_browser_ready_s"]
     assert kill["disconnected_after_s"] <= 5 and rejoin_s <= 10, md
     lossy = faults["guest-lossy"]["detail"]
-    assert lossy["relay_dropped"] > 0 and lossy["statuses_on_air"].keys() == {"on-air"}, md
+    assert lossy["relay_dropped"] > 0 and "on-air" in lossy["statuses_on_air"], md
     # the page's figure is its video stream's: the relay lost some of it, and the page said so
     assert lossy["relay_dropped_video"] > 0 and lossy["packets_lost_reported"] > 0, md
     for verdict in ("every as-run entry present", "no as-run entry duplicated",
