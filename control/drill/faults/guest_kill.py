@@ -11,7 +11,7 @@ from typing import Any
 
 from ..readmodel import GuestStatus, ReadModel, guest_status, on_air_segment
 from ..wait import until
-from .guest import Box, GuestFault, box_of, box_shot, differs
+from .guest import Box, GuestFault, box_of, box_shot, differs, feed_status
 
 REJOIN_GOAL_S = 5.0  # a new browser with the same link → on air again
 KILL_NEEDS_S = 12.0  # wall seconds of its segment a guest-kill needs left (5-15 s used)
@@ -83,9 +83,12 @@ class GuestKill(GuestFault):
         other (a still card, not a frozen frame or a picture in passing); None after
         SLATE_BOUND_S."""
         seen: list[tuple[float, Any]] = []  # (monotonic s, shot) unlike the camera
+        unlike: list[float] = []  # each shot's difference to the camera (a miss says why)
 
         async def slated() -> tuple[Any, float] | None:
             at, picture = time.monotonic(), await box_shot(self.ctx.watch, self.box)
+            if picture is not None:
+                unlike.append(round(differs(picture, self.camera), 1))
             if picture is None or differs(picture, self.camera) <= CAMERA_VS_SLATE:
                 seen.clear()
                 return None
@@ -99,6 +102,9 @@ class GuestKill(GuestFault):
             self.r.detail["slate_in_obs_after_s"] = round(slate_at - self.t0_mono, 2)
         except TimeoutError:
             self.r.detail["slate_in_obs_after_s"] = None
+            # why: the box unchanged (OBS behind, or the mixer not slating), or never still
+            self.r.detail["shots_unlike_camera"] = unlike[-40:]
+            self.r.detail["feed_status"] = await feed_status(self.ctx.watch)
         self.r.checks["OBS shows the slate in its box"] = slate is not None
         return slate
 
