@@ -39,6 +39,7 @@ from typing import Any
 from ..guests.invites import invite_url, make_token
 from .relay import LossyRelay, answer_port, media_ssrcs, strip_candidates, via_relay
 from .result import DrillError
+from .wait import until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-device-for-media-stream",
@@ -123,8 +124,14 @@ class GuestBrowsers:
         b = self.browsers[guest]
         b.joins += 1
         await b.page.goto(b.link)
-        await b.page.wait_for_function("window.showctlGuest", timeout=15_000)
-        await b.page.evaluate("showctlGuest.join()")
+        page = b.page
+
+        async def loaded() -> bool:
+            # asked through the DevTools protocol, which the page's CSP (script-src 'self',
+            # no eval) does not bind: Playwright's wait_for_function evals in the page
+            return bool(await page.evaluate("() => Boolean(window.showctlGuest)"))
+        await until(loaded, 15, f"{guest}'s page loaded", 0.05)
+        await page.evaluate("showctlGuest.join()")
 
     async def _whip(self, b: Browser, route: Any) -> None:
         """The WHIP POST of the lossy guest: offer without candidates, answer via a relay."""

@@ -24,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+PAUSE_S = 0.3  # a pause in the guest's packets worth noting (its audio comes every 20 ms)
 _CANDIDATE = re.compile(r"^a=(candidate:.*|end-of-candidates)$")
 _FID = re.compile(r"^a=ssrc-group:FID (\d+)")
 _SSRC = re.compile(r"^a=ssrc:(\d+) ")
@@ -122,6 +124,11 @@ class LossyRelay:
         self.loss = 0.0
         self.jitter_ms = 0.0
         self.counts = RelayCounts()
+        self.pauses: list[tuple[float, float]] = []
+        """(monotonic s it ended, its length) of each pause of PAUSE_S or more in what came
+        from the guest: its media really stopped there (a browser, or the drill itself,
+        starved of CPU), and the controller is right to slate it."""
+        self._last_up: float | None = None
         self._rand = random.Random(seed)
         self._front: _Side | None = None
         self._back: _Side | None = None
@@ -149,6 +156,10 @@ class LossyRelay:
     def _received(self, data: bytes, addr: tuple[str, int], up: bool) -> None:
         if up:
             self.client = addr
+            now = time.monotonic()
+            if self._last_up is not None and now - self._last_up >= PAUSE_S:
+                self.pauses.append((now, now - self._last_up))
+            self._last_up = now
             out, to = self._back, self.server
         else:
             if addr != self.server or self.client is None:

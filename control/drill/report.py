@@ -143,9 +143,17 @@ def guest_lines(faults: list[dict[str, Any]]) -> list[str]:
                 f"{d.get('packets_lost_reported')} packets lost); while its segment was on air "
                 f"the read model showed "
                 f"{d['statuses_on_air']}"
-                f"{' and its page made a new session' if d.get('rejoined_in_window') else ''}; "
+                f"{' and its page made a new session' if d.get('rejoined_in_window') else ''}"
+                f"{_paused(d.get('media_paused_s'))}; "
                 f"the show clock ran {d['show_advanced_s']:g} s; "
                 f"link stats clean again after {_s(d.get('clean_again_after_s'))}")
         elif f["name"].startswith("guest-") and d.get("error"):
             lines.append(f"- {f['name']}: {d['error']}")
     return ["", "## Guests", "", *lines] if lines else []
+
+
+def _paused(pauses: list[float] | None) -> str:
+    """The pauses in what the guest sent (its media really stopped), if any."""
+    if not pauses:
+        return ""
+    return f" (its media paused at the relay: {', '.join(f'{p:g} s' for p in pauses)})"

@@ -34,6 +34,7 @@ from control.guests.video import LatestFrame, VideoFrame
 log = logging.getLogger(__name__)
 
 MAX_SDP = 64 * 1024
+WATCH_EVERY = 0.05  # s between the watchdog's looks at the guests' media
 PHASES = ("invited", "connecting", "connected", "disconnected")
 
 
@@ -285,11 +286,16 @@ class Gateway:
             self._lose(guest, "guest page closed")
 
     async def _watchdog(self) -> None:
-        """While sessions exist: lose guests whose media stopped (every 50 ms) and read the
-        peer connections' own stats for metrics (every ``stats_every`` s)."""
+        """While sessions exist: lose guests whose media stopped (every WATCH_EVERY s; a
+        late wake is the loop's stall, not the guests') and read the peer connections' own
+        stats for metrics (every ``stats_every`` s)."""
         next_stats = 0.0
+        slept_at = self.clock()
         while self.sessions:
             now = self.clock()
+            late = now - slept_at - WATCH_EVERY
+            if late > WATCH_EVERY:  # frames waited in the loop's queue as long
+                self.liveness.stalled(late)
             for guest in self.liveness.check(now):
                 if guest in self.sessions:
                     self._lose(guest, f"no media for {self.liveness.gap_s:g} s")
@@ -300,7 +306,8 @@ class Gateway:
                         report = await session.pc.getStats()
                         if self.sessions.get(guest) is session:
                             self.meter.update(guest, report.values())
-            await asyncio.sleep(0.05)
+            slept_at = self.clock()
+            await asyncio.sleep(WATCH_EVERY)
 
     # --- media ----------------------------------------------------------------------------
 

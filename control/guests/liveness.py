@@ -81,6 +81,14 @@ class Liveness:
             return True
         return False
 
+    def stalled(self, seconds: float) -> None:
+        """The event loop was busy elsewhere this long: no frame could be taken in
+        meanwhile, so the gap clock does not count it (a busy controller slated every
+        guest for a frame, and showed them disconnected, though their media flowed)."""
+        for state in self._guests.values():
+            if state.last_media is not None:
+                state.last_media += seconds
+
     def check(self, now: float) -> list[str]:
         """The guests lost now because their media stopped ``gap_s`` ago."""
         out = []

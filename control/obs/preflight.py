@@ -183,8 +183,19 @@ def redact_url(url: str) -> str:
 
 def feed_settings(url: str) -> dict[str, Any]:
     """An ``ffmpeg_source`` playing the mixer's MPEG-TS over UDP, with the least delay; it
-    reopens the stream when it ends (reconnect) and restarts whenever its scene goes on
-    program (control.obs.mediafeed restarts it when it stalls).
+    reopens the stream when it ends (reconnect), closes it while no scene on program shows
+    it and opens it afresh whenever one goes on program (control.obs.mediafeed restarts it
+    when it stalls).
+
+    ``close_when_inactive``: kept open off program, the source stops reading but ffmpeg's
+    UDP thread goes on filling its FIFO (5.4 MB: minutes of the mixer's black between guest
+    segments), and the next take plays that backlog at its own pace: the guests' boxes
+    showed a picture as old as the time off program (13 s late after 15 s off, measured on
+    OBS 29; 0.5-1 s when closed). A restart does not drop it (it seeks; a stream cannot).
+    Over SRT the source stays open: closing it would close OBS's SRT listener, and the
+    mixer would call in vain until the next take reopens it (seconds of its reconnect
+    backoff at every take); SRT's live mode drops what is older than its latency instead
+    of queueing it, so there is no backlog to fear.
 
     Why these (OBS 29's ffmpeg_source, deps/media-playback): the source paces what it
     plays by the stream's timestamps from the moment it opens, so whatever it has queued
@@ -195,7 +206,7 @@ def feed_settings(url: str) -> dict[str, Any]:
     median ~0.7 s from a picture change in the mixer to OBS's screenshot with
     ``buffering_mb: 0`` alone, ~0.3-0.5 s with the options (docs/guests.md)."""
     return {"is_local_file": False, "input": url, "input_format": "mpegts",
-            "restart_on_activate": True, "close_when_inactive": False,
+            "restart_on_activate": True, "close_when_inactive": not url.startswith("srt:"),
             "reconnect_delay_sec": 1, "buffering_mb": 0, "hw_decode": False,
             "clear_on_media_end": False, "ffmpeg_options": FEED_FFMPEG_OPTIONS}
 

@@ -25,9 +25,9 @@ def alarm(level: AlarmLevel, text: str, code: str | None = None, **params: Any) 
 
 def alarms(state: ShowState, view: ShowView, obs: ObsView, *,
            journal_error: str | None = None, osc_error: str | None = None,
-           speed: float = 1.0, obs_not_answering_s: float | None = None) -> list[Alarm]:
+           speed: float = 1.0) -> list[Alarm]:
     """Besides the show and OBS: a journal that cannot be written, an OSC port that would
-    not open, a compressed-time rehearsal, an OBS connected but not answering."""
+    not open, a compressed-time rehearsal."""
     out = []
     if journal_error is not None:  # the show goes on; the records wait in memory
         out.append(alarm("critical", "journal not written (records held in memory until it "
@@ -48,17 +48,20 @@ def alarms(state: ShowState, view: ShowView, obs: ObsView, *,
     if speed != 1:
         out.append(alarm("info", f"compressed time: the show clock runs x{speed:g} "
                          "(rehearsal only)"))
-    if obs_not_answering_s is not None:
-        out.append(alarm("critical", f"OBS is not answering: program not confirmed for "
-                         f"{obs_not_answering_s:.0f} s (frozen or overloaded)"))
     return out
 
 
 def _obs_alarms(obs: ObsView) -> list[Alarm]:
-    """The link's: not connected, or what the sync says is wrong in OBS."""
+    """The link's: not connected, connected but silent (a frozen OBS keeps its socket
+    open: the sync knows when a request or a take went unanswered), or what the sync says
+    is wrong in OBS."""
     out = []
     if not obs.get("connected"):
         out.append(alarm("critical", "OBS is not connected", "obs_disconnected"))
+    silent = obs.get("not_answering_s")
+    if silent is not None:
+        out.append(alarm("critical", f"OBS is not answering: no answer for {silent:.0f} s "
+                         "(frozen or overloaded)"))
     for text in obs.get("alarms") or ():
         out.append(alarm("warning", str(text)))
     return out

@@ -154,6 +154,8 @@ class ObsView(TypedDict):
     alarms: list[str]
     take_latency_ms: float | None
     reconnects: int
+    not_answering_s: float | None  # connected, but a request or take unanswered this long
+    take_lead_ms: int | None
     url: str
     connection_attempts: int
 

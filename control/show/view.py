@@ -44,7 +44,6 @@ class Devices:
     speed: float = 1.0                    # > 1: compressed-time rehearsal
     journal_error: str | None = None      # the last journal write failed: why
     osc_error: str | None = None          # OSC enabled but not listening: why
-    obs_not_answering_s: float | None = None  # connected, program not confirmed this long
 
 
 def read_model(state: ShowState, now: int, devices: Devices) -> ReadModel:
@@ -53,8 +52,7 @@ def read_model(state: ShowState, now: int, devices: Devices) -> ReadModel:
                      journal_ok=devices.journal_error is None)
     return {**view, "obs": devices.obs, "guests": devices.guests,
             "alarms": alarms(state, view, devices.obs, journal_error=devices.journal_error,
-                             osc_error=devices.osc_error, speed=devices.speed,
-                             obs_not_answering_s=devices.obs_not_answering_s)}
+                             osc_error=devices.osc_error, speed=devices.speed)}
 
 
 def show_view(state: ShowState, now: int, *, speed: float = 1.0,

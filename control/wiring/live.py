@@ -82,13 +82,10 @@ class LiveShow:
 
     def read_model(self) -> ReadModel:
         state, now = self.runner.state, self.runner.now()
-        obs = self.obs.view()
         return view.read_model(state, now, view.Devices(
-            obs=obs, guests=self.guests.view(state, self.runner.change.desired),
+            obs=self.obs.view(), guests=self.guests.view(state, self.runner.change.desired),
             speed=self.speed, journal_error=self.runner.journal_error,
-            osc_error=self.osc_error,
-            # LEFT HERE FOR NOW: moves into the OBS sync (ObsStatus.not_answering_s)
-            obs_not_answering_s=self.obs.not_answering.seconds(obs)))
+            osc_error=self.osc_error))
 
     def has_segment(self, segment_id: str) -> bool:
         return any(seg.id == segment_id for seg in self.runner.state.rundown.segments)

@@ -3,9 +3,8 @@ read model says of them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 from control.config import Settings
@@ -16,32 +15,6 @@ from control.runner import Change
 from control.show.readmodel import ObsView
 from control.web.port import Output, OutputFailed
 
-NOT_ANSWERING_AFTER_S = 2.0  # connected but not matching the show this long (no reason known)
-
-
-class NotAnswering:
-    """How long OBS has been connected but not matching the show with no reason given (a
-    frozen OBS keeps its socket open: the link looks up while nothing is applied).
-
-    LEFT HERE FOR NOW: it moves into the OBS sync (`ObsStatus.not_answering_s`), which knows
-    when a batch went unanswered; then `ObsLink.view` reads it from the status instead."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._since: float | None = None  # monotonic s: OBS not matching the show
-
-    def seconds(self, obs: ObsView) -> float | None:
-        """Seconds past the threshold, or None (in sync, down, or a reason is known)."""
-        if not obs.get("connected") or obs.get("in_sync") or obs.get("alarms") \
-                or obs.get("manual_override"):
-            self._since = None
-            return None
-        now = self._clock()
-        if self._since is None:
-            self._since = now
-        stuck = now - self._since
-        return stuck if stuck >= NOT_ANSWERING_AFTER_S else None
-
 
 @dataclass(slots=True)
 class ObsLink:
@@ -49,14 +22,15 @@ class ObsLink:
 
     client: ObsClient
     sync: ObsSync
-    not_answering: NotAnswering = field(default_factory=NotAnswering)
 
     def follow(self, change: Change) -> None:
         """OBS is told what this step's desired state says (the sync diffs and sends one batch)."""
         self.sync.want(change.desired)
 
     def view(self) -> ObsView:
-        """The read model's `obs`: the sync's status and the connection's."""
+        """The read model's `obs`: the sync's status (with `not_answering_s`: a frozen OBS
+        keeps its socket open, the sync knows which request went unanswered) and the
+        connection's."""
         obs = self.sync.status().to_json()
         if self.client.fatal_error is not None:  # wrong password, OBS too old: no retrying
             obs["last_error"] = str(self.client.fatal_error)  # (its alarm: sync.status())

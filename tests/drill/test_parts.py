@@ -5,6 +5,8 @@ cannot run, the report's markdown, and a package with no import circle."""
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from rundowns import ROOT
 from control.drill.cli import main
 from control.drill.faults import FAULTS, GUEST_FAULTS, SHOW_FAULTS, Fault
 from control.drill.readmodel import instant_ms, segment_span
-from control.drill.report import markdown
+from control.drill.report import guest_lines, markdown
 from control.drill.result import Verdict
 
 ISO = "2023-12-31T23:59:30+08:00"
@@ -111,3 +113,25 @@ def test_the_drill_package_has_no_import_circle():
             visit(nxt, (*trail, node))
     for start in graph:
         visit(start, ())
+
+
+def test_scripts_drill_without_the_venv_says_so_and_runs_nothing(tmp_path: Path):
+    """Not the system python3 instead (it lacks the packages, or has other versions)."""
+    (tmp_path / "scripts").mkdir()
+    script = shutil.copy(ROOT / "scripts" / "drill", tmp_path / "scripts" / "drill")
+    done = subprocess.run([script, "x.yaml"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"no {tmp_path}/.venv/bin/python: run 'make setup' first" in done.stderr
+
+
+def test_the_report_names_the_pauses_in_a_lossy_guest_s_media():
+    detail = {"guest": "grace", "loss": 0.05, "jitter_ms": 30.0, "window_s": 6.2,
+              "relay_dropped": 41, "relay_dropped_pct": 5.28, "relay_dropped_video": 3,
+              "loss_reported_after_s": 2.76, "max_loss_pct_reported": 4.69,
+              "packets_lost_reported": 2, "statuses_on_air": {"on-air": 22, "disconnected": 1},
+              "show_advanced_s": 31.0, "clean_again_after_s": 0.64}
+    (line,) = guest_lines([{"name": "guest-lossy", "detail": {**detail,
+                                                              "media_paused_s": [0.45]}}])[3:]
+    assert "{'on-air': 22, 'disconnected': 1} (its media paused at the relay: 0.45 s);" in line
+    (line,) = guest_lines([{"name": "guest-lossy", "detail": detail}])[3:]
+    assert "paused" not in line

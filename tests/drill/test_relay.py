@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from control.drill.relay import (
+    PAUSE_S,
     LossyRelay,
     answer_port,
     is_rtp,
@@ -115,6 +116,30 @@ async def test_the_relay_forwards_both_ways_and_drops_a_share_of_media():
         assert relay.counts.dropped_up == {7: 200 - media}  # what was lost, by stream
         relay.set()
         assert relay.loss == 0 and relay.jitter_ms == 0
+    finally:
+        relay.close()
+        server.transport.close()
+        client.transport.close()
+
+
+async def test_the_relay_notes_each_pause_in_what_the_guest_sends():
+    """The guest-lossy fault's word on a brief slate: the guest's media really stopped."""
+    loop = asyncio.get_running_loop()
+    _, server = await loop.create_datagram_endpoint(_Peer, local_addr=("127.0.0.1", 0))
+    _, client = await loop.create_datagram_endpoint(_Peer, local_addr=("127.0.0.1", 0))
+    assert server.transport is not None and client.transport is not None
+    relay = await LossyRelay.start(server.transport.get_extra_info("sockname")[1])
+    try:
+        to_relay = ("127.0.0.1", relay.port)
+        for _ in range(3):  # packets close together: no pause
+            client.transport.sendto(b"\x00\x01stun", to_relay)
+        await _wait(lambda: len(server.got) == 3)
+        assert relay.pauses == []
+        await asyncio.sleep(PAUSE_S + 0.1)  # the pause itself (what is measured)
+        client.transport.sendto(b"\x00\x01stun", to_relay)
+        await _wait(lambda: len(server.got) == 4)
+        ((ended, length),) = relay.pauses
+        assert PAUSE_S <= length < 5 and ended <= loop.time() + 1e-3
     finally:
         relay.close()
         server.transport.close()

@@ -10,19 +10,21 @@ from __future__ import annotations
 import asyncio
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from helpers import MemoryJournal
+from helpers import MemoryJournal, until
 from rundowns import HEADER, load
 
 from control.cli import main
 from control.config import Settings
+from control.obs.sync import ObsSync
 from control.runner import Runner, ScaledClock, wall_clock_ms
 from control.show import commands as C
 from control.show.engine import Refused, advance, apply
 from control.show.state import initial_state
-from control.wiring.obs import NotAnswering
+from control.show.view import Devices, read_model
+from control.wiring.obs import ObsLink
 from control.wiring.show import open_show
 
 
@@ -161,15 +163,51 @@ def test_expect_is_left_out_of_the_journal_when_unused():
     assert C.from_json(C.to_json(C.Take("a", expect="b"))) == C.Take("a", expect="b")
 
 
-def test_a_frozen_obs_is_an_alarm_after_two_seconds():
-    """A frozen OBS keeps its socket open: connected, but the take is never confirmed."""
+class FrozenObs:
+    """What a SIGSTOPped OBS looks like to the link: its socket stays open (connected) and
+    no request is answered until `thaw()`."""
+
+    url = "ws://127.0.0.1:4455"
+    connected = True
+    fatal_error = None
+    sessions = connection_attempts = 1
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self._thawed = asyncio.Event()
+
+    async def call(self, request_type: str, data: Any = None, timeout: Any = None) -> Any:
+        self.asked.append(request_type)
+        await self._thawed.wait()
+        return {"outputActive": True}
+
+    def thaw(self) -> None:
+        self._thawed.set()
+
+
+async def test_a_frozen_obs_is_an_alarm_after_two_seconds(monkeypatch):
+    """The alarm comes from the sync's own count of the request OBS left unanswered
+    (ObsStatus.not_answering_s), through the link's view into the read model."""
     now = [100.0]
-    timer = NotAnswering(clock=lambda: now[0])
-    frozen: Any = {"connected": True, "in_sync": False, "alarms": [], "manual_override": None}
-    assert timer.seconds(frozen) is None
+    client = FrozenObs()
+    link = ObsLink(cast(Any, client), ObsSync(cast(Any, client)))
+    monkeypatch.setattr(link.sync, "_now", lambda: now[0])  # the sync's clock, stepped here
+    r = load(SHOW).rundown
+    state = initial_state(r)
+
+    def not_answering() -> list[Any]:
+        model = read_model(state, r.show.start_ms, Devices(obs=link.view(), guests=[]))
+        return [(a["level"], a["text"]) for a in model["alarms"] if "not answering" in a["text"]]
+
+    assert not_answering() == []
+    asked = asyncio.create_task(link.output("stream", True))  # asks OBS first: no answer
+    await until(lambda: client.asked, 5, "the request sent")
     now[0] += 1.0
-    assert timer.seconds(frozen) is None  # a take in flight, a transition: not yet
+    assert not_answering() == []  # a request in flight, a busy moment: not yet
     now[0] += 1.5
-    assert timer.seconds(frozen) == 2.5
-    assert timer.seconds({**frozen, "in_sync": True}) is None  # caught up: cleared
-    assert timer.seconds({**frozen, "alarms": ["no scene 'X'"]}) is None  # reason known
+    assert not_answering() == [
+        ("critical", "OBS is not answering: no answer for 2 s (frozen or overloaded)")]
+    assert link.view()["not_answering_s"] == 2.5
+    client.thaw()  # OBS answers: cleared
+    await asyncio.wait_for(asked, 5)
+    assert not_answering() == [] and link.view()["not_answering_s"] is None

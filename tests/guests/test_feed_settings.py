@@ -23,19 +23,26 @@ def test_feed_settings_are_the_low_delay_ones_obs_29_has():
     assert s["buffering_mb"] == 0 and s["is_local_file"] is False
     assert s["ffmpeg_options"] == "fflags=+nobuffer probesize=32 analyzeduration=0"
     assert s["restart_on_activate"] is True and s["reconnect_delay_sec"] == 1
+    # closed off program: an open source buffers what the mixer sends meanwhile and plays
+    # it late at the next take (tests/guests/test_obs_live.py)
+    assert s["close_when_inactive"] is True
+    # over SRT it stays open: closing it would close OBS's listener between takes
+    srt = "srt://127.0.0.1:5004?mode=listener&transtype=live&latency=120000&passphrase=p"
+    assert feed_settings(srt)["close_when_inactive"] is False
 
 
 def test_an_older_feed_source_gets_the_settings():
     old = {"is_local_file": False, "input": URL, "input_format": "mpegts",
            "restart_on_activate": True, "close_when_inactive": False,
            "reconnect_delay_sec": 1, "hw_decode": False, "clear_on_media_end": False}
-    assert stale_feed_settings(old, URL) == ["buffering_mb", "ffmpeg_options"]
+    assert stale_feed_settings(old, URL) == ["close_when_inactive", "buffering_mb",
+                                             "ffmpeg_options"]
     assert stale_feed_settings(feed_settings(URL), URL) == []
     (step,) = plan_feed({"A"}, {FEED_SOURCE: FEED_KIND}, {"A": {FEED_SOURCE}}, ["A"], URL, old)
     assert step.request is not None and step.request.request_type == "SetInputSettings"
     assert step.request.request_data == {"inputName": FEED_SOURCE, "overlay": True,
                                          "inputSettings": feed_settings(URL)}
-    assert "buffering_mb, ffmpeg_options" in step.missing
+    assert "close_when_inactive, buffering_mb, ffmpeg_options" in step.missing
     assert plan_feed({"A"}, {FEED_SOURCE: FEED_KIND}, {"A": {FEED_SOURCE}}, ["A"], URL,
                      feed_settings(URL)) == ()
 

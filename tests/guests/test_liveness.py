@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from guests.support import solid
+from helpers import until
 
 from control.guests.gateway import Gateway, HeldFrames, Session
 from control.guests.liveness import Liveness
@@ -35,6 +36,15 @@ def test_the_last_page_closing_loses_and_in_flight_frames_do_not_bring_back():
     assert live.pages("ada", 1, 10.5) is False and not live.live("ada")  # a page alone: no
     # a websocket blip while the media went on: back once media kept flowing grace_s
     assert live.media("ada", 11.4) is True and live.live("ada")
+
+
+def test_a_stalled_loop_does_not_count_as_a_media_gap():
+    live = Liveness(gap_s=0.4)
+    live.start("ada")
+    live.media("ada", 100.0)
+    live.stalled(1.0)  # the loop was busy elsewhere: the frames waited in its queue
+    assert live.check(101.3) == [] and live.live("ada")
+    assert live.check(101.41) == ["ada"]  # 0.41 s of the loop's own time without media
 
 
 def test_a_page_closing_before_any_media_is_not_a_loss():
@@ -107,3 +117,33 @@ async def test_gateway_watchdog_slates_a_silent_guest_within_the_gap():
     finally:
         gateway.sessions.clear()
         await asyncio.wait_for(gateway._watch, 5)  # ends with the last session
+
+
+async def test_gateway_watchdog_does_not_slate_everyone_after_the_loop_stalled(monkeypatch):
+    """A busy controller: the loop blocked longer than the gap, the watchdog's timer is due
+    before the frames that waited meanwhile are taken in. Not a loss (before: every guest
+    slated for a frame and shown disconnected); a real gap still is."""
+    sink = HeldFrames()
+    gateway = Gateway(sink, media_gap=0.2)
+    lost = asyncio.Event()
+    gateway.on_change = lambda: lost.set() if gateway.phase("ada") == "disconnected" else None
+    looks = [0]
+    check = gateway.liveness.check
+
+    def counted(now: float) -> list[str]:
+        looks[0] += 1
+        return check(now)
+    monkeypatch.setattr(gateway.liveness, "check", counted)
+    connected(gateway)
+    gateway._watch = asyncio.create_task(gateway._watchdog())
+    try:
+        assert gateway._media("ada")
+        await until(lambda: looks[0] >= 2, 5, "the watchdog running")
+        before = looks[0]
+        time.sleep(0.6)  # the stall itself (blocking the loop is what is tested)
+        await until(lambda: looks[0] > before, 5, "the watchdog's first look after it")
+        assert not lost.is_set() and gateway.phase("ada") == "connected"
+        await asyncio.wait_for(lost.wait(), 5)  # no media from here on: a real gap
+    finally:
+        gateway.sessions.clear()
+        await asyncio.wait_for(gateway._watch, 5)

@@ -88,6 +88,16 @@ async def box_shot(watch: ProgramWatch, box: Box) -> Any:
     return img[y0:y1, x0:x1]
 
 
+async def feed_status(watch: ProgramWatch) -> dict[str, Any] | None:
+    """OBS's word on its Program Feed source (state, cursor), for a report that says why
+    a picture was not seen; None if OBS cannot answer."""
+    try:
+        return await watch.client.call("GetMediaInputStatus", {"inputName": FEED_SOURCE},
+                                       timeout=3.0)
+    except Exception:  # a diagnosis only: OBS frozen or gone is said by None
+        return None
+
+
 def differs(a: Any, b: Any) -> float:
     """Mean absolute difference of two pictures (0..255)."""
     import numpy as np

@@ -11,12 +11,14 @@ from typing import Any
 
 from ..readmodel import GuestStatus, ReadModel, guest_status, on_air_segment
 from ..wait import until
-from .guest import Box, GuestFault, box_of, box_shot, differs
+from .guest import Box, GuestFault, box_of, box_shot, differs, feed_status
 
 REJOIN_GOAL_S = 5.0  # a new browser with the same link → on air again
-KILL_NEEDS_S = 12.0  # wall seconds of the segment a guest-kill may use at most
+KILL_NEEDS_S = 12.0  # wall seconds of its segment a guest-kill needs left (5-15 s used)
 CAMERA_VS_SLATE = 20.0  # mean difference (0..255) between the camera and the slate
 STILL = 3.0  # ... between two shots of a still picture (OBS's decoding noise)
+SLATE_BOUND_S = 15.0  # the kill → the slate in OBS (0.7-5 s seen at a load of 20 on 2 cores)
+PICTURE_BOUND_S = 20.0  # on air again → its picture in OBS (a new browser's first frames)
 
 
 class GuestKill(GuestFault):
@@ -78,11 +80,15 @@ class GuestKill(GuestFault):
 
     async def _slate(self) -> Any:
         """The slate in the guest's box: two shots in a row unlike the camera and like each
-        other (a still card, not a frozen frame or a picture in passing); None after 10 s."""
+        other (a still card, not a frozen frame or a picture in passing); None after
+        SLATE_BOUND_S."""
         seen: list[tuple[float, Any]] = []  # (monotonic s, shot) unlike the camera
+        unlike: list[float] = []  # each shot's difference to the camera (a miss says why)
 
         async def slated() -> tuple[Any, float] | None:
             at, picture = time.monotonic(), await box_shot(self.ctx.watch, self.box)
+            if picture is not None:
+                unlike.append(round(differs(picture, self.camera), 1))
             if picture is None or differs(picture, self.camera) <= CAMERA_VS_SLATE:
                 seen.clear()
                 return None
@@ -92,10 +98,13 @@ class GuestKill(GuestFault):
             return None
         slate = None
         try:
-            slate, slate_at = await until(slated, 10, "the slate in OBS", 0.05)
+            slate, slate_at = await until(slated, SLATE_BOUND_S, "the slate in OBS", 0.05)
             self.r.detail["slate_in_obs_after_s"] = round(slate_at - self.t0_mono, 2)
         except TimeoutError:
             self.r.detail["slate_in_obs_after_s"] = None
+            # why: the box unchanged (OBS behind, or the mixer not slating), or never still
+            self.r.detail["shots_unlike_camera"] = unlike[-40:]
+            self.r.detail["feed_status"] = await feed_status(self.ctx.watch)
         self.r.checks["OBS shows the slate in its box"] = slate is not None
         return slate
 
@@ -129,7 +138,7 @@ class GuestKill(GuestFault):
             now = await box_shot(self.ctx.watch, self.box)
             return now is not None and differs(now, slate) > CAMERA_VS_SLATE
         try:
-            await until(picture, 10, "the camera back in OBS", 0.05)
+            await until(picture, PICTURE_BOUND_S, "the camera back in OBS", 0.05)
             self.r.detail["picture_in_obs_after_rejoin_s"] = round(time.monotonic() - t1, 2)
         except TimeoutError:
             self.r.detail["picture_in_obs_after_rejoin_s"] = None

@@ -3,6 +3,10 @@ LOSS of RTP/RTCP with 0-JITTER_MS jitter for LOSSY_S: it must stay connected and
 read model's link stats (the page's getStats: packetsLost, loss_pct) must show the loss, the
 show must go on; then clean again, and the time until the page reports no loss.
 
+On air all through, save where its media really stopped: the relay sees each pause in the
+guest's packets (a browser, or the drill itself, starved of CPU at a load of 20), and the
+controller slates a guest whose media stops for 0.4 s, as it must.
+
 The page's loss figure is the far end's word, late by design: the server's receiver report
 (every 0.5-1.5 s, itself dropped LOSS of the time) → the browser's `remote-inbound-rtp` →
 the page's report (every 2 s) → the read model. Under load each hop is later still, so the
@@ -26,6 +30,7 @@ LOSS, JITTER_MS, LOSSY_S = 0.05, 30.0, 6.0  # the lossy link, and how long it la
 MIN_VIDEO_DROPS, LOSSY_MAX_S = 3, 15.0  # ... longer while fewer of its video packets were lost
 REPORT_BOUND_S = 45.0  # wall s from the injection for the page to report the loss
 CLEAN_BOUND_S = 15.0  # ... and then to report no loss again
+PAUSE_GRACE_S = 1.0  # a pause in the guest's packets explains an off-air sample this late
 BROWSER_STATS = """async () => {
   const out = [];
   (await showctlGuest.pc().getStats()).forEach((r) => {
@@ -51,6 +56,7 @@ class GuestLossy(GuestFault):
     end: ReadModel  # the read model as the window ended
     show0: int = 0  # the show clock as it began
     scene_ok = True  # OBS's program on the scene the controller wanted, all through it
+    off_air_at: list[float]  # monotonic s of each sample that did not show it on air
 
     def guest(self) -> str:
         browsers = self.ctx.guests().browsers
@@ -81,6 +87,7 @@ class GuestLossy(GuestFault):
         self.sessions0 = len(b.relays)
         r.detail.update(guest=self.guest(), segment=(on_air_segment(state) or {}).get("id"),
                         loss=LOSS, jitter_ms=JITTER_MS)
+        self.off_air_at = []
         self.started()
         b.relay.set(LOSS, JITTER_MS)
         self.reported = asyncio.create_task(self._loss_reported())
@@ -112,8 +119,10 @@ class GuestLossy(GuestFault):
             if cur is not None and guest in cur["guests"]:
                 status = guest_view(now, guest).get("status") or "?"
                 statuses[status] = statuses.get(status, 0) + 1
-                if status != GuestStatus.ON_AIR and len(off_air) < 10:
-                    off_air.append((round(time.time() - self.t0, 2), status))
+                if status != GuestStatus.ON_AIR:
+                    self.off_air_at.append(time.monotonic())
+                    if len(off_air) < 10:
+                        off_air.append((round(time.time() - self.t0, 2), status))
             want = now["obs"].get("desired_scene")
             scene_ok = scene_ok and (want is None or await ctx.watch.program() == want)
             await asyncio.sleep(0.25)
@@ -155,15 +164,29 @@ class GuestLossy(GuestFault):
                 float(reported[1].get("loss_pct") or 0), 2),
             packets_lost_reported=0 if reported is None else (
                 (reported[1].get("packetsLost") or 0) - lost0))
+        unexplained = [at for at in self.off_air_at if not self._paused(at)]
+        r.detail["media_paused_s"] = [round(length, 2) for _, length in self._pauses()]
         r.checks["stayed connected and on air"] = (
-            bool(r.detail["statuses_on_air"]) and not r.detail["rejoined_in_window"]
-            and set(r.detail["statuses_on_air"]) == {GuestStatus.ON_AIR})
+            GuestStatus.ON_AIR in r.detail["statuses_on_air"]
+            and not r.detail["rejoined_in_window"] and not unexplained)
         r.checks["the read model's link stats show the loss"] = reported is not None
         r.checks["the show went on (program on the on-air scene, the clock running)"] = (
             self.scene_ok and self.end["on_air"] is not None
             and self.end["show"]["now_ms"] - self.show0 >= LOSSY_S * 1000 * self.ctx.speed * 0.8)
         reported_at = self.t0 if reported is None else self.t0 + reported[0]
         await self._clean_again(max(self.window_end, reported_at))
+
+    def _pauses(self) -> list[tuple[float, float]]:
+        """The relay's pauses in the guest's packets since the injection (end, length)."""
+        t0 = time.monotonic() - (time.time() - self.t0)
+        return [(end, length) for r in self._browser().relays for end, length in r.pauses
+                if end >= t0]
+
+    def _paused(self, at: float) -> bool:
+        """A sample off air at `at` (monotonic) while the guest's media had really stopped
+        (or just after, PAUSE_GRACE_S, while the read model caught up): the controller is
+        right to slate a guest whose media stops, so that is no failure of the link's."""
+        return any(end - length <= at <= end + PAUSE_GRACE_S for end, length in self._pauses())
 
     def _seen(self, link: dict[str, Any]) -> None:
         """The page's reports as the drill saw them, once each, until one showed the loss:
