@@ -6,6 +6,12 @@ queued up meanwhile are skipped, never buffered) and its sound to ``sink.push_au
 second join by the same guest replaces the first. The sink is the ``ProgramMixer`` (or
 anything with ``frames``, ``push_audio``, ``detach``), so the mixer never sees WebRTC.
 
+DTLS role: the gateway is the DTLS server (answers ``a=setup:passive``) whenever the offer
+leaves the choice to it (``actpass``, as every WHIP offer does). aiortc would answer
+``active``, and as a DTLS client it offers only ECDHE-ECDSA suites: a publisher with an RSA
+certificate (GStreamer's webrtcbin) then fails the handshake ("no shared cipher"). As the
+server, aiortc's own ECDSA certificate decides the suite, which every client offers.
+
 ICE host addresses: aioice offers every interface but 127.0.0.1. ``configure_ice_hosts``
 pins the addresses it offers (process-wide, as aioice reads them from a module function):
 a deployment pins its public interface, tests pin 127.0.0.1.
@@ -116,6 +122,21 @@ def check_offer(sdp: str) -> None:
         raise GatewayError(400, "the SDP offer has no ICE credentials (a=ice-ufrag)")
 
 
+def passive_answer(offer: str, answer: str) -> str:
+    """``answer`` with the gateway as the DTLS server (``a=setup:passive``) on every m-line
+    whose offer said ``actpass``. aiortc has no setting for it; its ``setLocalDescription``
+    takes the role from the answer it is given, so the answer is rewritten through aiortc's
+    own SDP model before it is set (never by string search)."""
+    from aiortc import sdp
+
+    theirs = sdp.SessionDescription.parse(offer)
+    ours = sdp.SessionDescription.parse(answer)
+    for mine, their in zip(ours.media, theirs.media, strict=False):
+        if mine.dtls is not None and their.dtls is not None and their.dtls.role == "auto":
+            mine.dtls.role = "server"
+    return str(ours)
+
+
 @dataclass
 class Session:
     guest: str
@@ -208,7 +229,9 @@ class Gateway:
                 await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
                 # what the guest hears (mix-minus) goes back on their audio m-line
                 session.returns = attach_return(pc, guest, self.sink)
-                await pc.setLocalDescription(await pc.createAnswer())  # gathers fully
+                answer = await pc.createAnswer()
+                answer.sdp = passive_answer(offer, answer.sdp)
+                await pc.setLocalDescription(answer)  # gathers fully
             except Exception as exc:  # aiortc raises all kinds on a malformed offer
                 detach_return(session.returns, guest, self.sink)
                 with contextlib.suppress(Exception):  # (its close too, when half set up)
