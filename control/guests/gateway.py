@@ -219,6 +219,7 @@ class Gateway:
                     return
                 if state == "connected":
                     self.phases[guest] = "connected"
+                    self.liveness.connected(guest, self.clock())
                     log.info("guest %s connected (session %s)", guest, session.id)
                     self._changed()
                 elif state in ("failed", "closed"):
@@ -310,7 +311,7 @@ class Gateway:
             now = self.clock()
             for guest in self.liveness.check(now):
                 if guest in self.sessions:
-                    self._lose(guest, f"no media for {self.liveness.gap_s:g} s")
+                    self._lose(guest, "no media")
             if now >= next_stats:
                 next_stats = now + self.stats_every
                 for guest, session in list(self.sessions.items()):
