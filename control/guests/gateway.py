@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from control.guests.avframes import AudioConverter, video_from_av
-from control.guests.iceservers import IceServer
+from control.guests.iceservers import IceServer, TurnRest, minted
 from control.guests.linkstats import LinkMeter
 from control.guests.liveness import Liveness
 from control.guests.ratelimit import JoinLimiter
@@ -153,10 +153,11 @@ class Gateway:
     def __init__(self, sink: GuestSink, *, joins_per_minute: int = 30,
                  joins_per_address: int = 12, joins_per_guest: int = 8,
                  media_gap: float = 0.4, stats_every: float = 1.0,
-                 ice_servers: Sequence[IceServer] = (),
+                 ice_servers: Sequence[IceServer] = (), turn: TurnRest | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.sink = sink
         self.ice_servers = tuple(ice_servers)  # none by default: aiortc's would be Google's
+        self.turn = turn  # a TURN secret: each guest gets credentials of its own
         self.joins_per_minute = joins_per_minute
         self.limiter = JoinLimiter(total=joins_per_minute, per_address=joins_per_address,
                                    per_guest=joins_per_guest)
@@ -171,6 +172,11 @@ class Gateway:
         self._lock = asyncio.Lock()
         self.on_change: Callable[[], None] | None = None
         """Called (on the event loop) when a session begins, connects or ends."""
+
+    def ice_servers_for(self, name: str, now: float) -> tuple[IceServer, ...]:
+        """The STUN/TURN servers as ``name`` (a guest, or the gateway itself) uses them:
+        with credentials minted for it when a TURN secret is set (``now``: unix time)."""
+        return minted(self.ice_servers, self.turn, name, now)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -202,8 +208,8 @@ class Gateway:
             if old is not None:
                 log.info("guest %s joins again: session %s replaced", guest, old.id)
                 await self._end(old, detach=False)
-            pc = RTCPeerConnection(RTCConfiguration(
-                iceServers=[server.to_aiortc() for server in self.ice_servers]))
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=[
+                server.to_aiortc() for server in self.ice_servers_for("studio", time.time())]))
             session = Session(guest, secrets.token_urlsafe(12), pc)
 
             @pc.on("track")
@@ -298,7 +304,8 @@ class Gateway:
 
     def pages(self, guest: str, count: int) -> None:
         """The guest's pages with an open websocket are now ``count`` (the routes call it):
-        the last one closing while media flowed means the browser died."""
+        the last one closing while a session exists means the browser died or the tab
+        closed (before its first frame too)."""
         lost = self.liveness.pages(guest, count, self.clock())  # counted with or without
         if lost and guest in self.sessions:  # a session: the page opens before its join
             self._lose(guest, "guest page closed")
