@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from helpers import until
 
 from control.guests.slate import rgb_to_yuv420
 from control.guests.video import BLACK, VideoFrame
@@ -53,3 +56,11 @@ def amplitude_at(block: np.ndarray, freq: float) -> float:
     x = block[:, 0].astype(np.float64)
     t = np.arange(len(x)) / 48_000
     return float(2 * abs(np.sum(x * np.exp(-2j * np.pi * freq * t))) / len(x))
+
+
+async def page_until(page: Any, expression: str, timeout: float, what: str) -> Any:
+    """Poll a JavaScript expression in ``page`` until it is truthy. Not Playwright's
+    ``wait_for_function``: when its first check fails it polls by evaluating the string in
+    the page, which the guest page's Content-Security-Policy (no 'unsafe-eval') refuses, so
+    it failed whenever the page's script was still loading (a busy machine)."""
+    return await until(lambda: page.evaluate(expression), timeout, what, interval=0.05)

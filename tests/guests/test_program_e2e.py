@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from guests.support import page_until
 from helpers import CHROMIUM
 from netns import only_inside, rerun_inside
 
@@ -96,7 +97,7 @@ class Chromium:
         """Open the invite link and click Join, as the guest does."""
         page = await self.context.new_page()
         await page.goto(link)
-        await page.wait_for_function("window.showctlGuest", timeout=10_000)
+        await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
         await page.evaluate("showctlGuest.join()")
         return page
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from guests.support import page_until
 from helpers import CHROMIUM, launch_chromium, until
 from netns import only_inside, rerun_inside
 
@@ -75,7 +76,7 @@ async def test_closing_the_tab_leaves_ready_and_on_air(tmp_path: Path):
             for _ in range(TRIES):
                 page = await browser.new_page()
                 await page.goto(link)
-                await page.wait_for_function("window.showctlGuest", timeout=10_000)
+                await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
                 await page.evaluate("showctlGuest.join()")
                 await until(lambda live=live: status() == live, 20, f"ada {live}")
                 await until(lambda: ctl.guests.gateway.liveness.lost("ada") is None

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from guests.support import page_until
 from helpers import CHROMIUM, launch_chromium, until
 from netns import only_inside, rerun_inside
 
@@ -161,7 +162,7 @@ async def test_guest_joins_through_the_relay(case: str, tmp_path: Path):
             browser = await launch_chromium(pw, media=True)
             page = await browser.new_page()
             await page.goto(link)
-            await page.wait_for_function("window.showctlGuest", timeout=10_000)
+            await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
             await page.evaluate("showctlGuest.join()")
             await until(lambda: gateway.phase("ada") == "connected", 30, "the guest connected")
             await until(lambda: sink.held.get("ada") is not None
