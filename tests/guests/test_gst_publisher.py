@@ -2,9 +2,11 @@
 its DTLS certificate is RSA) publishes VP8 + Opus to ``/whip/{guest}`` with the guest's
 invite token, the DTLS handshake completes (the gateway answers ``a=setup:passive``: as a
 DTLS client aiortc offers only ECDSA suites, "no shared cipher" with webrtcbin), the session
-goes live and its pictures and sound reach the mixer's side. The publisher runs with the
-system Python (tests/guests/gst_publisher.py); the body runs again in a loopback-only
-network namespace, like test_webrtc_e2e."""
+goes live and its pictures and sound reach the mixer's side; then, with the whole
+controller and a real OBS, its picture is on air in OBS's program (the "Program Feed"), and
+the slate comes back when it leaves. The publisher runs with the system Python
+(tests/guests/gst_publisher.py); the bodies run again in a loopback-only network namespace,
+like test_webrtc_e2e."""
 
 from __future__ import annotations
 
@@ -17,14 +19,23 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from guests.support import differs, free_udp_port, shot
 from helpers import until
 from netns import only_inside, rerun_inside
 
+from control.config import Settings
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, passive_answer
-from control.guests.invites import make_token
+from control.guests.invites import SECRET_ENV, load_secret, make_token
 from control.guests.routes import install
+from control.obs.client import ObsClient
+from control.obs.launcher import ObsLauncher, ObsLaunchError, free_port
+from control.obs.preflight import preflight
+from control.show.commands import Take
+from control.show.loader import load_rundown
+from control.wiring.live import run_show
 
 INNER = "SHOWCTL_TEST_NETNS_GST"
+INNER_OBS = "SHOWCTL_TEST_NETNS_GST_OBS"
 SYSTEM_PYTHON = "/usr/bin/python3"
 PUBLISHER = Path(__file__).with_name("gst_publisher.py")
 GI_CHECK = ("import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', "
@@ -86,6 +97,14 @@ def test_in_a_loopback_namespace():
     if not gst_available():
         pytest.skip("needs Debian's python3-gi, gstreamer1.0-plugins-bad and -nice")
     rerun_inside(__file__, "::test_gstreamer_publishes", INNER, timeout=90, needs=())
+
+
+def test_on_air_in_obs_in_a_loopback_namespace():
+    if not gst_available():
+        pytest.skip("needs Debian's python3-gi, gstreamer1.0-plugins-bad and -nice")
+    pytest.importorskip("PIL.Image")
+    rerun_inside(__file__, "::test_gstreamer_on_air_in_obs", INNER_OBS, timeout=120,
+                 needs=("obs",))
 
 
 class Events:
@@ -164,3 +183,85 @@ async def test_gstreamer_publishes():
             proc.kill()
         await proc.wait()
         await runner.cleanup()
+
+
+RUNDOWN = """\
+show:
+  title: A GStreamer guest
+  timezone: Asia/Shanghai
+  start: 2023-12-31 22:00:00
+  safe_scene: Slate
+guests:
+  ada:
+    name: Ada
+segments:
+  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
+  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
+"""
+
+
+@pytest.mark.timeout(100)
+async def test_gstreamer_on_air_in_obs(tmp_path: Path):
+    only_inside(INNER_OBS, "test_on_air_in_obs_in_a_loopback_namespace")
+    rundown_path = tmp_path / "gst.yaml"
+    rundown_path.write_text(RUNDOWN, "utf-8")
+    rundown = load_rundown(RUNDOWN, str(rundown_path)).rundown
+    launcher = ObsLauncher(tmp_path / "obs", scenes={"Studio": [], "Slate": []},
+                           start_timeout=25)
+    try:
+        await asyncio.to_thread(launcher.start)
+    except ObsLaunchError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    http_port, feed_port = free_port(), free_udp_port()
+    settings = Settings(obs_url=launcher.url, obs_password=launcher.password,
+                        http_port=http_port, director_token="g" * 24, state_dir=tmp_path,
+                        armed=False, guest_ice_hosts="127.0.0.1", guest_secret="gst-secret",
+                        mixer_port=feed_port)
+    secret = load_secret(tmp_path, {SECRET_ENV: "gst-secret"})
+    token = make_token(secret, "ada", time.time() + 600)
+    proc = None
+    try:
+        async with ObsClient(launcher.url, launcher.password) as client:
+            await client.wait_connected(timeout=10)
+            await preflight(client, rundown, provision=True,
+                            feed_url=f"udp://127.0.0.1:{feed_port}")
+            async with run_show(rundown_path, settings, fresh=True) as ctl:
+                await ctl.command(Take(segment_id="talk"))
+                mixing = ctl.guests.mixing
+                await until(lambda: mixing.running, 10, "the mixer on")
+
+                async def settled():  # two equal pictures in a row
+                    a = await shot(client, "Guests")
+                    await asyncio.sleep(0.2)
+                    b = await shot(client, "Guests")
+                    return (b,) if differs(a, b) < 3 and b.std() > 5 else None
+
+                (slate,) = await until(settled, 30, "the slate in OBS")
+                proc = await asyncio.create_subprocess_exec(
+                    SYSTEM_PYTHON, str(PUBLISHER), f"http://127.0.0.1:{http_port}/whip/ada",
+                    token, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                events = Events(proc)
+                peer = await events.wait(lambda e: e["event"] == "peer"
+                                         and e["state"] in ("connected", "failed"), 20,
+                                         "the publisher connected")
+                assert peer["state"] == "connected", events.seen
+
+                async def bars():  # the test pattern, not the slate
+                    return differs(await shot(client, "Guests"), slate) > 25
+
+                await until(bars, 30, "the GStreamer picture in OBS's program", interval=0.05)
+                guests = {g["id"]: g["status"] for g in ctl.read_model()["guests"]}
+                assert guests["ada"] == "on-air", guests
+
+                assert proc.stdin is not None
+                proc.stdin.close()  # it leaves (WHIP DELETE): the slate again
+
+                async def slated():
+                    return differs(await shot(client, "Guests"), slate) < 8
+
+                await until(slated, 30, "the slate after the publisher left", interval=0.05)
+    finally:
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await asyncio.to_thread(launcher.close)
