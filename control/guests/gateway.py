@@ -362,7 +362,7 @@ class Gateway:
 
     def phase(self, guest: str) -> str:
         phase = self.phases.get(guest, "invited")
-        if phase == "connected" and not self.liveness.live(guest):
+        if phase in ("connecting", "connected") and not self.liveness.live(guest):
             return "disconnected"  # the browser died; the session waits for ICE to end
         return phase
 

@@ -106,6 +106,15 @@ async def test_gateway_slates_when_the_page_closes_and_keeps_the_session():
     assert not gateway._media("ada")  # frames still in flight are not shown
 
 
+async def test_a_page_closed_while_connecting_is_disconnected():
+    gateway = Gateway(HeldFrames())
+    gateway.pages("ada", 1)
+    connected(gateway)
+    gateway.phases["ada"] = "connecting"  # ICE and DTLS still under way
+    gateway.pages("ada", 0)
+    assert gateway.phase("ada") == "disconnected"
+
+
 async def test_gateway_slates_a_page_closed_before_its_first_frame():
     gateway = Gateway(HeldFrames())
     gateway.pages("ada", 1)
