@@ -58,6 +58,8 @@ class Settings:
     guest_ice_servers: str = ""      # comma-separated STUN/TURN URLs; "": none (no STUN)
     turn_username: str | None = None  # for the TURN servers among them
     turn_credential: str | None = None
+    turn_secret: str | None = None   # coturn's static-auth-secret: per-guest TURN credentials
+    guest_turn_ttl_ms: int = 12 * 3_600_000  # how long those credentials work
     guest_joins_per_minute: int = 30  # WHIP joins accepted per minute (all guests together)
     guest_joins_per_address: int = 12  # ... from one address (0: no limit, e.g. behind a proxy)
     guest_joins_per_guest: int = 8   # ... for one guest
@@ -117,6 +119,8 @@ _KEYS: dict[str, tuple[str, str]] = {
     "guests.invite_ttl": ("guest_invite_ttl_ms", "duration"),
     "guests.ice_hosts": ("guest_ice_hosts", "str"),
     "guests.ice_servers": ("guest_ice_servers", "str"),
+    "guests.turn_secret_file": ("turn_secret", "secret_file"),
+    "guests.turn_ttl": ("guest_turn_ttl_ms", "duration"),
     "guests.joins_per_minute": ("guest_joins_per_minute", "port"),
     "guests.joins_per_address": ("guest_joins_per_address", "count0"),
     "guests.joins_per_guest": ("guest_joins_per_guest", "count0"),
@@ -176,6 +180,9 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_TURN_USERNAME": ("turn_username", "secret"),
     "SHOWCTL_TURN_CREDENTIAL": ("turn_credential", "secret"),
     "SHOWCTL_TURN_CREDENTIAL_FILE": ("turn_credential", "secret_file"),
+    "SHOWCTL_TURN_SECRET": ("turn_secret", "secret"),
+    "SHOWCTL_TURN_SECRET_FILE": ("turn_secret", "secret_file"),
+    "SHOWCTL_GUEST_TURN_TTL": ("guest_turn_ttl_ms", "duration"),
     "SHOWCTL_GUEST_AV_OFFSETS": ("guest_av_offsets", "av_offsets"),
     "SHOWCTL_MIXER_ENABLED": ("mixer_enabled", "bool"),
     "SHOWCTL_MIXER_PORT": ("mixer_port", "port"),
@@ -393,7 +400,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(f"osc.allow (SHOWCTL_OSC_ALLOW): {exc}") from None
     try:
         parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
-                          settings.turn_credential)
+                          settings.turn_credential, rest=settings.turn_secret is not None)
     except ValueError as exc:
         raise ConfigError(f"guests.ice_servers (SHOWCTL_ICE_SERVERS): {exc}") from None
     _check_listeners(settings)

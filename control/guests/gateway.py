@@ -6,6 +6,12 @@ queued up meanwhile are skipped, never buffered) and its sound to ``sink.push_au
 second join by the same guest replaces the first. The sink is the ``ProgramMixer`` (or
 anything with ``frames``, ``push_audio``, ``detach``), so the mixer never sees WebRTC.
 
+DTLS role: the gateway is the DTLS server (answers ``a=setup:passive``) whenever the offer
+leaves the choice to it (``actpass``, as every WHIP offer does). aiortc would answer
+``active``, and as a DTLS client it offers only ECDHE-ECDSA suites: a publisher with an RSA
+certificate (GStreamer's webrtcbin) then fails the handshake ("no shared cipher"). As the
+server, aiortc's own ECDSA certificate decides the suite, which every client offers.
+
 ICE host addresses: aioice offers every interface but 127.0.0.1. ``configure_ice_hosts``
 pins the addresses it offers (process-wide, as aioice reads them from a module function):
 a deployment pins its public interface, tests pin 127.0.0.1.
@@ -25,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from control.guests.avframes import AudioConverter, video_from_av
-from control.guests.iceservers import IceServer
+from control.guests.iceservers import IceServer, TurnRest, minted
 from control.guests.linkstats import LinkMeter
 from control.guests.liveness import Liveness
 from control.guests.ratelimit import JoinLimiter
@@ -117,6 +123,21 @@ def check_offer(sdp: str) -> None:
         raise GatewayError(400, "the SDP offer has no ICE credentials (a=ice-ufrag)")
 
 
+def passive_answer(offer: str, answer: str) -> str:
+    """``answer`` with the gateway as the DTLS server (``a=setup:passive``) on every m-line
+    whose offer said ``actpass``. aiortc has no setting for it; its ``setLocalDescription``
+    takes the role from the answer it is given, so the answer is rewritten through aiortc's
+    own SDP model before it is set (never by string search)."""
+    from aiortc import sdp
+
+    theirs = sdp.SessionDescription.parse(offer)
+    ours = sdp.SessionDescription.parse(answer)
+    for mine, their in zip(ours.media, theirs.media, strict=False):
+        if mine.dtls is not None and their.dtls is not None and their.dtls.role == "auto":
+            mine.dtls.role = "server"
+    return str(ours)
+
+
 @dataclass
 class Session:
     guest: str
@@ -133,10 +154,11 @@ class Gateway:
     def __init__(self, sink: GuestSink, *, joins_per_minute: int = 30,
                  joins_per_address: int = 12, joins_per_guest: int = 8,
                  media_gap: float = 0.4, stats_every: float = 1.0,
-                 ice_servers: Sequence[IceServer] = (),
+                 ice_servers: Sequence[IceServer] = (), turn: TurnRest | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.sink = sink
         self.ice_servers = tuple(ice_servers)  # none by default: aiortc's would be Google's
+        self.turn = turn  # a TURN secret: each guest gets credentials of its own
         self.joins_per_minute = joins_per_minute
         self.limiter = JoinLimiter(total=joins_per_minute, per_address=joins_per_address,
                                    per_guest=joins_per_guest)
@@ -151,6 +173,11 @@ class Gateway:
         self._lock = asyncio.Lock()
         self.on_change: Callable[[], None] | None = None
         """Called (on the event loop) when a session begins, connects or ends."""
+
+    def ice_servers_for(self, name: str, now: float) -> tuple[IceServer, ...]:
+        """The STUN/TURN servers as ``name`` (a guest, or the gateway itself) uses them:
+        with credentials minted for it when a TURN secret is set (``now``: unix time)."""
+        return minted(self.ice_servers, self.turn, name, now)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -182,8 +209,8 @@ class Gateway:
             if old is not None:
                 log.info("guest %s joins again: session %s replaced", guest, old.id)
                 await self._end(old, detach=False)
-            pc = RTCPeerConnection(RTCConfiguration(
-                iceServers=[server.to_aiortc() for server in self.ice_servers]))
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=[
+                server.to_aiortc() for server in self.ice_servers_for("studio", time.time())]))
             session = Session(guest, secrets.token_urlsafe(12), pc)
 
             @pc.on("track")
@@ -199,6 +226,7 @@ class Gateway:
                     return
                 if state == "connected":
                     self.phases[guest] = "connected"
+                    self.liveness.connected(guest, self.clock())
                     log.info("guest %s connected (session %s)", guest, session.id)
                     self._changed()
                 elif state in ("failed", "closed"):
@@ -209,7 +237,9 @@ class Gateway:
                 await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
                 # what the guest hears (mix-minus) goes back on their audio m-line
                 session.returns = attach_return(pc, guest, self.sink)
-                await pc.setLocalDescription(await pc.createAnswer())  # gathers fully
+                answer = await pc.createAnswer()
+                answer.sdp = passive_answer(offer, answer.sdp)
+                await pc.setLocalDescription(answer)  # gathers fully
             except Exception as exc:  # aiortc raises all kinds on a malformed offer
                 detach_return(session.returns, guest, self.sink)
                 with contextlib.suppress(Exception):  # (its close too, when half set up)
@@ -280,7 +310,8 @@ class Gateway:
 
     def pages(self, guest: str, count: int) -> None:
         """The guest's pages with an open websocket are now ``count`` (the routes call it):
-        the last one closing while media flowed means the browser died."""
+        the last one closing while a session exists means the browser died or the tab
+        closed (before its first frame too)."""
         lost = self.liveness.pages(guest, count, self.clock())  # counted with or without
         if lost and guest in self.sessions:  # a session: the page opens before its join
             self._lose(guest, "guest page closed")
@@ -298,7 +329,7 @@ class Gateway:
                 self.liveness.stalled(late)
             for guest in self.liveness.check(now):
                 if guest in self.sessions:
-                    self._lose(guest, f"no media for {self.liveness.gap_s:g} s")
+                    self._lose(guest, "no media")
             if now >= next_stats:
                 next_stats = now + self.stats_every
                 for guest, session in list(self.sessions.items()):
@@ -343,7 +374,7 @@ class Gateway:
 
     def phase(self, guest: str) -> str:
         phase = self.phases.get(guest, "invited")
-        if phase == "connected" and not self.liveness.live(guest):
+        if phase in ("connecting", "connected") and not self.liveness.live(guest):
             return "disconnected"  # the browser died; the session waits for ICE to end
         return phase
 

@@ -90,7 +90,8 @@ class GuestRoutes:
         info = dict(self.roster()[guest])
         boot = json.dumps({"guest": guest, "name": info.get("name"),
                            "name_zh": info.get("name_zh"), "role": info.get("role"),
-                           "ice_servers": [s.to_json() for s in self.gateway.ice_servers]})
+                           "ice_servers": [s.to_json() for s in
+                                           self.gateway.ice_servers_for(guest, self.clock())]})
         # JSON in a script element: "<" escaped so no text can close the element
         html = html.replace("/*BOOT*/null", boot.replace("<", "\\u003c"))
         return web.Response(text=html, content_type="text/html", headers={

@@ -16,7 +16,7 @@ from control.config import Settings
 from control.guests.feed import Transport
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
 from control.guests.gateway import parse_hosts as parse_ice_hosts
-from control.guests.iceservers import parse_ice_servers
+from control.guests.iceservers import TurnRest, parse_ice_servers
 from control.guests.invites import SECRET_ENV, load_secret
 from control.guests.mixer import MixerSettings, ProgramMixer
 from control.guests.ondemand import OnDemand, needed
@@ -174,11 +174,15 @@ def make_gateway(settings: Settings, sink: ProgramMixer | HeldFrames) -> Gateway
     loaded; the page gets them too)."""
     configure_ice_hosts(parse_ice_hosts(settings.guest_ice_hosts))
     ice_servers = parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
-                                    settings.turn_credential)
+                                    settings.turn_credential,
+                                    rest=settings.turn_secret is not None)
+    turn = (TurnRest(settings.turn_secret, settings.guest_turn_ttl_ms / 1000)
+            if settings.turn_secret else None)
     return Gateway(sink, joins_per_minute=settings.guest_joins_per_minute,
                    joins_per_address=settings.guest_joins_per_address,
                    joins_per_guest=settings.guest_joins_per_guest,
-                   media_gap=settings.guest_media_gap_ms / 1000, ice_servers=ice_servers)
+                   media_gap=settings.guest_media_gap_ms / 1000, ice_servers=ice_servers,
+                   turn=turn)
 
 
 def _person(g: Guest) -> dict[str, Any]:

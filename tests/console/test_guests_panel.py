@@ -142,7 +142,8 @@ def test_invite_link_opens_the_guest_page_and_a_message_reaches_it(browser: Brow
         page.evaluate("""(url) => new Promise((done) => {
             const ws = new WebSocket(url);
             ws.onopen = () => { ws.send(JSON.stringify({stats: {rtt_ms: 420, loss_pct: 6.5,
-                jitter_ms: 12, bitrate_kbps: 2400}})); setTimeout(done, 100); };
+                jitter_ms: 12, bitrate_kbps: 2400, candidateType: "relay"}}));
+              setTimeout(done, 100); };
         })""", url.replace("http://", "ws://").replace("?t=", "/ws?t="))
         link = zhu.locator(".guest-link")
         expect(link.locator(".lk-rtt_ms")).to_have_text("RTT 420 ms")
@@ -150,6 +151,7 @@ def test_invite_link_opens_the_guest_page_and_a_message_reaches_it(browser: Brow
         expect(link.locator(".lk-loss_pct")).to_have_class("lk lk-loss_pct warn-text")
         expect(link.locator(".lk-jitter_ms")).to_have_class("lk lk-jitter_ms")
         expect(link.locator(".lk-bitrate_kbps")).to_have_text("2400 kb/s")
+        expect(link.locator(".lk-path")).to_have_text("via relay")  # through TURN
         expect(zhu).to_have_class("guest link-warn")
         console.page.locator("#guests-panel").screenshot(
             path=str(screenshots / "guests-link-warn.png"))

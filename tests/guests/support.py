@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import socket
+from typing import Any
+
 import numpy as np
+from helpers import until
 
 from control.guests.slate import rgb_to_yuv420
 from control.guests.video import BLACK, VideoFrame
@@ -53,3 +59,37 @@ def amplitude_at(block: np.ndarray, freq: float) -> float:
     x = block[:, 0].astype(np.float64)
     t = np.arange(len(x)) / 48_000
     return float(2 * abs(np.sum(x * np.exp(-2j * np.pi * freq * t))) / len(x))
+
+
+async def page_until(page: Any, expression: str, timeout: float, what: str) -> Any:
+    """Poll a JavaScript expression in ``page`` until it is truthy. Not Playwright's
+    ``wait_for_function``: when its first check fails it polls by evaluating the string in
+    the page, which the guest page's Content-Security-Policy (no 'unsafe-eval') refuses, so
+    it failed whenever the page's script was still loading (a busy machine)."""
+    return await until(lambda: page.evaluate(expression), timeout, what, interval=0.05)
+
+
+SHOT_W, SHOT_H = 320, 180
+
+
+async def shot(client: Any, source: str) -> np.ndarray:
+    """The middle of OBS's screenshot of ``source`` (the guest's box in a full-frame layout),
+    RGB as int16 (Pillow: the test module skips itself without it)."""
+    from PIL import Image
+
+    answer = await client.call("GetSourceScreenshot", {
+        "sourceName": source, "imageFormat": "png", "imageWidth": SHOT_W,
+        "imageHeight": SHOT_H})
+    png = base64.b64decode(answer["imageData"].split(",", 1)[1])
+    box = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+    return box[SHOT_H // 4: 3 * SHOT_H // 4, SHOT_W // 4: 3 * SHOT_W // 4]
+
+
+def differs(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean())
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from control.config import ConfigError, load_settings
 from control.guests.gateway import Gateway, HeldFrames
-from control.guests.iceservers import IceServer, parse_ice_servers
+from control.guests.iceservers import IceServer, TurnRest, parse_ice_servers
 from control.guests.invites import make_token
 from control.guests.routes import install
 
@@ -42,7 +42,7 @@ def test_turn_servers_get_the_credentials_stun_servers_do_not() -> None:
 @pytest.mark.parametrize(("env", "reason"), [
     ({"SHOWCTL_ICE_SERVERS": "http://stun.example.org"}, "not a STUN/TURN URL"),
     ({"SHOWCTL_ICE_SERVERS": "stun:"}, "not a STUN/TURN URL"),
-    ({"SHOWCTL_ICE_SERVERS": "turn:turn.example.org"}, "needs SHOWCTL_TURN_USERNAME"),
+    ({"SHOWCTL_ICE_SERVERS": "turn:turn.example.org"}, "needs SHOWCTL_TURN_SECRET"),
 ])
 def test_a_bad_entry_is_a_config_error(env: dict[str, str], reason: str) -> None:
     with pytest.raises(ConfigError, match=reason):
@@ -64,4 +64,34 @@ async def test_the_guest_page_gets_the_same_servers() -> None:
     boot = json.loads(re.search(r'<script[^>]*id="boot"[^>]*>(.*?)</script>', html, re.S)
                       .group(1))
     assert boot["ice_servers"] == [{"urls": "stun:stun.example.org"}]
+    await gateway.close()
+
+
+def test_a_turn_secret_needs_no_static_credentials(tmp_path) -> None:
+    (tmp_path / "turn-secret").write_text("from-a-file\n")
+    s = load_settings(None, {"SHOWCTL_ICE_SERVERS": "turn:turn.example.org",
+                             "SHOWCTL_TURN_SECRET_FILE": str(tmp_path / "turn-secret"),
+                             "SHOWCTL_GUEST_TURN_TTL": "2h"})
+    assert (s.turn_secret, s.guest_turn_ttl_ms) == ("from-a-file", 7_200_000)
+
+
+async def test_each_guest_page_gets_credentials_of_its_own() -> None:
+    servers = parse_ice_servers("stun:stun.example.org,turn:turn.example.org", rest=True)
+    gateway = Gateway(HeldFrames(), ice_servers=servers, turn=TurnRest("s3cret", 600))
+    app = web.Application()
+    roster = {g: {"id": g, "name": g, "name_zh": None, "role": None} for g in ("ada", "bob")}
+    install(app, gateway, secret=b"k", roster=lambda: roster,
+            status=lambda g: {"status": "invited"})
+    boots = {}
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        for guest in roster:
+            token = make_token(b"k", guest, int(time.time() + 60))
+            html = await (await client.get(f"/guest/{guest}", params={"t": token})).text()
+            boots[guest] = json.loads(re.search(r'<script[^>]*id="boot"[^>]*>(.*?)</script>',
+                                                html, re.S).group(1))["ice_servers"]
+    ada, bob = boots["ada"], boots["bob"]
+    assert ada[0] == {"urls": "stun:stun.example.org"}
+    expiry, name = ada[1]["username"].split(":")
+    assert name == "ada" and 0 < int(expiry) - time.time() <= 600
+    assert bob[1]["username"].endswith(":bob") and bob[1]["credential"] != ada[1]["credential"]
     await gateway.close()

@@ -47,11 +47,28 @@ def test_a_stalled_loop_does_not_count_as_a_media_gap():
     assert live.check(101.41) == ["ada"]  # 0.41 s of the loop's own time without media
 
 
-def test_a_page_closing_before_any_media_is_not_a_loss():
-    live = Liveness()
+def test_a_page_closing_before_any_media_is_a_loss():
+    # a tab closed just after joining, before its first frame (it stayed "ready" until
+    # ICE consent ran out); the media that may still come brings it back only after grace_s
+    live = Liveness(grace_s=1.0)
     live.start("ada")
     live.pages("ada", 1, 1.0)
-    assert live.pages("ada", 0, 2.0) is False and live.live("ada")
+    live.connected("ada", 1.5)
+    assert live.pages("ada", 0, 2.0) is True and live.lost("ada") == "page"
+    assert live.media("ada", 2.1) is False and not live.live("ada")
+    assert live.check(2.3) == []  # reported once
+
+
+def test_no_first_media_after_connecting_is_a_loss():
+    live = Liveness(gap_s=0.4, first_s=2.0)
+    live.start("ada")
+    assert live.check(100.0) == []  # not connected yet: ICE and DTLS take their time
+    live.connected("ada", 100.0)
+    assert live.check(101.9) == [] and live.live("ada")
+    assert live.check(102.1) == ["ada"] and live.lost("ada") == "media"
+    assert live.media("ada", 102.5) is True and live.live("ada")  # late, not gone
+    live.start("ada")  # a rejoin: not connected yet, nothing is due
+    assert live.check(200.0) == []
 
 
 def test_a_rejoin_starts_afresh_and_keeps_the_pages():
@@ -97,6 +114,25 @@ async def test_gateway_slates_when_the_page_closes_and_keeps_the_session():
     assert gateway.phase("ada") == "disconnected" and changes == ["disconnected"]
     assert "ada" in gateway.sessions  # the slot is kept until the connection ends
     assert not gateway._media("ada")  # frames still in flight are not shown
+
+
+async def test_a_page_closed_while_connecting_is_disconnected():
+    gateway = Gateway(HeldFrames())
+    gateway.pages("ada", 1)
+    connected(gateway)
+    gateway.phases["ada"] = "connecting"  # ICE and DTLS still under way
+    gateway.pages("ada", 0)
+    assert gateway.phase("ada") == "disconnected"
+
+
+async def test_gateway_slates_a_page_closed_before_its_first_frame():
+    gateway = Gateway(HeldFrames())
+    gateway.pages("ada", 1)
+    connected(gateway)
+    gateway.liveness.connected("ada", gateway.clock())
+    assert gateway.phase("ada") == "connected"
+    gateway.pages("ada", 0)  # the tab closed before any media arrived
+    assert gateway.phase("ada") == "disconnected"
 
 
 async def test_gateway_watchdog_slates_a_silent_guest_within_the_gap():

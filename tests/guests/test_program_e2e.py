@@ -13,20 +13,17 @@ Re-runs itself under ``unshare -n`` (nothing but loopback), like test_webrtc_e2e
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import io
 import os
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from guests.support import differs, free_udp_port, page_until, shot
 from helpers import CHROMIUM
 from netns import only_inside, rerun_inside
 
@@ -42,7 +39,6 @@ from control.wiring.live import run_show
 Image = pytest.importorskip("PIL.Image")
 INNER = "SHOWCTL_TEST_NETNS_PROGRAM"
 ROOT = Path(__file__).resolve().parents[2]
-SHOT_W, SHOT_H = 320, 180
 RUNDOWN = """\
 show:
   title: Guests end to end
@@ -96,7 +92,7 @@ class Chromium:
         """Open the invite link and click Join, as the guest does."""
         page = await self.context.new_page()
         await page.goto(link)
-        await page.wait_for_function("window.showctlGuest", timeout=10_000)
+        await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
         await page.evaluate("showctlGuest.join()")
         return page
 
@@ -112,12 +108,6 @@ class Chromium:
             self.proc.wait(10)
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def until(probe, timeout: float, what: str, every: float = 0.05):
     end = time.monotonic() + timeout
     while True:
@@ -127,19 +117,6 @@ async def until(probe, timeout: float, what: str, every: float = 0.05):
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(every)
-
-
-async def shot(client: ObsClient, source: str) -> np.ndarray:
-    answer = await client.call("GetSourceScreenshot", {
-        "sourceName": source, "imageFormat": "png", "imageWidth": SHOT_W,
-        "imageHeight": SHOT_H})
-    png = base64.b64decode(answer["imageData"].split(",", 1)[1])
-    box = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
-    return box[SHOT_H // 4: 3 * SHOT_H // 4, SHOT_W // 4: 3 * SHOT_W // 4]  # the guest's box
-
-
-def differs(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).mean())
 
 
 @pytest.mark.timeout(60)

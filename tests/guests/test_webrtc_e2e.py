@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from guests.support import page_until
 from helpers import CHROMIUM, launch_chromium, until
 from netns import only_inside, rerun_inside
 
@@ -53,22 +54,22 @@ async def test_chromium_joins():
             browser = await launch_chromium(pw, media=True)
             page = await browser.new_page()
             await page.goto(link)
-            await page.wait_for_function("window.showctlGuest", timeout=10_000)
+            await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
             await page.evaluate("showctlGuest.join()")
             await until(lambda: gateway.phase("ada") == "connected", 20, "the guest connected")
             await until(lambda: mixer.frames("ada").received > 10, 15, "frames in the mixer")
             frame = mixer.frames("ada").latest()
             assert frame is not None and frame.width >= 320
             assert view()[0]["status"] == "green-room"
-            await page.wait_for_function(
-                "showctlGuest.state().status === 'green-room'", timeout=5_000)
+            await page_until(page, "showctlGuest.state().status === 'green-room'", 5,
+                             "the page showing green-room")
             await until(lambda: "ada" in gateway.link, 10, "the page's stats")
             # the guest closes the page; the same link joins again and takes over
             await page.close()
             before = mixer.frames("ada").received
             page = await browser.new_page()
             await page.goto(link)
-            await page.wait_for_function("window.showctlGuest", timeout=10_000)
+            await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
             await page.evaluate("showctlGuest.join()")
             await until(lambda: mixer.frames("ada").received > before + 10
                          and gateway.phase("ada") == "connected", 10, "the slot restored")

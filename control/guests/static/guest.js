@@ -128,7 +128,8 @@ let lastSent = null;
 async function report() {
   if (!pc || !socket.open) return;
   const out = {};
-  (await pc.getStats()).forEach((r) => {
+  const stats = await pc.getStats();
+  stats.forEach((r) => {
     if (r.type === "remote-inbound-rtp" && r.kind === "video") {
       if (r.roundTripTime !== undefined) out.rtt_ms = r.roundTripTime * 1000;
       if (r.jitter !== undefined) out.jitter_ms = r.jitter * 1000;
@@ -145,7 +146,12 @@ async function report() {
       }
       if (r.qualityLimitationReason) out.qualityLimitationReason = r.qualityLimitationReason;
     }
-    if (r.type === "local-candidate" && r.candidateType) out.candidateType = r.candidateType;
+    // the path in use (host, srflx, relay): the selected pair's local candidate
+    if (r.type === "transport" && r.selectedCandidatePairId) {
+      const pair = stats.get(r.selectedCandidatePairId);
+      const local = pair && stats.get(pair.localCandidateId);
+      if (local && local.candidateType) out.candidateType = local.candidateType;
+    }
   });
   socket.send({ stats: out });
 }

@@ -103,7 +103,7 @@ export class GuestsPanel {
     head.append(thumb, names, status);
     const link = el("div", "guest-link tnum");
     const parts = {};
-    for (const key of ["rtt_ms", "loss_pct", "jitter_ms", "bitrate_kbps"]) {
+    for (const key of ["rtt_ms", "loss_pct", "jitter_ms", "bitrate_kbps", "path"]) {
       parts[key] = el("span", `lk lk-${key}`);
       link.append(parts[key]);
     }
@@ -188,6 +188,8 @@ export class GuestsPanel {
       loss_pct: [t("guests.loss", { v: lossPct === null ? "—" : fixed(lossPct, 1) }), lossPct !== null && lossPct > LIMITS.loss_pct],
       jitter_ms: [t("guests.jitter", { v: has("jitter_ms") ? fixed(link.jitter_ms) : "—" }), has("jitter_ms") && link.jitter_ms > LIMITS.jitter_ms],
       bitrate_kbps: [t("guests.bitrate", { v: has("bitrate_kbps") ? fixed(link.bitrate_kbps) : "—" }), false],
+      // the ICE path in use (host, srflx, relay: through TURN), as the guest page reports it
+      path: [t("guests.path", { v: link && typeof link.candidateType === "string" ? link.candidateType : "—" }), false],
     };
     let warned = false;
     for (const [key, [text, warn]] of Object.entries(values)) {
