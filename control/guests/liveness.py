@@ -98,6 +98,8 @@ class Liveness:
         for state in self._guests.values():
             if state.last_media is not None:
                 state.last_media += seconds
+            elif state.connected_at is not None:  # the first frame's wait too
+                state.connected_at += seconds
 
     def check(self, now: float) -> list[str]:
         """The guests lost now because their media stopped ``gap_s`` ago, or never came

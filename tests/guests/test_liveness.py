@@ -59,6 +59,15 @@ def test_a_page_closing_before_any_media_is_a_loss():
     assert live.check(2.3) == []  # reported once
 
 
+def test_a_stalled_loop_does_not_count_against_the_first_frame_either():
+    live = Liveness(first_s=2.0)
+    live.start("ada")
+    live.connected("ada", 100.0)
+    live.stalled(1.5)
+    assert live.check(103.0) == [] and live.live("ada")
+    assert live.check(103.6) == ["ada"]
+
+
 def test_no_first_media_after_connecting_is_a_loss():
     live = Liveness(gap_s=0.4, first_s=2.0)
     live.start("ada")
