@@ -144,18 +144,20 @@ class Put:
 
 @dataclass(frozen=True, slots=True)
 class Get:
-    """A range: one key, or every key under a prefix."""
+    """A range: one key, every key under a prefix, or from `key` up to `range_end`."""
 
     key: str
     prefix: bool = False
+    range_end: bytes | None = None
     revision: int = 0       # 0: the newest
     serializable: bool = False  # answered by the member alone (works without a quorum)
     limit: int = 0
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"key": b64(self.key)}
-        if self.prefix:
-            body["range_end"] = b64(prefix_end(self.key))
+        if self.prefix or self.range_end is not None:
+            end = prefix_end(self.key) if self.range_end is None else self.range_end
+            body["range_end"] = b64(end)
         if self.revision:
             body["revision"] = str(self.revision)
         if self.serializable:
