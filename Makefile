@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNDOWN ?= rundown/rehearsal.yaml
 # Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
-DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose ffmpeg
+DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose ffmpeg etcd-server
 
 .PHONY: setup deps test test-fast lint run simulate bench bench-quick load drill clean
 

@@ -55,6 +55,7 @@ class Timing:
     renew_every_s: float = 0.25
     margin_s: float = 0.2      # stop driving this long before the lease surely ends
     check_every_s: float = 0.25  # a follower reads the key this often; retries after failure
+    fresh_s: float = 0.35      # etcd counts as away when nothing answered for this long
     promise_s: float = 1.0     # how long a standby's promise holds
     yield_s: float = 2.0       # after handing over, do not campaign for this long
 
@@ -62,7 +63,8 @@ class Timing:
     def for_ttl(cls, ttl_s: int) -> Timing:
         """Renew four times a TTL; stop a fifth of a TTL early (at least 0.15 s)."""
         return cls(ttl_s=ttl_s, renew_every_s=ttl_s / 4, margin_s=max(0.15, ttl_s / 5),
-                   check_every_s=ttl_s / 4, promise_s=float(ttl_s), yield_s=2.0 * ttl_s)
+                   check_every_s=ttl_s / 4, fresh_s=0.35 * ttl_s, promise_s=float(ttl_s),
+                   yield_s=2.0 * ttl_s)
 
 
 class Election:
@@ -102,8 +104,11 @@ class Election:
             return False
         return self.lease_valid(now) or self.on_promise(now)
 
-    def etcd_reachable(self) -> bool:
-        return self.etcd_ok_at >= self.etcd_failed_at
+    def etcd_reachable(self, now: float) -> bool:
+        """etcd answered lately, and nothing failed since. A request hanging on a member
+        that died, or on a cluster electing its leader, makes etcd "away" before it fails."""
+        return (self.etcd_ok_at >= self.etcd_failed_at
+                and now - self.etcd_ok_at <= self.timing.fresh_s)
 
     def tick(self, now: float) -> Role:
         """The role after time has passed: a leader whose lease ran out steps down (or drives
@@ -136,10 +141,10 @@ class Election:
             return Action.REVOKE
         if self.role in DRIVING or self.role is Role.STEPPING_DOWN:
             due = self.renewed_at + self.timing.renew_every_s
-            return Action.RENEW if now >= due or not self.etcd_reachable() else Action.WAIT
+            return Action.RENEW if now >= due or not self.etcd_reachable(now) else Action.WAIT
         due = self.etcd_ok_at + self.timing.check_every_s
         unknown = self.holder is None and not self.key_absent
-        return Action.CHECK if now >= due or unknown or not self.etcd_reachable() \
+        return Action.CHECK if now >= due or unknown or not self.etcd_reachable(now) \
             else Action.WAIT
 
     def wake_at(self, now: float) -> float:
@@ -247,12 +252,12 @@ class Election:
     # --- the peer ---------------------------------------------------------------------------
 
     def should_ask_peer(self, now: float) -> bool:
-        """A leader that cannot reach etcd asks the peer for its promise, well before its
-        lease deadline, and again every renewal period while etcd stays away."""
+        """A leader whose etcd is away asks the peer for its promise, well before its lease
+        deadline, and again every half renewal period while etcd stays away."""
         leading = self.role in DRIVING or (self.role is Role.STEPPING_DOWN
                                            and not self.resigning and self.lease != 0)
-        return (leading and not self.etcd_reachable()
-                and now >= self.asked_peer_at + self.timing.renew_every_s)
+        return (leading and not self.etcd_reachable(now)
+                and now >= self.asked_peer_at + self.timing.renew_every_s / 2)
 
     def asked_peer(self, sent_at: float) -> None:
         self.asked_peer_at = sent_at
@@ -269,7 +274,7 @@ class Election:
         `timing.promise_s`, or None. Only a follower that cannot reach etcd promises: if it
         reaches etcd, the peer is the one cut off, and must stop."""
         self.tick(now)
-        if self.role is not Role.FOLLOWER or self.etcd_reachable():
+        if self.role is not Role.FOLLOWER or self.etcd_reachable(now):
             return None
         self.promised_until = max(self.promised_until, now + self.timing.promise_s)
         return self.timing.promise_s

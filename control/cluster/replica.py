@@ -14,13 +14,13 @@ The bookkeeping (`Keys`, `Outbox`, `Tail`) is pure; `write` and `follow` are the
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from control.cluster import protocol as p
-from control.cluster.client import EtcdClient
+from control.cluster.client import EtcdClient, EtcdUnavailable
 
 Record = dict[str, Any]
 SEQ_DIGITS = 12  # keys sort in sequence order as text
@@ -123,11 +123,17 @@ class Outbox:
         return Outcome.ALREADY
 
 
-async def write(client: EtcdClient, outbox: Outbox, items: Sequence[Pending],
-                lease: int) -> Outcome:
-    """Write `items` once; EtcdUnavailable propagates (retrying the same items is safe)."""
+async def write(client: EtcdClient, outbox: Outbox, items: Sequence[Pending], lease: int,
+                *, retry_while: Callable[[], bool] | None = None) -> Outcome:
+    """Write `items`: once, or again and again while `retry_while()` holds (the leader's
+    `drives`: the same txn is safe to repeat). EtcdUnavailable when no attempt got through."""
     request = outbox.write_request(items, lease)
-    return outbox.outcome(items, await client.call(request, p.parse_txn), lease)
+    while True:
+        try:
+            return outbox.outcome(items, await client.call(request, p.parse_txn), lease)
+        except EtcdUnavailable:
+            if retry_while is None or not retry_while():
+                raise
 
 
 # --- the follower's side --------------------------------------------------------------------
