@@ -220,6 +220,9 @@ class Election:
 
     def key_held(self, holder: str, lease: int, now: float) -> None:
         """A read or the watch saw the leader key held by `holder` on `lease`."""
+        if self.role is Role.CANDIDATE and lease != 0 and lease == self.lease:
+            self.won(now)  # our own campaign's put, seen by the watch before the txn's reply
+            return
         self._ok(now)
         self.holder, self.key_absent = holder, False
         if self.role is Role.CANDIDATE:

@@ -92,7 +92,9 @@ class ClusterNode:
     async def stop(self) -> None:
         """Stop everything without revoking: to etcd this node just went silent."""
         for task in self._tasks:
-            task.cancel()
+            while not task.done():  # again, should a library have swallowed the cancel
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -114,9 +116,11 @@ class ClusterNode:
             self._notify()
             if action is Action.WAIT:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
+                # comes as the event is set, and stop() would wait on a loop still renewing
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(),
-                                           max(0.0, self.election.wake_at(now) - now))
+                    async with asyncio.timeout(max(0.0, self.election.wake_at(now) - now)):
+                        await self._wake.wait()
                 continue
             try:
                 await self._perform(action, now)
@@ -193,10 +197,10 @@ class ClusterNode:
             if self.election.should_ask_peer(sent):
                 self.election.asked_peer(sent)
                 try:
-                    grace = await asyncio.wait_for(self._ask_peer(),
-                                                   self.election.timing.renew_every_s)
-                except (TimeoutError, OSError) as exc:
-                    log.debug("cluster: peer did not answer: %s", exc)
+                    async with asyncio.timeout(self.election.timing.renew_every_s):
+                        grace = await self._ask_peer()
+                except Exception as exc:  # the wiring's call: any failure is "no promise"
+                    log.debug("cluster: peer did not answer: %r", exc)
                     grace = None
                 if grace is not None:
                     self.election.peer_promised(grace, sent, self._clock())

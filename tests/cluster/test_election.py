@@ -52,6 +52,16 @@ def test_a_timed_out_campaign_that_etcd_applied_is_a_win() -> None:
     assert e.role is Role.LEADER and e.drives(0.5)
 
 
+def test_the_watch_seeing_our_own_campaign_first_is_a_win() -> None:
+    e = Election("main", T)
+    e.key_gone(0.0)
+    e.granted(7, 1, 0.0, 0.0)
+    e.key_held("main", 7, 0.01)
+    assert e.role is Role.LEADER
+    e.campaigned(True, None, 0, 0.02)
+    assert e.role is Role.LEADER and e.drives(0.02)
+
+
 def test_the_leader_renews_on_time_and_stops_driving_before_its_lease_can_end() -> None:
     e = leader()
     assert e.drives(0.0) and e.next_action(0.1) is Action.WAIT
@@ -114,6 +124,17 @@ def test_with_etcd_down_the_standby_promises_and_the_leader_drives_on_with_an_al
     backup.key_gone(0.9)
     assert backup.role is Role.FOLLOWER and backup.next_action(0.9) is not Action.GRANT
     assert backup.tick(1.31) is Role.CANDIDATE
+
+
+def test_etcd_silent_for_a_while_counts_as_away_before_any_request_fails() -> None:
+    """A renewal hanging on a dead etcd leader fails only after every member's timeout:
+    the leader asks for the promise as soon as etcd has been silent for `fresh_s`, and a
+    standby whose own reads hang promises."""
+    main, backup = leader(), Election("backup", T)
+    main.renewed(1, 0.25, 0.26)
+    backup.key_held("main", 7, 0.3)
+    assert not main.should_ask_peer(0.5) and main.should_ask_peer(0.62)
+    assert backup.promise(0.6) is None and backup.promise(0.66) == 1.0
 
 
 def test_a_candidate_or_a_leader_never_promises() -> None:
