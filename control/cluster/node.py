@@ -127,6 +127,9 @@ class ClusterNode:
             except (EtcdUnavailable, p.GatewayError) as exc:
                 log.warning("cluster: %s failed: %s", action.value, exc)
                 self.election.unreachable(self._clock())
+            except Exception:  # a bug must not end the loop (its lease would just lapse)
+                log.exception("cluster: %s failed", action.value)
+                self.election.unreachable(self._clock())
             self._notify()
 
     async def _perform(self, action: Action, sent: float) -> None:
@@ -188,6 +191,9 @@ class ClusterNode:
             except (EtcdUnavailable, p.GatewayError) as exc:
                 log.debug("cluster: leader watch: %s", exc)
                 revision = 0  # the lease loop's reads cover the gap
+            except Exception:
+                log.exception("cluster: leader watch failed")
+                revision = 0
             await asyncio.sleep(self.election.timing.check_every_s)
 
     async def _peer_loop(self) -> None:

@@ -100,6 +100,8 @@ class Outbox:
 
     def write_request(self, items: Sequence[Pending], lease: int) -> p.Request:
         """One txn for `items` (a step's records go together): all or nothing, fenced."""
+        if lease == 0:  # etcd compares an absent key as zeros: LEASE == 0 would hold
+            raise ReplicaError("a journal write needs the writer's lease")
         compares = [p.key_on_lease(self.keys.leader, lease)]
         compares += [p.key_absent(item.key) for item in items]
         return p.txn(compares, [p.Put(item.key, item.value) for item in items],

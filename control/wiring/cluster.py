@@ -101,6 +101,8 @@ class ReplicatedJournal:
         items = [*self.backlog, *self.outbox.add(records)]
         try:
             outcome = self._to_etcd(items)
+        except ReplicaError as exc:  # no lease: we never led, or lost it
+            raise JournalError(f"not written: this controller does not lead ({exc})") from exc
         except EtcdUnavailable as exc:
             if not self.part.node.drives():
                 raise JournalError(f"not written: etcd away and the lease ended ({exc})") \

@@ -6,6 +6,7 @@ a member killed changes nothing; a follower catches up from a revision and the w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,7 @@ import pytest
 from helpers import until
 
 from control.cluster import protocol as p
-from control.cluster.client import EtcdClient
+from control.cluster.client import EtcdClient, EtcdUnavailable
 from control.cluster.election import Role, Timing
 from control.cluster.members import EtcdMembers
 from control.cluster.node import ClusterNode, Holder, PeerAsk
@@ -145,8 +146,11 @@ async def test_a_follower_catches_up_from_a_revision_and_follows(etcd: EtcdMembe
         got: list[int] = []
 
         async def watch() -> None:
-            async for records in follow(follower, tail):
-                got.extend(r["n"] for r in records)
+            while True:  # a broken stream resumes where it was (as the wiring's mirror does)
+                with contextlib.suppress(EtcdUnavailable):
+                    async for records in follow(follower, tail):
+                        got.extend(r["n"] for r in records)
+                await asyncio.sleep(0.05)
 
         task = asyncio.create_task(watch())
         try:

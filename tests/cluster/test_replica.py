@@ -54,6 +54,13 @@ def test_a_step_is_one_txn_fenced_on_the_lease_and_create_if_absent() -> None:
         enc(KEYS.leader), enc(KEYS.record(7)), enc(KEYS.record(8))]
 
 
+def test_no_lease_no_write() -> None:
+    """etcd compares an absent leader key as zeros: a lease of 0 would pass the fence."""
+    outbox = Outbox(KEYS)
+    with pytest.raises(ReplicaError):
+        outbox.write_request(outbox.add([{}]), lease=0)
+
+
 def test_what_a_write_reply_means() -> None:
     outbox = Outbox(KEYS)
     items = outbox.add([{"a": 1}])
