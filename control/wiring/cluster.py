@@ -10,12 +10,16 @@ state re-applied to OBS), from a journal that holds every acknowledged record.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+from aiohttp import web
 
 from control.cluster.client import EtcdClient, EtcdUnavailable
 from control.cluster.election import Timing
@@ -171,3 +175,42 @@ class Mirror:
         if self.journal is not None:
             self.journal.close()
             self.journal = None
+
+
+# --- the peer's promise over HTTP (docs/redundancy.md#the-fencing-rule) -------------------
+
+PROMISE_PATH = "/cluster/promise"
+PEER_TIMEOUT_S = 0.2
+
+
+def promise_handler(node: ClusterNode, secret: str | None
+                    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """`POST /cluster/promise`, for the other controller only (the shared secret as a bearer
+    token). Without a secret configured nobody gets a promise: a leader then stops at its
+    lease deadline when etcd is away, which is safe, and the alarm says why."""
+    async def handle(request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning("cluster: promise refused to %s: bad or missing secret",
+                        request.remote)
+            return web.json_response({"error": "the cluster secret is required"}, status=401)
+        grace = node.promise()
+        log.info("cluster: %s %s a promise to %s", node.me.name,
+                 "gave" if grace else "refused", request.remote)
+        return web.json_response({"name": node.me.name, "promise_s": grace})
+    return handle
+
+
+def peer_asker(session: aiohttp.ClientSession, peer_url: str, secret: str | None) -> PeerAsk:
+    """What the election node calls to ask the peer for its promise: seconds, or None."""
+    async def ask() -> float | None:
+        if not secret:
+            return None
+        async with session.post(peer_url.rstrip("/") + PROMISE_PATH,
+                                headers={"Authorization": f"Bearer {secret}"},
+                                timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT_S)) as resp:
+            if resp.status != 200:
+                return None
+            value = (await resp.json()).get("promise_s")
+        return float(value) if isinstance(value, int | float) and value > 0 else None
+    return ask
