@@ -88,6 +88,13 @@ class Settings:
     prompter_token: str | None = None  # drives the prompter's scroll (docs/stage.md)
     presenter_warning_ms: int = 60_000  # presenter clock amber with this much left ...
     presenter_danger_ms: int = 15_000   # ... red (a segment's warning:/danger: wins)
+    # standby controller on etcd (docs/redundancy.md); no endpoints: one machine, as ever
+    cluster_endpoints: tuple[str, ...] = ()  # etcd members' client URLs
+    cluster_name: str = ""           # this controller's name in the election (main, backup)
+    cluster_url: str = ""            # this controller's URL, as the pages reach it
+    cluster_peer_url: str = ""       # the other controller's URL
+    cluster_lease_ttl_s: int = 1     # the leader's lease: a takeover comes 1-1.5 TTL after
+    cluster_secret: str | None = None  # the two controllers' shared secret (peer calls)
     source: str = "defaults"
 
 
@@ -148,6 +155,12 @@ _KEYS: dict[str, tuple[str, str]] = {
     "auth.prompter_token_file": ("prompter_token", "secret_file"),
     "presenter.warning": ("presenter_warning_ms", "duration"),
     "presenter.danger": ("presenter_danger_ms", "duration"),
+    "cluster.endpoints": ("cluster_endpoints", "endpoints"),
+    "cluster.name": ("cluster_name", "str"),
+    "cluster.url": ("cluster_url", "http_url"),
+    "cluster.peer_url": ("cluster_peer_url", "http_url"),
+    "cluster.lease_ttl": ("cluster_lease_ttl_s", "ttl"),
+    "cluster.secret_file": ("cluster_secret", "secret_file"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -207,6 +220,13 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_PROMPTER_TOKEN_FILE": ("prompter_token", "secret_file"),
     "SHOWCTL_PRESENTER_WARNING": ("presenter_warning_ms", "duration"),
     "SHOWCTL_PRESENTER_DANGER": ("presenter_danger_ms", "duration"),
+    "SHOWCTL_CLUSTER_ENDPOINTS": ("cluster_endpoints", "endpoints"),
+    "SHOWCTL_CLUSTER_NAME": ("cluster_name", "str"),
+    "SHOWCTL_CLUSTER_URL": ("cluster_url", "http_url"),
+    "SHOWCTL_CLUSTER_PEER_URL": ("cluster_peer_url", "http_url"),
+    "SHOWCTL_CLUSTER_LEASE_TTL": ("cluster_lease_ttl_s", "ttl"),
+    "SHOWCTL_CLUSTER_SECRET": ("cluster_secret", "secret"),
+    "SHOWCTL_CLUSTER_SECRET_FILE": ("cluster_secret", "secret_file"),
 }
 
 
@@ -266,11 +286,49 @@ def _av_offsets(name: str, value: Any) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+def _http_url(name: str, value: Any) -> str:
+    text = "" if value is None else str(value).strip().rstrip("/")
+    if text and not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}: expected http://HOST:PORT, got {text!r}")
+    return text
+
+
+def _cluster_value(name: str, kind: str, value: Any) -> Any:
+    """The cluster's kinds: etcd endpoints (a YAML list, or comma-separated), a URL, a
+    lease TTL in whole seconds (etcd's unit)."""
+    if kind == "endpoints":
+        items = value if isinstance(value, list) else str(value or "").split(",")
+        return tuple(u for u in (_http_url(name, i) for i in items) if u)
+    if kind == "http_url":
+        return _http_url(name, value)
+    try:
+        ms = parse_duration(str(value).strip())
+    except DurationError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if ms < 1000 or ms % 1000:
+        raise ConfigError(f"{name}: a lease TTL is whole seconds, at least 1s; got {value!r}")
+    return ms // 1000
+
+
+def _check_cluster(settings: Settings) -> None:
+    if not settings.cluster_endpoints:
+        return
+    missing = [key for key, field in (("cluster.name", "cluster_name"),
+                                      ("cluster.url", "cluster_url"),
+                                      ("cluster.peer_url", "cluster_peer_url"))
+               if not getattr(settings, field)]
+    if missing:
+        raise ConfigError(f"cluster.endpoints is set, so {', '.join(missing)} must be too "
+                          "(docs/redundancy.md)")
+
+
 def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
     if kind == "av_offsets":
         return _av_offsets(name, value)
     if kind in ("token", "token_file"):
         return _token(name, _convert(name, kind.replace("token", "secret"), value, base))
+    if kind in ("endpoints", "http_url", "ttl"):
+        return _cluster_value(name, kind, value)
     text = "" if value is None else str(value).strip()
     if kind == "secret":
         return text or None
@@ -394,6 +452,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         if var in env:
             values[fname] = _convert(var, kind, env[var], base)
     settings = replace(Settings(), source=source, **values)
+    _check_cluster(settings)
     try:
         parse_allow(settings.osc_allow)
     except ValueError as exc:
