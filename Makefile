@@ -18,7 +18,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed deps
+setup: $(VENV)/.installed deps integrations/companion/node_modules
+
+# The Companion module's packages (tests/integrations/test_companion.py), as locked.
+integrations/companion/node_modules: integrations/companion/package-lock.json
+	npm ci --prefix integrations/companion
+	touch $@
 
 deps:
 	@scripts/ensure-debian-packages $(DEBIAN_PACKAGES)

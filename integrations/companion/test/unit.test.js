@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import { backoffMs, BACKOFF_MAX_MS, endpoints } from '../src/link.js'
 import { clock, FEEDBACK_TESTS, signedClock, variableValues } from '../src/model.js'
 import { PanicGuard, PanicPress, PANIC_WINDOW_MS } from '../src/panic.js'
-import { MANIFEST } from './host.js'
+import { MANIFEST } from '../host/host.js'
 
 const require = createRequire(import.meta.url)
 const { validateManifest } = require('@companion-module/base')
