@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed deps integrations/companion/node_modules
 
-# The Companion module's packages (tests/integrations/test_companion.py), as locked.
+# The Companion module's packages (tests/companion/test_companion.py), as locked.
 integrations/companion/node_modules: integrations/companion/package-lock.json
 	npm ci --prefix integrations/companion
 	touch $@

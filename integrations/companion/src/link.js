@@ -47,6 +47,8 @@ export class ControllerLink {
 	#silence = null
 	#attempt = 0
 	#closed = false
+	#halted = false // refused for the token: no retries until the config changes
+	#retryAfterMs = 0
 
 	constructor(config, { onState, onLink, onLog }) {
 		this.urls = endpoints(config)
@@ -115,11 +117,17 @@ export class ControllerLink {
 
 	#refused(res) {
 		const status = res.statusCode
-		const kind = status === 401 || status === 403 ? 'authentication_failure' : 'connection_failure'
-		const retry = Number(res.headers['retry-after'])
-		if (Number.isFinite(retry) && retry > 0) this.#attempt = Math.max(this.#attempt, Math.log2((retry * 1000) / BACKOFF_FIRST_MS))
-		this.onLink(kind, `the controller answered ${status}${status === 401 ? ': wrong token' : ''}`)
 		res.resume()
+		if (status === 401 || status === 403) {
+			// a wrong token does not fix itself, and each retry counts against this address in
+			// the controller's throttle (it would lock out every tool here): wait for a new config
+			this.#halted = true
+			this.onLink('authentication_failure', `the controller answered ${status}: ${status === 401 ? 'wrong token' : 'forbidden'}; fix the token in the config`)
+		} else {
+			const retry = Number(res.headers['retry-after'])
+			if (Number.isFinite(retry) && retry > 0) this.#retryAfterMs = retry * 1000
+			this.onLink('connection_failure', `the controller answered ${status}`)
+		}
 		this.#socket?.terminate()
 	}
 
@@ -129,9 +137,10 @@ export class ControllerLink {
 		const wasUp = this.up
 		this.up = false
 		this.#socket = null
-		if (this.#closed) return
+		if (this.#closed || this.#halted) return
 		if (wasUp) this.onLink('disconnected', 'the link to the controller dropped: reconnecting')
-		const wait = backoffMs(this.#attempt++)
+		const wait = Math.max(backoffMs(this.#attempt++), this.#retryAfterMs)
+		this.#retryAfterMs = 0
 		this.#timer = setTimeout(() => this.#connect(), wait)
 	}
 

@@ -1,6 +1,6 @@
 // The module hosted as Companion hosts it (host/host.js), against a running controller: buttons
 // pressed, feedbacks and variables followed, the controller's own state checked over HTTP.
-// tests/integrations/test_companion.py starts `showctl run` and sets SHOWCTL_URL,
+// tests/companion/test_companion.py starts `showctl run` and sets SHOWCTL_URL,
 // SHOWCTL_TOKEN (director) and SHOWCTL_VIEWER_TOKEN; without them these tests are skipped.
 
 import assert from 'node:assert/strict'
@@ -11,7 +11,7 @@ import { ModuleHost } from '../host/host.js'
 const URL_ = process.env.SHOWCTL_URL
 const TOKEN = process.env.SHOWCTL_TOKEN
 const VIEWER = process.env.SHOWCTL_VIEWER_TOKEN
-const skip = URL_ && TOKEN ? false : 'SHOWCTL_URL and SHOWCTL_TOKEN not set (run by tests/integrations/test_companion.py)'
+const skip = URL_ && TOKEN ? false : 'SHOWCTL_URL and SHOWCTL_TOKEN not set (run by tests/companion/test_companion.py)'
 const WAIT = 20_000 // generous: the suite must pass on a loaded two-core machine
 const ADDRESS = URL_ ? new URL(URL_) : null
 

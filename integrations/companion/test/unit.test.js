@@ -3,12 +3,13 @@
 
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import net from 'node:net'
 import { createRequire } from 'node:module'
 import { test } from 'node:test'
 import { backoffMs, BACKOFF_MAX_MS, endpoints } from '../src/link.js'
 import { clock, FEEDBACK_TESTS, signedClock, variableValues } from '../src/model.js'
 import { PanicGuard, PanicPress, PANIC_WINDOW_MS } from '../src/panic.js'
-import { MANIFEST } from '../host/host.js'
+import { MANIFEST, ModuleHost } from '../host/host.js'
 
 const require = createRequire(import.meta.url)
 const { validateManifest } = require('@companion-module/base')
@@ -76,4 +77,34 @@ test('endpoints follow the https toggle and bracket IPv6 addresses', () => {
 test('the manifest passes the base library validator', () => {
 	const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'))
 	assert.doesNotThrow(() => validateManifest(manifest, false))
+})
+
+test('hosted without a controller: config fields, bad config, upgrades, an unreachable port', async () => {
+	const host = new ModuleHost({ connectionId: 'showctl-unit' })
+	await host.start()
+	try {
+		assert.match(host.apiVersion, /^1\.14\./)
+		await host.init({ host: '127.0.0.1', port: 9, https: false }, { token: 'short' })
+		await host.until(() => host.status?.status === 'bad_config', 10_000, 'bad_config')
+		assert.match(host.status.message, /24 characters/)
+		const { fields } = await host.configFields()
+		assert.equal(fields.find((f) => f.id === 'token').type, 'secret-text')
+		assert.ok(host.definitions.actions.some((a) => a.id === 'panic'))
+		assert.equal(host.variables.get('connected'), 'no')
+		const saved = { id: 'a1', controlId: 'bank:1', actionId: 'take', options: {}, upgradeIndex: null, disabled: false }
+		const upgraded = await host.upgrade([saved], [])
+		assert.deepEqual(upgraded.updatedActions, []) // no scripts yet: nothing to change
+		// a port where nothing listens: the link keeps trying, the module stays up
+		const closed = net.createServer()
+		await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve))
+		const port = closed.address().port
+		await new Promise((resolve) => closed.close(resolve))
+		await host.configure({ host: '127.0.0.1', port, https: false }, { token: 'x'.repeat(24) })
+		await host.until(() => host.status?.status === 'connecting', 10_000, 'connecting')
+		const press = await host.press('take')
+		assert.equal(press.success, false)
+		assert.match(press.errorMessage, /fetch failed|ECONNREFUSED/)
+	} finally {
+		await host.stop()
+	}
 })
