@@ -69,6 +69,8 @@ export class ShowctlInstance extends InstanceBase {
 	}
 
 	#onState(model) {
+		// a command's answer can arrive after a newer push: keep the newer model
+		if ((model?.show?.now_ms ?? 0) < (this.model?.show?.now_ms ?? 0)) return
 		this.model = model
 		this.#define()
 		this.#publish()
