@@ -44,7 +44,8 @@ segments:
   - {{id: clip, title: Clip, duration: 2m, scene: Doc}}
   - {{id: countdown, title: Countdown, title_zh: 倒计时, at: "23:59:50", duration: 1m, scene: Countdown}}
 """
-DIRECTOR, VIEWER, PROMPTER = "director-stage-token", "viewer-stage-token", "prompter-stage-token"
+DIRECTOR, VIEWER, PROMPTER = ("director-stage-token-0123456789", "viewer-stage-token-0123456789",
+                              "prompter-stage-token-0123456789")
 KEY = read_key(DIRECTOR)
 
 

@@ -12,6 +12,9 @@ from control.show.stage import Thresholds
 from control.web.auth import Auth
 from control.wiring.stage import make_stage, operator_check
 
+D, V, P = "director-token-0123456789abcdef", "viewer-token-0123456789abcdef", \
+    "prompter-token-0123456789abcdef"
+
 
 def test_the_shipped_config_and_the_environment() -> None:
     s = load_settings(ROOT / "config" / "show.yaml", {})
@@ -19,25 +22,25 @@ def test_the_shipped_config_and_the_environment() -> None:
         60_000, 15_000, None)
     s = load_settings(None, {"SHOWCTL_PRESENTER_WARNING": "45s",
                              "SHOWCTL_PRESENTER_DANGER": "10s",
-                             "SHOWCTL_PROMPTER_TOKEN": "p-token"})
+                             "SHOWCTL_PROMPTER_TOKEN": P})
     assert (s.presenter_warning_ms, s.presenter_danger_ms, s.prompter_token) == (
-        45_000, 10_000, "p-token")
+        45_000, 10_000, P)
     with pytest.raises(ConfigError):
         load_settings(None, {"SHOWCTL_PRESENTER_DANGER": "soon"})
 
 
 def test_who_may_drive_the_prompter() -> None:
-    auth = Auth.from_settings(director="d-token", viewer="v-token")
+    auth = Auth.from_settings(director=D, viewer=V)
     director_session = {"yes": True}
 
     def authorize(_request: object, role: str) -> str | None:
         return "director" if director_session["yes"] and role == "director" else None
 
-    check = operator_check(auth, authorize, "p-token")  # type: ignore[arg-type]
+    check = operator_check(auth, authorize, P)  # type: ignore[arg-type]
     request: object = object()
-    assert check(request, "p-token") == "prompter"  # type: ignore[arg-type]
-    assert check(request, "d-token") == "director"  # type: ignore[arg-type]
-    assert check(request, "v-token") is None  # type: ignore[arg-type]
+    assert check(request, P) == "prompter"  # type: ignore[arg-type]
+    assert check(request, D) == "director"  # type: ignore[arg-type]
+    assert check(request, V) is None  # type: ignore[arg-type]
     assert check(request, "guess") is None  # type: ignore[arg-type]
     assert check(request, None) == "director"  # type: ignore[arg-type]  (the console's cookie)
     director_session["yes"] = False
@@ -45,8 +48,8 @@ def test_who_may_drive_the_prompter() -> None:
 
 
 def test_the_prompter_token_must_be_its_own() -> None:
-    auth = Auth.from_settings(director="d-token")
-    settings = load_settings(None, {"SHOWCTL_PROMPTER_TOKEN": "d-token"})
+    auth = Auth.from_settings(director=D)
+    settings = load_settings(None, {"SHOWCTL_PROMPTER_TOKEN": D})
 
     async def command(_cmd: object) -> None:
         return None
