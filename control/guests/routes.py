@@ -47,6 +47,12 @@ CLAIM = "Showctl-Claim"    # a refused browser's claim id: in the 409, in its ne
 REVOKED = "this invite link was revoked: ask the producer for a new link"
 IN_USE = ("this invite link is in use in another browser: the director has been asked to "
           "let this browser in; try again in a moment (send the Showctl-Claim header back)")
+# the page's refusals in the guest's other language too (a plain-text page, no script)
+ZH = {"revoked": "此邀请链接已被撤销：请向制片人索取新链接。",
+      "expired": "此邀请链接已过期：请向制片人索取新链接。",
+      "another guest": "此邀请链接属于另一位嘉宾。",
+      "guest list": "此嘉宾不在今晚的嘉宾名单中。"}
+ZH_ANY = "此邀请链接无效：请向制片人索取新链接。"
 WS_IN_USE = "this invite link is in use in another browser: join to ask the director"
 
 
@@ -161,6 +167,9 @@ class GuestRoutes:
     async def page(self, request: web.Request) -> web.StreamResponse:
         admitted = self._admit(request)
         if isinstance(admitted, web.Response):
+            english = admitted.text or ""
+            chinese = next((zh for key, zh in ZH.items() if key in english), ZH_ANY)
+            admitted.text = f"{english}{chinese}\n"
             return admitted
         guest = admitted[0]
         html = (STATIC / "guest.html").read_text("utf-8")

@@ -153,6 +153,8 @@ async def test_revoking_closes_the_page_and_refuses_the_old_link(client, offer):
     for r in (await client.get("/guest/ada", params={"t": token}),
               await client.post("/whip/ada", data=offer, headers=bearer(**{REJOIN: secret}))):
         assert r.status == 401 and "revoked" in await r.text()
+    page = await client.get("/guest/ada", params={"t": token})
+    assert "已被撤销" in await page.text()  # the guest page says it in both languages
     assert (await client.post("/whip/ada", data=offer, headers=bearer(generation=1))
             ).status == 201
     assert (await client.post("/whip/bob", data=offer, headers=bearer("bob", **{REJOIN: bob}))
