@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 CLAIM_TTL_S = 300.0  # a claim (and the director's allow) lapses after this: ask again
+MAX_REFUSED = 16   # refused claim ids remembered per guest (their browsers stop asking)
 MAX_NOTE = 120       # characters of a claim's address / user agent kept for the console
 STATE_FILE = "guest-invites.json"
 
@@ -40,6 +41,7 @@ class Verdict(enum.Enum):
     ADMIT = "admit"        # the bound browser, or the first join (binds), or an allowed claim
     REVOKED = "revoked"    # the token's generation is not the guest's current one (401)
     CLAIMED = "claimed"    # bound to another browser: the director is asked (409)
+    DENIED = "denied"      # the director refused this browser's claim (403): it stops asking
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Seat:
     secret_hash: str | None = None
     bound_at: float | None = None
     claim: Claim | None = None  # not persisted: a claim outlives no restart
+    refused: list[str] = field(default_factory=list)  # the newest refused claim ids
 
 
 def _hash(secret: str) -> str:
@@ -118,6 +121,8 @@ class Bindings:
             return Decision(Verdict.ADMIT, binds=True)
         if self.holds(guest, secret):
             return Decision(Verdict.ADMIT, secret=secret)
+        if claim and claim in seat.refused:
+            return Decision(Verdict.DENIED, claim=claim)
         pending = self.pending(guest, now)
         if pending is not None and claim and hmac.compare_digest(pending.id, claim):
             if pending.allowed:
@@ -149,10 +154,12 @@ class Bindings:
         pending = self.pending(guest, now)
         if pending is None or not hmac.compare_digest(pending.id, claim):
             return False
+        seat = self.seats[guest]
         if allow:
             pending.allowed, pending.at = True, now  # the browser has CLAIM_TTL_S to come in
         else:
-            self.seats[guest].claim = None
+            seat.claim = None
+            seat.refused = [*seat.refused[-(MAX_REFUSED - 1):], pending.id]
         return True
 
     def release(self, guest: str) -> bool:

@@ -53,6 +53,7 @@ ZH = {"revoked": "此邀请链接已被撤销：请向制片人索取新链接�
       "another guest": "此邀请链接属于另一位嘉宾。",
       "guest list": "此嘉宾不在今晚的嘉宾名单中。"}
 ZH_ANY = "此邀请链接无效：请向制片人索取新链接。"
+DENIED = "the director did not let this browser in: this invite link is in use elsewhere"
 WS_IN_USE = "this invite link is in use in another browser: join to ask the director"
 
 
@@ -194,6 +195,8 @@ class GuestRoutes:
         if request.content_type != "application/sdp":
             return _text(415, "send the SDP offer as Content-Type: application/sdp")
         decision = self._decide(request, guest, generation)
+        if decision.verdict is Verdict.DENIED:
+            return _text(403, DENIED)
         if decision.verdict is not Verdict.ADMIT:
             return _text(409, IN_USE, **{CLAIM: decision.claim or ""})
         try:

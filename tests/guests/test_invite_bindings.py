@@ -71,6 +71,8 @@ def test_refusing_drops_the_claim_and_claims_lapse():
     claim = b.decide("zhu", 0, None, None, 0).claim
     assert b.answer("zhu", claim, False, 1) and b.pending("zhu", 1) is None
     assert not b.answer("zhu", claim, True, 1)
+    assert b.decide("zhu", 0, None, claim, 2).verdict is Verdict.DENIED  # it stops asking
+    assert b.pending("zhu", 2) is None
     claim = b.decide("zhu", 0, None, None, 10).claim
     assert b.pending("zhu", 10 + CLAIM_TTL_S) is not None
     assert b.pending("zhu", 10 + CLAIM_TTL_S + 1) is None

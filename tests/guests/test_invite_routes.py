@@ -113,6 +113,14 @@ async def test_another_browser_waits_for_the_director(client, offer):
     assert (await join(client, offer, **{REJOIN: new})).status == 201
 
 
+async def test_a_browser_the_director_refused_is_told_so(client, offer):
+    await join(client, offer)
+    claim = (await join(client, offer)).headers[CLAIM]
+    assert client.routes.store.bindings.answer("ada", claim, False, client.routes.clock())
+    denied = await join(client, offer, **{CLAIM: claim})
+    assert denied.status == 403 and "did not let this browser in" in denied.body
+
+
 async def test_a_refused_offer_binds_nothing(client, offer):
     assert (await join(client, "v=0\r\n")).status == 400
     assert not client.routes.store.bindings.bound("ada")

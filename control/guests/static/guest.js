@@ -128,14 +128,15 @@ async function connect() {
   });
   const r = await fetch("/whip/" + encodeURIComponent(boot.guest), {
     method: "POST", headers: joinHeaders(), body: p.localDescription.sdp });
-  if (r.status === 409 || r.status === 401) {
+  if (r.status === 409 || r.status === 401 || r.status === 403) {
     p.close(); if (pc === p) pc = null;
     const reason = await r.text();
     if (r.status === 409) {
       claim = r.headers.get("Showctl-Claim") || claim;
       throw new Refused("invite.asked");
     }
-    throw new Refused(reason.includes("revoked") ? "invite.revoked"
+    throw new Refused(reason.includes("did not let") ? "invite.denied"
+      : reason.includes("revoked") ? "invite.revoked"
       : reason.includes("expired") ? "invite.expired" : "invite.invalid");
   }
   if (r.status !== 201) throw new Error(r.status + " " + (await r.text()));
