@@ -35,6 +35,7 @@ from control import pagelib
 from control.guests.bindings import BindingStore, Decision, Verdict
 from control.guests.gateway import Gateway, GatewayError
 from control.guests.invites import InviteError, check_token
+from control.guests.ratelimit import JoinLimiter
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ STATIC = Path(__file__).parent / "static"
 Roster = Callable[[], Mapping[str, Mapping[str, Any]]]  # guest id -> {name, name_zh, role}
 Status = Callable[[str], Mapping[str, Any]]             # guest id -> {status, on_air}
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+CLAIMS_PER_ADDRESS = 6  # new requests to replace a bound guest, per address and minute
 REJOIN = "Showctl-Rejoin"  # the rejoin secret: in the first join's 201, in every later join
 CLAIM = "Showctl-Claim"    # a refused browser's claim id: in the 409, in its next tries
 REVOKED = "this invite link was revoked: ask the producer for a new link"
@@ -76,6 +78,9 @@ class GuestRoutes:
         self.gateway = gateway
         self.secret = secret
         self.store = store or BindingStore()  # in memory unless given a state directory
+        # new claims from one address: a flood must not keep the director's prompt changing
+        # (per address only: counting them per guest would let a stranger lock the guest out)
+        self.claims = JoinLimiter(total=0, per_address=CLAIMS_PER_ADDRESS, per_guest=0)
         self.on_claim: Callable[[], None] | None = None
         """Called when a browser asks in (a new claim): the console shows the prompt."""
         self.roster = roster
@@ -140,10 +145,24 @@ class GuestRoutes:
             await self.gateway.leave(guest, session.id)
         return generation
 
-    def _decide(self, request: web.Request, guest: str, generation: int) -> Decision:
+    def _new_claim(self, guest: str, secret: str | None, claim: str | None) -> bool:
+        """This join would ask the director anew (bound elsewhere, no pending claim of its)."""
+        bindings = self.store.bindings
+        pending = bindings.pending(guest, self.clock())
+        return (bindings.bound(guest) and not bindings.holds(guest, secret)
+                and not (claim and pending is not None and pending.id == claim))
+
+    def _decide(self, request: web.Request, guest: str, generation: int
+                ) -> Decision | web.Response:
+        secret, claim = request.headers.get(REJOIN), request.headers.get(CLAIM)
+        if generation == self.store.bindings.generation(guest) and \
+                self._new_claim(guest, secret, claim):
+            refused = self.claims.admit(guest, request.remote, self.gateway.clock())
+            if refused is not None:
+                return _text(429, refused.reason.replace("joins", "requests to join"),
+                             **{"Retry-After": str(refused.retry_after)})
         decision = self.store.bindings.decide(
-            guest, generation, request.headers.get(REJOIN), request.headers.get(CLAIM),
-            self.clock(), address=request.remote or "",
+            guest, generation, secret, claim, self.clock(), address=request.remote or "",
             agent=request.headers.get("User-Agent", ""))
         if decision.verdict is Verdict.CLAIMED:
             log.info("guest %s: a join from %s refused: the link is bound to another browser "
@@ -195,6 +214,8 @@ class GuestRoutes:
         if request.content_type != "application/sdp":
             return _text(415, "send the SDP offer as Content-Type: application/sdp")
         decision = self._decide(request, guest, generation)
+        if isinstance(decision, web.Response):
+            return decision
         if decision.verdict is Verdict.DENIED:
             return _text(403, DENIED)
         if decision.verdict is not Verdict.ADMIT:

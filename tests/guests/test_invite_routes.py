@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from control.guests.bindings import BindingStore
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts
 from control.guests.invites import make_token
-from control.guests.routes import CLAIM, REJOIN, install
+from control.guests.routes import CLAIM, CLAIMS_PER_ADDRESS, REJOIN, install
 
 SECRET = b"k"
 ROSTER = {g: {"id": g, "name": g.title(), "name_zh": None, "role": None} for g in ("ada", "bob")}
@@ -119,6 +119,16 @@ async def test_a_browser_the_director_refused_is_told_so(client, offer):
     assert client.routes.store.bindings.answer("ada", claim, False, client.routes.clock())
     denied = await join(client, offer, **{CLAIM: claim})
     assert denied.status == 403 and "did not let this browser in" in denied.body
+
+
+async def test_a_flood_of_requests_from_one_address_is_limited(client, offer):
+    secret = (await join(client, offer)).headers[REJOIN]
+    codes = [(await join(client, offer)).status for _ in range(CLAIMS_PER_ADDRESS + 3)]
+    assert codes[:CLAIMS_PER_ADDRESS] == [409] * CLAIMS_PER_ADDRESS
+    assert set(codes[CLAIMS_PER_ADDRESS:]) == {429}
+    claim = client.routes.store.bindings.pending("ada", client.routes.clock()).id
+    assert (await join(client, offer, **{CLAIM: claim})).status == 409  # asking again: free
+    assert (await join(client, offer, **{REJOIN: secret})).status == 201  # the guest: free
 
 
 async def test_a_refused_offer_binds_nothing(client, offer):
