@@ -143,3 +143,21 @@ def test_a_damaged_state_file_is_refused_with_its_name(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ValueError, match=r"guest-invites\.json"):
         load(path)
+
+
+def test_the_cli_mints_at_the_current_generation(tmp_path, capsys, monkeypatch):
+    from control.cli import main
+    from control.guests.invites import load_secret
+
+    monkeypatch.setenv("SHOWCTL_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("SHOWCTL_GUEST_SECRET", raising=False)
+    store = BindingStore(tmp_path)
+    store.bindings.revoke("zhu-dingzhen")
+    store.bindings.revoke("zhu-dingzhen")
+    store.save()
+    assert main(["invite", "zhu-dingzhen"]) == 0
+    link = capsys.readouterr().out.strip().splitlines()[-1]
+    assert check_token(load_secret(tmp_path, {}), link.split("?t=")[1], "zhu-dingzhen", 0) == 2
+    (tmp_path / "guest-invites.json").write_text("{")
+    with pytest.raises(SystemExit, match=r"guest-invites\.json"):
+        main(["invite", "zhu-dingzhen"])
