@@ -272,11 +272,12 @@ _ERR = {str(s): {"$ref": f"#/components/responses/{n}"}
 
 
 def _post(summary: str, description: str, body: dict[str, Any] | None,
-          answer: dict[str, Any]) -> dict[str, Any]:
+          answer: dict[str, Any], conflict: bool = False) -> dict[str, Any]:
+    errors = {**_ERR, "409": {"$ref": "#/components/responses/Refused"}} if conflict else _ERR
     op: dict[str, Any] = {"summary": summary, "description": description,
                           "parameters": [_GUEST],
                           "responses": {"200": {"description": "done", "content": {
-                              "application/json": {"schema": answer}}}, **_ERR}}
+                              "application/json": {"schema": answer}}}, **errors}}
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return {"post": op}
@@ -337,7 +338,8 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         {"type": "object", "additionalProperties": False, "required": ["claim", "allow"],
          "properties": {"claim": {"type": "string"}, "allow": {"type": "boolean"}}},
         {"type": "object", "properties": {"ok": {"type": "boolean"},
-                                          "allowed": {"type": "boolean"}}}),
+                                          "allowed": {"type": "boolean"}}},
+        conflict=True),
     AV_OFFSET_PATH: _post(
         "Guests: A/V offset (lip sync)",
         "Delays the guest's sound (positive ms) or picture (negative ms) so they match in "
