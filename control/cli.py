@@ -414,6 +414,8 @@ def _demo_banner(settings: Settings, obs_url: str, obs_home: str, guests: list[s
                  ca: Path | None) -> None:
     import time
 
+    from .guests.bindings import STATE_FILE
+    from .guests.bindings import load as load_bindings
     from .guests.invites import SECRET_ENV, invite_link, load_secret, make_token
     from .overlays import base_url
     from .wiring.listeners import public_base_url, scheme
@@ -427,8 +429,12 @@ def _demo_banner(settings: Settings, obs_url: str, obs_home: str, guests: list[s
     if guests:
         secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
         expires = int(time.time() + settings.guest_invite_ttl_ms / 1000)
+        try:
+            generation = load_bindings(settings.state_dir / STATE_FILE).generation(guests[0])
+        except ValueError:  # a damaged file: the controller stops and names it
+            generation = 0
         link = invite_link(public_base_url(settings), guests[0],
-                           make_token(secret, guests[0], expires))
+                           make_token(secret, guests[0], expires, generation))
         print(f"  guest {guests[0]}: {link}", flush=True)
 
 
