@@ -299,6 +299,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
     """A guest's invite link (signed, bound to the guest, expiring), alone on the last line."""
     import time
 
+    from .guests.bindings import STATE_FILE
+    from .guests.bindings import load as load_bindings
     from .guests.invites import SECRET_ENV, invite_link, load_secret, make_token
     from .wiring.listeners import public_base_url
 
@@ -310,7 +312,11 @@ def cmd_invite(args: argparse.Namespace) -> int:
                              f"(guests: {', '.join(sorted(roster)) or 'none'})")
     secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
     expires = int(time.time() + settings.guest_invite_ttl_ms / 1000)
-    token = make_token(secret, args.guest, expires)
+    try:  # the guest's current generation: a link made after a revoke works
+        generation = load_bindings(settings.state_dir / STATE_FILE).generation(args.guest)
+    except ValueError as e:
+        raise SystemExit(f"showctl: invite: {e}") from None
+    token = make_token(secret, args.guest, expires, generation)
     print(f"showctl: invite for {args.guest}, valid until "
           f"{datetime.fromtimestamp(expires).astimezone().isoformat(timespec='minutes')}")
     print(invite_link(public_base_url(settings), args.guest, token))
@@ -408,6 +414,8 @@ def _demo_banner(settings: Settings, obs_url: str, obs_home: str, guests: list[s
                  ca: Path | None) -> None:
     import time
 
+    from .guests.bindings import STATE_FILE
+    from .guests.bindings import load as load_bindings
     from .guests.invites import SECRET_ENV, invite_link, load_secret, make_token
     from .overlays import base_url
     from .wiring.listeners import public_base_url, scheme
@@ -421,8 +429,12 @@ def _demo_banner(settings: Settings, obs_url: str, obs_home: str, guests: list[s
     if guests:
         secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
         expires = int(time.time() + settings.guest_invite_ttl_ms / 1000)
+        try:
+            generation = load_bindings(settings.state_dir / STATE_FILE).generation(guests[0])
+        except ValueError:  # a damaged file: the controller stops and names it
+            generation = 0
         link = invite_link(public_base_url(settings), guests[0],
-                           make_token(secret, guests[0], expires))
+                           make_token(secret, guests[0], expires, generation))
         print(f"  guest {guests[0]}: {link}", flush=True)
 
 

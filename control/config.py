@@ -53,7 +53,7 @@ class Settings:
     metrics_public: bool = False     # /metrics without a token (only on a trusted network)
     overlays_delay_ms: int = 0       # broadcast delay: the countdown reaches zero this much later
     guest_secret: str | None = None  # signs guest invites; None: STATE_DIR/guest-secret (0600)
-    guest_invite_ttl_ms: int = 7 * 86_400_000  # how long an invite link works
+    guest_invite_ttl_ms: int = 86_400_000  # how long an invite link works (24 h)
     guest_ice_hosts: str = ""        # comma-separated addresses WebRTC offers; "": every one
     guest_ice_servers: str = ""      # comma-separated STUN/TURN URLs; "": none (no STUN)
     turn_username: str | None = None  # for the TURN servers among them

@@ -113,7 +113,8 @@ class GuestBrowsers:
 
     async def _launch(self, guest: str) -> None:
         b = self.browsers[guest]
-        b.profile = Path(tempfile.mkdtemp(prefix=f"{guest}-", dir=self.root))
+        # a rejoin restarts the same browser (its profile keeps the invite's rejoin secret)
+        b.profile = b.profile or Path(tempfile.mkdtemp(prefix=f"{guest}-", dir=self.root))
         b.context = await self._pw.chromium.launch_persistent_context(
             str(b.profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         b.page = b.context.pages[0] if b.context.pages else await b.context.new_page()

@@ -3,8 +3,10 @@
 ``join(guest, offer)`` answers a WHIP offer (RFC 9725; ICE fully gathered, no trickle);
 a guest's decoded pictures go to ``sink.frames(guest).put`` (the newest only: frames that
 queued up meanwhile are skipped, never buffered) and its sound to ``sink.push_audio``. A
-second join by the same guest replaces the first. The sink is the ``ProgramMixer`` (or
-anything with ``frames``, ``push_audio``, ``detach``), so the mixer never sees WebRTC.
+second join by the same guest replaces the first (whether it may, the same browser or one
+the director let in, is the routes' question: control.guests.bindings). The sink is the
+``ProgramMixer`` (or anything with ``frames``, ``push_audio``, ``detach``), so the mixer
+never sees WebRTC.
 
 DTLS role: the gateway is the DTLS server (answers ``a=setup:passive``) whenever the offer
 leaves the choice to it (``actpass``, as every WHIP offer does). aiortc would answer

@@ -1,9 +1,11 @@
-"""Guest invite tokens: signed (HMAC-SHA256), bound to one guest id, with an expiry.
+"""Guest invite tokens: signed (HMAC-SHA256), bound to one guest id, with an expiry and the
+guest's invite generation (control.guests.bindings: revoking bumps it).
 
-    token = make_token(secret, "zhu-dingzhen", expires=now + 7 * 86400)
-    check_token(secret, token, "zhu-dingzhen", now)   # raises InviteError(401 | 403)
+    token = make_token(secret, "zhu-dingzhen", expires=now + 86400, generation=0)
+    check_token(secret, token, "zhu-dingzhen", now)   # its generation; InviteError(401 | 403)
 
-A token is ``base64url(guest "\\n" expires) "." base64url(hmac)``. Pure functions, except
+A token is ``base64url(guest "\\n" expires "\\n" generation) "." base64url(hmac)`` (tokens
+made before generations, without the third field, are generation 0). Pure functions, except
 ``load_secret`` (environment, or a 0600 file in the state directory made on first use).
 The secret never lives in the repository.
 """
@@ -22,7 +24,7 @@ from urllib.parse import quote
 
 SECRET_ENV = "SHOWCTL_GUEST_SECRET"
 SECRET_FILE = "guest-secret"
-DEFAULT_TTL_S = 7 * 86400
+DEFAULT_TTL_S = 86400
 
 
 class InviteError(Exception):
@@ -46,38 +48,55 @@ def _mac(secret: bytes, payload: bytes) -> bytes:
     return hmac.new(secret, b"showctl-guest-invite\n" + payload, hashlib.sha256).digest()
 
 
-def make_token(secret: bytes, guest: str, expires: int) -> str:
-    """A token for ``guest`` valid until ``expires`` (Unix seconds)."""
+def make_token(secret: bytes, guest: str, expires: int, generation: int = 0) -> str:
+    """A token for ``guest`` valid until ``expires`` (Unix seconds) while the guest's invite
+    generation is ``generation``."""
     if not guest or "\n" in guest:
         raise ValueError(f"not a guest id: {guest!r}")
-    payload = f"{guest}\n{int(expires)}".encode()
+    if generation < 0:
+        raise ValueError(f"not an invite generation: {generation!r}")
+    payload = f"{guest}\n{int(expires)}\n{int(generation)}".encode()
     return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
 
 
-def token_guest(secret: bytes, token: str, now: float) -> str:
-    """The guest a genuine, unexpired token is for; InviteError(401) otherwise."""
+def token_claims(secret: bytes, token: str, now: float) -> tuple[str, int]:
+    """(guest, generation) of a genuine, unexpired token; InviteError(401) otherwise."""
     try:
         head, _, sig = token.partition(".")
         payload, mac = _unb64(head), _unb64(sig)
-        guest, _, expires_text = payload.decode("utf-8").rpartition("\n")
-        expires = int(expires_text)
+        fields = payload.decode("utf-8").split("\n")
+        if len(fields) == 2:  # made before generations
+            fields.append("0")
+        if len(fields) != 3:
+            raise ValueError("fields")
+        guest, expires, generation = fields[0], int(fields[1]), int(fields[2])
+        if generation < 0:
+            raise ValueError("generation")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InviteError(401, "the invite token is not valid") from None
     if not guest or not hmac.compare_digest(mac, _mac(secret, payload)):
         raise InviteError(401, "the invite token is not valid")
     if now >= expires:
         raise InviteError(401, "the invite has expired: ask the producer for a new link")
-    return guest
+    return guest, generation
 
 
-def check_token(secret: bytes, token: str | None, guest: str, now: float) -> None:
-    """Pass if ``token`` is a genuine, unexpired invite for ``guest``: else InviteError
-    401 (missing, tampered, expired) or 403 (a valid invite for another guest)."""
+def token_guest(secret: bytes, token: str, now: float) -> str:
+    """The guest a genuine, unexpired token is for; InviteError(401) otherwise."""
+    return token_claims(secret, token, now)[0]
+
+
+def check_token(secret: bytes, token: str | None, guest: str, now: float) -> int:
+    """The token's generation if it is a genuine, unexpired invite for ``guest``: else
+    InviteError 401 (missing, tampered, expired) or 403 (a valid invite for another guest).
+    Whether that generation is still the guest's is control.guests.bindings' question."""
     if not token:
         raise InviteError(401, "an invite token is required (?t=TOKEN or Authorization: "
                           "Bearer TOKEN)")
-    if token_guest(secret, token, now) != guest:
+    owner, generation = token_claims(secret, token, now)
+    if owner != guest:
         raise InviteError(403, "this invite is for another guest")
+    return generation
 
 
 def invite_link(base: str, guest: str, token: str) -> str:

@@ -180,6 +180,23 @@ class LevelView(TypedDict):
     muted: bool
 
 
+class ClaimView(TypedDict):
+    """Another browser asking to use a guest's bound invite link (the director answers)."""
+
+    id: str
+    at: str | None
+    at_ms: int
+    address: str
+    agent: str
+    allowed: bool
+
+
+class InviteView(TypedDict):
+    generation: int  # bumped by each revoke: older links are refused
+    bound: bool      # a browser joined with the link and holds its rejoin secret
+    claim: ClaimView | None
+
+
 class GuestView(TypedDict):
     id: str
     name: str
@@ -190,6 +207,7 @@ class GuestView(TypedDict):
     link: LinkView | None
     level: LevelView
     av_offset_ms: int
+    invite: InviteView
 
 
 class Alarm(TypedDict):

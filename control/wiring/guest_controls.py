@@ -6,8 +6,14 @@ each other (tests/test_architecture.py).
     POST /api/guests/{id}/level      {"gain_db": number, "muted": bool}  producer+ -> mixer
     POST /api/guests/{id}/av-offset  {"av_offset_ms": -500..500}         producer+ -> mixer
     POST /api/guests/{id}/message    {"text"}                            producer+ -> guest page
-    POST /api/guests/{id}/invite                                         producer+ -> {"url"}
+    POST /api/guests/{id}/invite                                         director  -> {"url"}
+    POST /api/guests/{id}/revoke     every link of the guest stops       director
+    POST /api/guests/{id}/release    unbind the link from its browser     director
+    POST /api/guests/{id}/claim      {"claim", "allow": bool}            director
     GET  /api/guests/{id}/thumbnail.jpg                                  viewer+   -> JPEG
+
+Invites (control.guests.bindings): only the director mints, revokes, releases, and answers
+another browser asking to use a bound link; each is logged with who and from where.
 
 Registered through create_app's extra routes (`extra_routes=api_routes()`,
 `openapi_paths=OPENAPI_PATHS`): same guard, same JSON errors as the rest of /api/. Each guest's
@@ -21,15 +27,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from control.config import Settings
 from control.guests.avsync import MAX_OFFSET_MS
+from control.guests.bindings import BindingStore
 from control.guests.invites import invite_link, make_token
 from control.guests.thumbnails import Pictures, Thumbnails
-from control.web.auth import ROLE
+from control.show.localtime import iso
+from control.show.readmodel import InviteView
+from control.web.auth import ROLE, VIA
 from control.web.bodies import bad_field, boolean, fields, number, read_json
 from control.web.errors import ApiError, json_ok
 
@@ -38,9 +48,13 @@ from .listeners import public_base_url
 log = logging.getLogger(__name__)
 
 API_ROLE = "producer"  # the director and producers
+INVITE_ROLE = "director"  # who may let someone in: minting, revoking, releasing, allowing
 LEVEL_PATH = "/api/guests/{id}/level"
 MESSAGE_PATH = "/api/guests/{id}/message"
 INVITE_PATH = "/api/guests/{id}/invite"
+REVOKE_PATH = "/api/guests/{id}/revoke"
+RELEASE_PATH = "/api/guests/{id}/release"
+CLAIM_PATH = "/api/guests/{id}/claim"
 AV_OFFSET_PATH = "/api/guests/{id}/av-offset"
 THUMBNAIL_PATH = "/api/guests/{id}/thumbnail.jpg"
 THUMBNAIL_ROLE = "viewer"  # whoever sees the console sees who is connected
@@ -49,13 +63,22 @@ MAX_MESSAGE = 500
 
 Roster = Callable[[], Mapping[str, Mapping[str, Any]]]  # guest id -> {name, name_zh, role}
 Deliver = Callable[[str, str], Awaitable[int]]           # (guest, text) -> pages reached
+Revoke = Callable[[str], Awaitable[int]]                 # guest -> the new generation
 
 
 def api_routes(role: str = API_ROLE) -> tuple[tuple[str, str, str], ...]:
     """The guests' API routes with the lowest role for each (create_app's extra_routes)."""
     return (("POST", LEVEL_PATH, role), ("POST", MESSAGE_PATH, role),
-            ("POST", INVITE_PATH, role), ("POST", AV_OFFSET_PATH, role),
-            ("GET", THUMBNAIL_PATH, THUMBNAIL_ROLE))
+            ("POST", INVITE_PATH, INVITE_ROLE), ("POST", REVOKE_PATH, INVITE_ROLE),
+            ("POST", RELEASE_PATH, INVITE_ROLE), ("POST", CLAIM_PATH, INVITE_ROLE),
+            ("POST", AV_OFFSET_PATH, role), ("GET", THUMBNAIL_PATH, THUMBNAIL_ROLE))
+
+
+def who(request: web.Request) -> str:
+    """`the director (bearer) from 10.0.0.5`: for the log lines of who let whom in."""
+    via = request.get(VIA)
+    return (f"the {request.get(ROLE, '?')}{f' ({via})' if via else ''} from "
+            f"{request.remote}")
 
 
 def check_av_offsets(offsets: Mapping[str, Any]) -> dict[str, int]:
@@ -75,10 +98,13 @@ class GuestApi:
                  mixer: Callable[[], Any], on_change: Callable[[], None],
                  pictures: Pictures | None = None, av_offsets: Mapping[str, int] | None = None,
                  clock: Callable[[], float] = time.time,
-                 link_base: Callable[[web.Request], str] | None = None) -> None:
+                 link_base: Callable[[web.Request], str] | None = None,
+                 invites: BindingStore | None = None, revoke: Revoke | None = None) -> None:
         self.roster = roster
         self.deliver = deliver
         self.secret = secret
+        self.invites = invites or BindingStore()  # the guest routes' store (shared)
+        self.revoker = revoke  # the guest routes' revoke: also closes pages and the join
         self.ttl_s = ttl_s
         self.mixer = mixer          # the ProgramMixer once wired (None until then)
         self.on_change = on_change  # publish the read model
@@ -160,8 +186,64 @@ class GuestApi:
     async def invite(self, request: web.Request) -> web.Response:
         guest = self._guest(request)
         fields(await read_json(request))
-        token = make_token(self.secret, guest, int(self.clock() + self.ttl_s))
-        return json_ok({"url": invite_link(self.link_base(request), guest, token)})
+        expires = int(self.clock() + self.ttl_s)
+        generation = self.invites.bindings.generation(guest)
+        token = make_token(self.secret, guest, expires, generation)
+        log.info("guest %s: invite link made (generation %d, valid %d s) by %s", guest,
+                 generation, self.ttl_s, who(request))
+        return json_ok({"url": invite_link(self.link_base(request), guest, token),
+                        "expires_ms": expires * 1000, "generation": generation})
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        guest = self._guest(request)
+        fields(await read_json(request))
+        if self.revoker is not None:
+            generation = await self.revoker(guest)
+        else:
+            generation = self.invites.bindings.revoke(guest)
+            self.invites.save()
+        log.info("guest %s: every invite link revoked (now generation %d) by %s", guest,
+                 generation, who(request))
+        self.on_change()
+        return json_ok({"ok": True, "generation": generation})
+
+    async def release(self, request: web.Request) -> web.Response:
+        guest = self._guest(request)
+        fields(await read_json(request))
+        was = self.invites.bindings.release(guest)
+        self.invites.save()
+        log.info("guest %s: the link released from its browser%s by %s", guest,
+                 "" if was else " (it was not bound)", who(request))
+        self.on_change()
+        return json_ok({"ok": True, "was_bound": was})
+
+    async def claim(self, request: web.Request) -> web.Response:
+        guest = self._guest(request)
+        body = fields(await read_json(request), "claim", "allow")
+        claim = body.get("claim")
+        if not isinstance(claim, str) or not claim:
+            raise bad_field("claim", "is required (the claim id the read model shows)")
+        allow = boolean(body, "allow")  # required: true lets that browser in, false refuses
+        pending = self.invites.bindings.pending(guest, self.clock())
+        if not self.invites.bindings.answer(guest, claim, allow, self.clock()):
+            raise ApiError(409, "no_claim", f"no such request to join as {guest!r} (it was "
+                           "answered, timed out or replaced by a newer one)")
+        log.info("guest %s: the browser at %s %s to replace the bound one by %s", guest,
+                 pending.address if pending else "?", "allowed" if allow else "refused",
+                 who(request))
+        self.on_change()
+        return json_ok({"ok": True, "allowed": allow})
+
+    def invite_view(self, guest: str, tz: ZoneInfo) -> InviteView:
+        """The read model's `guests[*].invite`: generation, bound, the pending claim."""
+        bindings = self.invites.bindings
+        pending = bindings.pending(guest, self.clock())
+        claim = None
+        if pending is not None:
+            at_ms = round(pending.at * 1000)
+            claim = {**pending.view(), "at": iso(at_ms, tz), "at_ms": at_ms}
+        return cast(InviteView, {"generation": bindings.generation(guest),
+                                 "bound": bindings.bound(guest), "claim": claim})
 
 
 def install(app: web.Application, api: GuestApi) -> GuestApi:
@@ -174,6 +256,9 @@ def install(app: web.Application, api: GuestApi) -> GuestApi:
     app.router.add_route("POST", LEVEL_PATH, api.set_level, name="guest_level")
     app.router.add_route("POST", MESSAGE_PATH, api.message, name="guest_message")
     app.router.add_route("POST", INVITE_PATH, api.invite, name="guest_invite")
+    app.router.add_route("POST", REVOKE_PATH, api.revoke, name="guest_revoke")
+    app.router.add_route("POST", RELEASE_PATH, api.release, name="guest_release")
+    app.router.add_route("POST", CLAIM_PATH, api.claim, name="guest_claim")
     app.router.add_route("POST", AV_OFFSET_PATH, api.set_av_offset, name="guest_av_offset")
     app.router.add_route("GET", THUMBNAIL_PATH, api.thumbnail, name="guest_thumbnail")
     return api
@@ -187,11 +272,12 @@ _ERR = {str(s): {"$ref": f"#/components/responses/{n}"}
 
 
 def _post(summary: str, description: str, body: dict[str, Any] | None,
-          answer: dict[str, Any]) -> dict[str, Any]:
+          answer: dict[str, Any], conflict: bool = False) -> dict[str, Any]:
+    errors = {**_ERR, "409": {"$ref": "#/components/responses/Refused"}} if conflict else _ERR
     op: dict[str, Any] = {"summary": summary, "description": description,
                           "parameters": [_GUEST],
                           "responses": {"200": {"description": "done", "content": {
-                              "application/json": {"schema": answer}}}, **_ERR}}
+                              "application/json": {"schema": answer}}}, **errors}}
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return {"post": op}
@@ -220,9 +306,40 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
     INVITE_PATH: _post(
         "Guests: the guest's invite link",
         "A new signed, expiring link to the guest page (`guests.invite_ttl`), on the host the "
-        "console reached. Director or producer.",
+        "console reached, of the guest's current generation (a browser already bound to "
+        "that guest stays bound: `release` or `revoke` first to hand the link to another). "
+        "Director only; logged with who.",
         None,
-        {"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}}),
+        {"type": "object", "required": ["url"], "properties": {
+            "url": {"type": "string"}, "expires_ms": {"type": "integer"},
+            "generation": {"type": "integer", "minimum": 0}}}),
+    REVOKE_PATH: _post(
+        "Guests: revoke the guest's invite links",
+        "Every link of this guest stops working (401 on the guest page); its open pages are "
+        "told and closed and its join ends. Other guests' links are untouched. Make a new "
+        "link with `invite`. Director only; logged with who.",
+        None,
+        {"type": "object", "properties": {"ok": {"type": "boolean"},
+                                          "generation": {"type": "integer"}}}),
+    RELEASE_PATH: _post(
+        "Guests: release the link from its browser",
+        "The same links work; the next join binds the link to whichever browser makes it "
+        "(for a WHIP publisher that cannot keep the rejoin secret, or a guest who changed "
+        "computers). Director only; logged with who.",
+        None,
+        {"type": "object", "properties": {"ok": {"type": "boolean"},
+                                          "was_bound": {"type": "boolean"}}}),
+    CLAIM_PATH: _post(
+        "Guests: answer another browser asking to use the guest's link",
+        "A join from a browser without the link's rejoin secret is refused (409) and shown "
+        "as `guests[*].invite.claim`. `allow: true` lets that browser in on its next try "
+        "(it replaces the guest, on air too); `false` drops the request. 409 `no_claim`: "
+        "answered, timed out or replaced. Director only; logged with who.",
+        {"type": "object", "additionalProperties": False, "required": ["claim", "allow"],
+         "properties": {"claim": {"type": "string"}, "allow": {"type": "boolean"}}},
+        {"type": "object", "properties": {"ok": {"type": "boolean"},
+                                          "allowed": {"type": "boolean"}}},
+        conflict=True),
     AV_OFFSET_PATH: _post(
         "Guests: A/V offset (lip sync)",
         "Delays the guest's sound (positive ms) or picture (negative ms) so they match in "

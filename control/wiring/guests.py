@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from control.config import Settings
+from control.guests.bindings import BindingStore
 from control.guests.feed import Transport
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
 from control.guests.gateway import parse_hosts as parse_ice_hosts
@@ -61,10 +62,14 @@ class Guests:
         self.feed_watch = FeedWatch(restart_on_start=settings.mixer_transport == "udp")
         self._feed_tasks: list[asyncio.Task[None]] = []
         self._named: tuple[Guest, ...] = runner.state.rundown.guests  # what the slates say
+        self.invites = BindingStore(settings.state_dir)  # bindings, revocations (0600 file)
         self.pages: GuestRoutes = install_guest_pages(
-            app, self.gateway, secret=self.secret, roster=self.roster, status=self.status)
+            app, self.gateway, secret=self.secret, roster=self.roster, status=self.status,
+            store=self.invites)
+        self.pages.on_claim = publish  # the director's prompt
         self.controls: GuestApi = install_guest_controls(app, GuestApi(
             roster=self.roster, deliver=self.pages.message, secret=self.secret,
+            invites=self.invites, revoke=self.pages.revoke,
             ttl_s=settings.guest_invite_ttl_ms / 1000, mixer=lambda: self.mixer,
             on_change=publish, pictures=sink.picture,
             av_offsets=dict(settings.guest_av_offsets),
@@ -103,7 +108,8 @@ class Guests:
         return [{"id": g["id"], "name": g["name"], "name_zh": g["name_zh"], "role": g["role"],
                  "status": g["status"], "on_air": g["on_air"], "link": _link(g["link"], tz),
                  "level": cast(LevelView, self.controls.level(g["id"])),
-                 "av_offset_ms": self.controls.av_offset(g["id"])} for g in statuses]
+                 "av_offset_ms": self.controls.av_offset(g["id"]),
+                 "invite": self.controls.invite_view(g["id"], tz)} for g in statuses]
 
     def status(self, guest: str) -> dict[str, Any]:
         """What the guest's own page shows of them."""

@@ -1,5 +1,5 @@
 """The console's guests panel against `showctl run` (a rundown with two guests) and a real OBS,
-in Debian's Chromium: the roster, invite links that open the guest page, volume and mute in
+in Debian's Chromium: the roster, invite links (the director's) that open the guest page, volume and mute in
 the read model, a message that reaches the guest's page, a viewer who cannot act.
 
 No WebRTC here: the guest page's websocket connects without camera or microphone.
@@ -108,7 +108,13 @@ def test_a_producer_sets_volume_and_mute(browser: Browser, show: Controller):
 def test_invite_link_opens_the_guest_page_and_a_message_reaches_it(browser: Browser,
                                                                    show: Controller,
                                                                    screenshots: Path):
-    console = Console(browser, show, PRODUCER)
+    producer = Console(browser, show, PRODUCER)  # only the director mints invites
+    expect(row(producer, "zhu-dingzhen").locator(".mute-btn")).to_have_count(1)
+    expect(row(producer, "zhu-dingzhen").locator(".invite-btn")).to_have_count(0)
+    assert show.request("POST", "/api/guests/zhu-dingzhen/invite", None,
+                        token=PRODUCER)[0] == 403
+    producer.close()
+    console = Console(browser, show, DIRECTOR)
     zhu = row(console, "zhu-dingzhen")
     zhu.locator(".invite-btn").click()
     url_box = console.page.locator("#dialog .invite-url")

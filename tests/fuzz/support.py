@@ -240,7 +240,9 @@ class Live:
         return [g.id for g in self.show.runner.state.rundown.guests]
 
     def guest_token(self, guest: str = GUEST) -> str:
-        return make_token(GUEST_SECRET.encode(), guest, int(time.time()) + 3600)
+        """A valid invite of the guest's current generation (a revoke bumps it)."""
+        generation = self.on_loop(lambda: self.show.guests.invites.bindings.generation(guest))
+        return make_token(GUEST_SECRET.encode(), guest, int(time.time()) + 3600, generation)
 
     # -- HTTP
 

@@ -4,6 +4,7 @@ aiortc), garbage, not UTF-8, oversized, wrong content types.
 The rule: 201 with an SDP answer (the session is then ended with DELETE), or a 4xx with a reason
 in plain text (never a 500, never a traceback); a refused offer leaves no session behind and
 the guest's status as it was; the show's state never changes; the controller keeps answering.
+Offers carry the rejoin secret of the first answer (the link is bound to its first joiner).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 MAX_SDP = 64 * 1024
+REJOIN: dict[int, str] = {}  # the rejoin secret the controller's first 201 gave
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +99,13 @@ def whip(live: Live, body: bytes, content_type: str | None = "application/sdp",
     """One offer; the rule for its answer."""
     before = live.snapshot()
     headers = {"Content-Type": content_type} if content_type else {}
+    rejoin = REJOIN.get(id(live))
+    if rejoin:  # the first answer bound the link to "this browser": its later offers too
+        headers["Showctl-Rejoin"] = rejoin
     resp = live.request("POST", f"/whip/{GUEST}", body, headers,
                         token=token or live.guest_token(), timeout=30)
     if resp.status == 201:
+        REJOIN[id(live)] = resp.headers["Showctl-Rejoin"]
         assert resp.content_type == "application/sdp"
         assert resp.body.startswith(b"v=0"), resp.body[:200]
         location = resp.headers["Location"]

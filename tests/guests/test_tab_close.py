@@ -67,6 +67,7 @@ async def test_closing_the_tab_leaves_ready_and_on_air(tmp_path: Path):
     async with run_show(rundown, settings, start="now", fresh=True) as ctl, \
             async_playwright() as pw:
         browser = await launch_chromium(pw, media=True)
+        context = await browser.new_context()  # the guest's one browser (its rejoin secret)
 
         def status() -> str:
             return next(g["status"] for g in ctl.read_model()["guests"] if g["id"] == "ada")
@@ -75,7 +76,7 @@ async def test_closing_the_tab_leaves_ready_and_on_air(tmp_path: Path):
             if live == "on-air":
                 await ctl.command(Take(segment_id="talk"))
             for _ in range(TRIES):
-                page = await browser.new_page()
+                page = await context.new_page()
                 await page.goto(link)
                 await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
                 await page.evaluate("showctlGuest.join()")

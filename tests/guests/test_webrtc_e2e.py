@@ -52,7 +52,8 @@ async def test_chromium_joins():
     try:
         async with async_playwright() as pw:
             browser = await launch_chromium(pw, media=True)
-            page = await browser.new_page()
+            context = await browser.new_context()  # one browser: it keeps the rejoin secret
+            page = await context.new_page()
             await page.goto(link)
             await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
             await page.evaluate("showctlGuest.join()")
@@ -67,7 +68,7 @@ async def test_chromium_joins():
             # the guest closes the page; the same link joins again and takes over
             await page.close()
             before = mixer.frames("ada").received
-            page = await browser.new_page()
+            page = await context.new_page()
             await page.goto(link)
             await page_until(page, "window.showctlGuest !== undefined", 10, "the page's script")
             await page.evaluate("showctlGuest.join()")

@@ -3,6 +3,11 @@
 // set with textContent only: nothing a server or a user sends is ever parsed as HTML. The
 // words are in i18n.en.json / i18n.zh.json next to this file; the page's websocket is the
 // shared client (/lib/socket.js).
+//
+// The invite link is bound to the first browser that joins with it: the join's answer carries
+// a rejoin secret (header Showctl-Rejoin), kept in this browser's localStorage and sent with
+// every later join and on the socket. Another browser is refused (409) and the director is
+// asked; its claim id (Showctl-Claim) is repeated until the director answers (docs/guests.md).
 
 import { initI18n, lang, onLangChange, setLang, t } from "/lib/i18n.js";
 import { Socket, wsUrl } from "/lib/socket.js";
@@ -13,6 +18,17 @@ const token = new URLSearchParams(location.search).get("t") || "";
 let status = "invited", onAir = false, stream = null, pc = null, session = null;
 let wanted = false;
 const $ = (id) => document.getElementById(id);
+const REJOIN_KEY = `showctl-rejoin:${boot.guest}`;
+let rejoin = "", claim = "", ended = null;  // ended: "revoked" | "replaced" | "expired"
+try { rejoin = localStorage.getItem(REJOIN_KEY) || ""; } catch { /* storage blocked */ }
+function keep(secret) {
+  rejoin = secret;
+  try { localStorage.setItem(REJOIN_KEY, secret); } catch { /* this tab only */ }
+}
+// why a join was refused: the page says it in the guest's language and stops (or waits)
+class Refused extends Error {
+  constructor(key) { super(key); this.key = key; }
+}
 
 function render() {
   document.title = t("page.title");
@@ -81,6 +97,12 @@ function received(e) {
 }
 
 const auth = { Authorization: "Bearer " + token };
+function joinHeaders() {
+  const h = { ...auth, "Content-Type": "application/sdp" };
+  if (rejoin) h["Showctl-Rejoin"] = rejoin;
+  if (claim) h["Showctl-Claim"] = claim;
+  return h;
+}
 async function hangUp() {
   if (pc) { pc.close(); pc = null; }
   if (session) { fetch(session, { method: "DELETE", headers: auth }).catch(() => {}); session = null; }
@@ -105,21 +127,59 @@ async function connect() {
     setTimeout(ok, 3000);
   });
   const r = await fetch("/whip/" + encodeURIComponent(boot.guest), {
-    method: "POST", headers: { ...auth, "Content-Type": "application/sdp" }, body: p.localDescription.sdp });
+    method: "POST", headers: joinHeaders(), body: p.localDescription.sdp });
+  if (r.status === 409 || r.status === 401 || r.status === 403) {
+    p.close(); if (pc === p) pc = null;
+    const reason = await r.text();
+    if (r.status === 409) {
+      claim = r.headers.get("Showctl-Claim") || claim;
+      throw new Refused("invite.asked");
+    }
+    throw new Refused(reason.includes("did not let") ? "invite.denied"
+      : reason.includes("revoked") ? "invite.revoked"
+      : reason.includes("expired") ? "invite.expired" : "invite.invalid");
+  }
   if (r.status !== 201) throw new Error(r.status + " " + (await r.text()));
   session = r.headers.get("Location");
+  claim = "";
+  const secret = r.headers.get("Showctl-Rejoin");
+  if (secret && secret !== rejoin) {  // bound to this browser now: the socket with it
+    keep(secret);
+    socket.stop(); socket.start();
+  }
+  $("notice").textContent = "";
   await p.setRemoteDescription({ type: "answer", sdp: await r.text() });
 }
 let retrying = null;
-function retry() {
-  if (!wanted || retrying) return;
-  retrying = setTimeout(() => { retrying = null; join(); }, 2000);
+function retry(ms = 2000) {
+  if (!wanted || retrying || ended) return;
+  retrying = setTimeout(() => { retrying = null; join(); }, ms);
+}
+function end(key) {  // this link cannot be used here any more
+  ended = key;
+  wanted = false;
+  hangUp();
+  socket.stop();
+  $("notice").textContent = t(key);
+  render();
 }
 async function join() {
   $("error").textContent = "";
-  try { await connect(); } catch (e) { $("error").textContent = String(e.message || e); retry(); }
+  try {
+    await connect();
+  } catch (e) {
+    if (e instanceof Refused && e.key === "invite.asked") {
+      $("notice").textContent = t("invite.asked");
+      retry(3000);
+    } else if (e instanceof Refused) {
+      end(e.key);
+    } else {
+      $("error").textContent = String(e.message || e); retry();
+    }
+  }
 }
 $("join").onclick = () => {
+  if (ended) return;
   wanted = !wanted; render();
   if (wanted) { $("return").play().catch(() => {}); join(); } else hangUp();
 };
@@ -171,10 +231,18 @@ function showMessage(text) {  // from the producer: as text, newest on top
 
 // the page's status and the producer's messages; its link stats go back on it
 const socket = new Socket({
-  url: () => wsUrl(`/guest/${encodeURIComponent(boot.guest)}/ws`, { t: token }),
+  url: () => wsUrl(`/guest/${encodeURIComponent(boot.guest)}/ws`, { t: token, r: rejoin }),
   onMessage: (message) => {
     if (message.type === "message") {
       showMessage(String(message.text));
+      return;
+    }
+    if (message.type === "refused") {  // revoked, or the director let another browser in
+      if (message.reason === "replaced") {
+        try { localStorage.removeItem(REJOIN_KEY); } catch { /* nothing kept */ }
+        rejoin = "";
+      }
+      end(message.reason === "revoked" ? "invite.revoked" : "invite.replaced");
       return;
     }
     status = String(message.status);
@@ -191,13 +259,19 @@ try {
   $("error").textContent = String(e.message || e);
 }
 render();
-socket.start();
+if (boot.bound && !rejoin) {
+  // another browser holds this link: no status, no messages until the director lets us in
+  $("notice").textContent = t("invite.in_use");
+} else {
+  socket.start();
+}
 capture().catch((e) => {
   $("error").textContent = t("device.none", { reason: e.message || e });
   devices();
 });
 window.showctlGuest = {
   join: () => { if (!wanted) $("join").click(); },
-  state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject }),
+  state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject,
+    notice: $("notice").textContent, ended, claim }),
   pc: () => pc,
 };

@@ -1,7 +1,8 @@
 // The guests panel: every roster guest with status, a live thumbnail while connected, link
-// quality, and (producer+) volume, mute, A/V offset, a message to the guest's page and the
-// invite link. Rows are built once per roster and updated in place, so a field being typed in
-// is never replaced by a push.
+// quality, and (producer+) volume, mute, A/V offset, a message to the guest's page; the
+// director's invite controls: a link, revoke, release, and the prompt when another browser
+// asks to use a guest's bound link (allow / refuse). Rows are built once per roster and
+// updated in place, so a field being typed in is never replaced by a push.
 
 import { api } from "./api.js";
 import { lang, t } from "/lib/i18n.js";
@@ -37,6 +38,7 @@ export class GuestsPanel {
   constructor({ role, refused }) {
     Object.assign(this, { role, refused });
     this.canAct = role === "director" || role === "producer";
+    this.canInvite = role === "director"; // minting and letting browsers in: the director's
     this.rows = new Map(); // guest id → {li, cells...}
     this.order = "";
     this.guests = [];
@@ -107,8 +109,23 @@ export class GuestsPanel {
       parts[key] = el("span", `lk lk-${key}`);
       link.append(parts[key]);
     }
-    li.append(head, link);
-    const row = { li, thumb, name, other, status, link, parts, connected: false, thumbLoading: false };
+    // another browser asks to use this guest's link: everyone sees it, the director answers
+    const claim = el("div", "guest-claim");
+    claim.setAttribute("role", "alert");
+    const claimText = el("span", "claim-text");
+    claim.append(claimText);
+    if (this.canInvite) {
+      const allow = el("button", "btn btn-small btn-danger claim-allow", t("guests.claim_allow"));
+      const refuse = el("button", "btn btn-small claim-refuse", t("guests.claim_refuse"));
+      allow.type = refuse.type = "button";
+      allow.addEventListener("click", () => this.answer(g.id, true));
+      refuse.addEventListener("click", () => this.answer(g.id, false));
+      claim.append(allow, refuse);
+    }
+    show(claim, false);
+    li.append(head, link, claim);
+    const row = { li, thumb, name, other, status, link, parts, claim, claimText,
+      connected: false, thumbLoading: false };
     if (this.canAct) li.append(this.controls(g.id, row));
     this.rows.set(g.id, row);
     return li;
@@ -143,9 +160,17 @@ export class GuestsPanel {
       const muted = mute.getAttribute("aria-pressed") === "true";
       this.setLevel(id, { muted: !muted });
     });
-    const invite = el("button", "btn btn-small invite-btn", t("guests.invite"));
-    invite.type = "button";
-    invite.addEventListener("click", () => this.invite(id));
+    const invites = [];
+    if (this.canInvite) {
+      for (const [cls, key, fn] of [["invite-btn", "guests.invite", () => this.invite(id)],
+        ["revoke-btn", "guests.revoke", () => this.revoke(id)],
+        ["release-btn", "guests.release", () => this.release(id)]]) {
+        const b = el("button", `btn btn-small ${cls}`, t(key));
+        b.type = "button";
+        b.addEventListener("click", fn);
+        invites.push(b);
+      }
+    }
     const form = el("form", "guest-message");
     const text = el("input", "message-input");
     Object.assign(text, { type: "text", maxLength: 500, placeholder: t("guests.message_placeholder") });
@@ -157,7 +182,7 @@ export class GuestsPanel {
       event.preventDefault();
       this.message(id, text, send);
     });
-    box.append(gainLabel, mute, offsetLabel, invite, form);
+    box.append(gainLabel, mute, offsetLabel, ...invites, form);
     Object.assign(row, { gain, mute, offset });
     return box;
   }
@@ -211,9 +236,57 @@ export class GuestsPanel {
       setText(row.mute, muted ? t("guests.unmute") : t("guests.mute"));
       setClass(row.mute, "btn-warn", muted);
     }
+    this.updateClaim(g, row, main);
     if (row.offset && document.activeElement !== row.offset) {
       const value = String(g.av_offset_ms ?? 0);
       if (row.offset.value !== value) row.offset.value = value;
+    }
+  }
+
+  /** The prompt while another browser asks to use the guest's bound link. */
+  updateClaim(g, row, name) {
+    const claim = g.invite?.claim || null;
+    row.claimId = claim ? String(claim.id) : null;
+    show(row.claim, Boolean(claim));
+    setClass(row.li, "has-claim", Boolean(claim));
+    if (!claim) return;
+    const who = [claim.address, claim.agent].filter(Boolean).join(" · ") || "?";
+    const key = claim.allowed ? "guests.claim_allowed"
+      : (g.status === "on-air" ? "guests.claim_on_air" : "guests.claim");
+    setText(row.claimText, t(key, { who, name }));
+    for (const b of row.claim.querySelectorAll("button")) show(b, !claim.allowed);
+  }
+
+  async answer(id, allow) {
+    const claim = this.rows.get(id)?.claimId;
+    if (!claim) return;
+    try {
+      await api("POST", `/api/guests/${encodeURIComponent(id)}/claim`, { claim, allow });
+    } catch (e) {
+      this.refused(e);
+    }
+  }
+
+  async revoke(id) {
+    const g = this.guests.find((x) => x.id === id);
+    const name = (lang() === "zh" && g?.name_zh) ? g.name_zh : (g?.name || id);
+    const sure = await dialog({ title: t("guests.revoke_title"), body: t("guests.revoke_body", { name }),
+      ok: t("guests.revoke"), danger: true, kind: "revoke" });
+    if (!sure) return;
+    try {
+      await api("POST", `/api/guests/${encodeURIComponent(id)}/revoke`);
+      toast(t("guests.revoked", { name }));
+    } catch (e) {
+      this.refused(e);
+    }
+  }
+
+  async release(id) {
+    try {
+      await api("POST", `/api/guests/${encodeURIComponent(id)}/release`);
+      toast(t("guests.released"));
+    } catch (e) {
+      this.refused(e);
     }
   }
 
