@@ -323,6 +323,8 @@ def _check_cluster(settings: Settings) -> None:
 
 
 def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
+    """One setting's value (YAML or environment text) as its field's type; ConfigError
+    naming the setting otherwise."""
     if kind == "av_offsets":
         return _av_offsets(name, value)
     if kind in ("token", "token_file"):
@@ -336,65 +338,73 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
         # (a YAML list is allowed where a comma-separated list is: osc.allow, allowed_hosts)
         return ",".join(map(str, value)) if isinstance(value, list) else text
     if kind == "secret_file":
-        if not text:
-            return None
-        path = (base / text) if not Path(text).is_absolute() else Path(text)
-        try:
-            return path.read_text("utf-8").strip() or None
-        except OSError as exc:
-            raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
-    if kind == "url":
-        if not text.startswith(("ws://", "wss://")):
-            raise ConfigError(f"{name}: expected ws://HOST:PORT, got {text!r}")
-        return text
-    if kind == "port":
-        if not text.isdigit() or not 0 < int(text) < 65536:
-            raise ConfigError(f"{name}: expected a port number, got {text!r}")
-        return int(text)
-    if kind == "count":
-        if not text.isdigit() or int(text) <= 0:
-            raise ConfigError(f"{name}: expected a positive whole number, got {text!r}")
-        return int(text)
-    if kind == "count0":  # a limit where 0 means none
-        if not text.isdigit():
-            raise ConfigError(f"{name}: expected a whole number (0: no limit), got {text!r}")
-        return int(text)
+        return _secret_file(name, text, base)
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if text.lower() in ("true", "yes", "1", "on"):
-            return True
-        if text.lower() in ("false", "no", "0", "off"):
-            return False
-        raise ConfigError(f"{name}: expected true or false, got {text!r}")
+        return value if isinstance(value, bool) else _bool(name, text)
     if kind == "path":
         return Path(text) if Path(text).is_absolute() else base / text
     if kind in ("file", "port_or_off", "base_url"):
         return _convert_listener(name, kind, text, base)
-    if kind == "transport":
-        if text not in ("udp", "srt"):
-            raise ConfigError(f"{name}: expected udp or srt, got {text!r}")
+    if kind == "url":
+        if not text.startswith(("ws://", "wss://")):
+            raise ConfigError(f"{name}: expected ws://HOST:PORT, got {text!r}")
         return text
-    if kind == "mode":
-        if text not in ("rehearsal", "live"):
-            raise ConfigError(f"{name}: expected rehearsal or live, got {text!r}")
+    if kind in CHOICES:
+        if text not in CHOICES[kind]:
+            raise ConfigError(f"{name}: expected {' or '.join(CHOICES[kind])}, got {text!r}")
         return text
-    if kind == "seconds":  # a duration, in (fractional) seconds
-        try:
-            ms = parse_duration(text)
-        except DurationError as exc:
-            raise ConfigError(f"{name}: {exc}") from None
-        if ms <= 0:
-            raise ConfigError(f"{name}: expected a time above zero, got {text!r}")
-        return ms / 1000
-    if kind in ("duration", "lead"):
-        if kind == "lead" and text in ("", "auto"):
-            return None
-        try:
-            return parse_duration(text)
-        except DurationError as exc:
-            raise ConfigError(f"{name}: {exc}") from None
+    if kind in ("port", "count", "count0"):
+        return _number(name, kind, text)
+    if kind in ("seconds", "duration", "lead"):
+        return _time(name, kind, text)
     raise AssertionError(kind)
+
+
+CHOICES = {"transport": ("udp", "srt"), "mode": ("rehearsal", "live")}
+
+
+def _secret_file(name: str, text: str, base: Path) -> str | None:
+    if not text:
+        return None
+    path = (base / text) if not Path(text).is_absolute() else Path(text)
+    try:
+        return path.read_text("utf-8").strip() or None
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+
+
+def _bool(name: str, text: str) -> bool:
+    if text.lower() in ("true", "yes", "1", "on"):
+        return True
+    if text.lower() in ("false", "no", "0", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {text!r}")
+
+
+def _number(name: str, kind: str, text: str) -> int:
+    if kind == "port" and not (text.isdigit() and 0 < int(text) < 65536):
+        raise ConfigError(f"{name}: expected a port number, got {text!r}")
+    if kind == "count" and not (text.isdigit() and int(text) > 0):
+        raise ConfigError(f"{name}: expected a positive whole number, got {text!r}")
+    if kind == "count0" and not text.isdigit():  # a limit where 0 means none
+        raise ConfigError(f"{name}: expected a whole number (0: no limit), got {text!r}")
+    return int(text)
+
+
+def _time(name: str, kind: str, text: str) -> float | int | None:
+    """`seconds`: a duration in (fractional) seconds, above zero; `duration`: milliseconds;
+    `lead`: milliseconds, or None for "" / "auto" (measured)."""
+    if kind == "lead" and text in ("", "auto"):
+        return None
+    try:
+        ms = parse_duration(text)
+    except DurationError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if kind != "seconds":
+        return ms
+    if ms <= 0:
+        raise ConfigError(f"{name}: expected a time above zero, got {text!r}")
+    return ms / 1000
 
 
 def _convert_listener(name: str, kind: str, text: str, base: Path) -> Any:
