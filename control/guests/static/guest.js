@@ -170,7 +170,7 @@ async function join() {
   } catch (e) {
     if (e instanceof Refused && e.key === "invite.asked") {
       $("notice").textContent = t("invite.asked");
-      retry(3000);
+      retry(1000);  // the director's allow lets the next try in: ask again soon (repeats are free)
     } else if (e instanceof Refused) {
       end(e.key);
     } else {
