@@ -96,7 +96,10 @@ async def test_the_console_shows_a_live_thumbnail(tmp_path: Path):
 
             guest = await (await browser.new_context()).new_page()
             await guest.goto(link)
-            await guest.wait_for_function("window.showctlGuest", timeout=10_000)
+            # polled by evaluate, not wait_for_function: its polling evals a string, which the
+            # guest page's CSP refuses while the page's script is still loading
+            await until(lambda: guest.evaluate("window.showctlGuest !== undefined"), 10,
+                        "the guest page's script", interval=0.05)
             await guest.evaluate("showctlGuest.join()")
 
             async def loaded() -> str | None:

@@ -84,9 +84,12 @@ async def test_chromium_over_https(tmp_path: Path) -> None:
 
         guest = await context.new_page()
         await guest.goto(link)
-        await guest.wait_for_function("window.showctlGuest", timeout=15_000)
+        # polled by evaluate, not wait_for_function: its polling evals a string, which the
+        # guest page's CSP refuses while the page's script is still loading
+        await until(lambda: guest.evaluate("window.showctlGuest !== undefined"), 15,
+                    "the guest page's script", interval=0.05)
         assert await guest.evaluate("window.isSecureContext")
-        await guest.wait_for_function(CAMERA, timeout=15_000)
+        await until(lambda: guest.evaluate(CAMERA), 15, "the fake camera", interval=0.1)
         await guest.evaluate("showctlGuest.join()")
         await until(lambda: show.guests.gateway.phase("ada") == "connected", 30,
                     "the guest connected through the door")
