@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .guests.iceservers import parse_ice_servers
-from .osc.server import parse_allow
+from .networks import parse_networks
 from .show.diagnostics import did_you_mean
 from .show.durations import DurationError, parse_duration
 
@@ -427,10 +427,9 @@ def _check_listeners(settings: Settings) -> None:
     if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
         raise ConfigError("tls.cert_file and tls.key_file (SHOWCTL_TLS_CERT_FILE, "
                           "SHOWCTL_TLS_KEY_FILE) go together: set both, or neither")
-    from .web.forwarded import parse_trusted  # (here: `showctl validate` loads no aiohttp)
 
     try:
-        parse_trusted(settings.trusted_proxies)
+        parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(f"http.trusted_proxies (SHOWCTL_TRUSTED_PROXIES): {exc}") from None
     if settings.door_port is not None and (settings.door_host, settings.door_port) == (
@@ -464,7 +463,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     settings = replace(Settings(), source=source, **values)
     _check_cluster(settings)
     try:
-        parse_allow(settings.osc_allow)
+        parse_networks(settings.osc_allow)
     except ValueError as exc:
         raise ConfigError(f"osc.allow (SHOWCTL_OSC_ALLOW): {exc}") from None
     try:

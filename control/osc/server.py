@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from pythonosc.osc_packet import OscPacket
 
+from control.networks import Network, parse_networks
 from control.show.commands import (
     Arm,
     Back,
@@ -67,25 +68,6 @@ _LOG_BURST, _LOG_WINDOW_S = 10, 10.0  # at most this many complaints per window
 
 
 LOOPBACK = ("127.0.0.0/8", "::1")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_allow(entries: str | Iterable[str]) -> tuple[Network, ...]:
-    """Addresses and networks ("10.0.0.5", "10.0.0.0/24", "::1"), comma-separated or a list.
-    Raises ValueError naming the entry that is neither."""
-    items = entries.split(",") if isinstance(entries, str) else list(entries)
-    networks = []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an address or a network (e.g. 10.0.0.5 or "
-                             "10.0.0.0/24)") from None
-    return tuple(networks)
-
-
 def allowed(networks: tuple[Network, ...], host: Any) -> bool:
     """Whether a datagram's source address is in one of `networks` (IPv4 seen through an
     IPv6 socket, ::ffff:10.0.0.5, counts as 10.0.0.5)."""
@@ -224,7 +206,7 @@ class OscInput:
         self.show = show
         self.host = host
         self.port = port
-        self.allow = parse_allow(allow)  # raises ValueError for a bad entry
+        self.allow = parse_networks(allow)  # raises ValueError for a bad entry
         self._clock = clock
         self._transport: asyncio.DatagramTransport | None = None
         self._queue: asyncio.Queue[tuple[Command, str]] = asyncio.Queue(MAX_PENDING)

@@ -26,9 +26,9 @@ from enum import StrEnum
 
 from aiohttp import web
 
-from .errors import Handler
+from control.networks import Network
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from .errors import Handler
 
 
 class Scheme(StrEnum):
@@ -53,19 +53,6 @@ class Hop:
     """One proxy's entry: the address it saw and the scheme it was spoken to in."""
     address: str | None
     proto: str | None = None
-
-
-def parse_trusted(text: str) -> tuple[Network, ...]:
-    """Comma-separated addresses or networks (`10.0.0.5, 192.168.1.0/24, ::1`); ValueError
-    naming a bad one."""
-    out = []
-    for item in filter(None, (i.strip() for i in text.split(","))):
-        try:
-            out.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.5 or "
-                             "10.0.0.0/8)") from None
-    return tuple(out)
 
 
 def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

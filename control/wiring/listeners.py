@@ -19,6 +19,7 @@ from yarl import URL
 
 from control import pagelib
 from control.config import Settings
+from control.networks import parse_networks
 from control.overlays import base_url
 from control.overlays.urls import WILDCARD_HOSTS
 from control.web import forwarded, serverheader
@@ -42,7 +43,7 @@ def make_certificates(settings: Settings) -> Certificates | None:
 
 def trust_proxies(app: web.Application, settings: Settings) -> None:
     """The forwarded client first on `app`; HSTS on answers over HTTPS."""
-    forwarded.install(app, forwarded.parse_trusted(settings.trusted_proxies),
+    forwarded.install(app, parse_networks(settings.trusted_proxies),
                       settings.hsts_max_age_ms // 1000)
 
 

@@ -318,5 +318,5 @@ async def test_only_allowed_sources_are_read(fake: FakeShow, clock: Clock,
 
 
 def test_the_allow_list_is_checked() -> None:
-    with pytest.raises(ValueError, match=r"'10\.0\.0\.300' is not an address or a network"):
+    with pytest.raises(ValueError, match=r"'10\.0\.0\.300' is not an IP address or network"):
         OscInput(FakeShow(), allow="10.0.0.1, 10.0.0.300")

@@ -16,13 +16,14 @@ from web.support import DIRECTOR, FakeShow, make_app
 
 from control.config import Settings
 from control.guests.invites import token_guest
+from control.networks import parse_networks
 from control.web import forwarded
 from control.web.accesslog import AccessLogger
-from control.web.forwarded import Client, Hop, Scheme, hops_of, parse_trusted, resolve
+from control.web.forwarded import Client, Hop, Scheme, hops_of, resolve
 from control.wiring.guest_controls import OPENAPI_PATHS, GuestApi, api_routes, install
 from control.wiring.listeners import public_base_url
 
-PROXY = parse_trusted("127.0.0.1, 10.0.0.0/8")
+PROXY = parse_networks("127.0.0.1, 10.0.0.0/8")
 HTTP, HTTPS = Scheme.HTTP, Scheme.HTTPS
 
 
@@ -70,12 +71,12 @@ def test_hops_from_the_headers() -> None:
 @pytest.mark.parametrize("bad", ["example.org", "10.0.0.0/33", "1.2.3"])
 def test_bad_trusted_proxies_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="not an IP address or network"):
-        parse_trusted(f"127.0.0.1, {bad}")
+        parse_networks(f"127.0.0.1, {bad}")
 
 
 def _console(trusted: str) -> web.Application:
     app = make_app(FakeShow())
-    forwarded.install(app, parse_trusted(trusted), 86400)
+    forwarded.install(app, parse_networks(trusted), 86400)
 
     async def who(request: web.Request) -> web.Response:
         return web.json_response({"remote": request.remote, "secure": request.secure,
@@ -195,7 +196,7 @@ async def test_the_console_mints_https_invites_behind_the_proxy() -> None:
     roster: dict[str, Any] = {"ada": {"id": "ada", "name": "Ada"}}
     install(app, GuestApi(roster=lambda: roster, deliver=deliver, secret=b"k", ttl_s=60,
                           mixer=lambda: None, on_change=lambda: None))
-    forwarded.install(app, parse_trusted("127.0.0.1"), 0)
+    forwarded.install(app, parse_networks("127.0.0.1"), 0)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         headers = {"Authorization": f"Bearer {DIRECTOR}", "X-Forwarded-Proto": "https",
                    "Host": "show.example.org"}
