@@ -115,13 +115,15 @@ test('hard start, OBS and guest feedbacks follow the model', { skip }, async () 
 	const near = await host.addFeedback('hard_start_within', { seconds: Math.ceil(countdown) + 600 })
 	const far = await host.addFeedback('hard_start_within', { seconds: 1 })
 	const obs = await host.addFeedback('obs_connected')
-	await host.until(() => host.feedbacks.get(near) === true, WAIT, 'the hard start feedback')
+	// each feedback's first value arrives in its own message: wait for all three
+	const known = (...ids) => ids.every((id) => host.feedbacks.has(id))
+	await host.until(() => known(near, far, obs) && host.feedbacks.get(near) === true, WAIT, 'the hard start feedback')
 	assert.equal(host.feedbacks.get(far), false)
 	assert.equal(host.feedbacks.get(obs), state.obs.connected)
 	const guest = state.guests[0]
 	const same = await host.addFeedback('guest_state', { guest: guest.id, state: guest.status })
 	const other = await host.addFeedback('guest_state', { guest: guest.id, state: guest.status === 'on-air' ? 'ready' : 'on-air' })
-	await host.until(() => host.feedbacks.get(same) === true, WAIT, 'the guest state feedback')
+	await host.until(() => known(same, other) && host.feedbacks.get(same) === true, WAIT, 'the guest state feedback')
 	assert.equal(host.feedbacks.get(other), false)
 })
 
