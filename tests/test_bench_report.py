@@ -244,7 +244,7 @@ async def test_the_probe_keeps_each_wake_ups_overshoot() -> None:
 async def test_the_debug_endpoint_wants_a_token_and_runs_a_window() -> None:
     app = web.Application()
     probe = LoopLagProbe()
-    install_debug(app, probe, token_ok=lambda token: token == "good")
+    install_debug(app, probe, token_ok=lambda token, _request: token == "good")
     async with TestClient(TestServer(app)) as client:
         assert (await client.get("/debug/looplag")).status == 401
         bad = await client.post("/debug/looplag", headers={"Authorization": "Bearer bad"})
