@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from control.bodies import BODY_TIMEOUT
 from control.config import Settings
 from control.metrics import Metrics
 from control.metrics import install as install_metrics
@@ -18,7 +19,6 @@ from control.overlays import api_routes as overlay_api_routes
 from control.web.accesslog import AccessLogger
 from control.web.app import create_app
 from control.web.auth import Auth
-from control.web.bodies import BODY_TIMEOUT
 from control.web.errors import ApiError
 from control.web.hosts import AllowedHosts
 from control.web.hub import StateHub
