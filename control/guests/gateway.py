@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from control.guests.avframes import AudioConverter, video_from_av
+from control.guests.health import clean_report
 from control.guests.iceservers import IceServer, TurnRest, minted
 from control.guests.linkstats import LinkMeter
 from control.guests.liveness import Liveness
@@ -381,19 +382,9 @@ class Gateway:
         return phase
 
     def report(self, guest: str, stats: dict[str, Any]) -> None:
-        """The guest page's own getStats() (RTT, jitter, packetsLost), numbers only."""
-        clean = {k: v for k, v in stats.items()
-                 if k in LINK_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
-                 and abs(v) < 1e12}  # finite: no NaN, Infinity or 10**400 in the read model
-        if isinstance(stats.get("candidateType"), str):
-            clean["candidateType"] = stats["candidateType"][:16]
-        if isinstance(stats.get("qualityLimitationReason"), str):
-            clean["qualityLimitationReason"] = stats["qualityLimitationReason"][:16]
-        self.link[guest] = {**clean, "at": round(time.time(), 3)}
-
-
-LINK_KEYS = ("rtt_ms", "jitter_ms", "packetsLost", "loss_pct", "framesPerSecond",
-             "bitrate_kbps")
+        """The guest page's own getStats() and battery (control.guests.health.clean_report:
+        known keys in range only); ReportError when it is not a report."""
+        self.link[guest] = {**clean_report(stats), "at": round(time.time(), 3)}
 
 
 def guest_statuses(roster: Sequence[dict[str, Any]], gateway: Gateway, on_air: Iterable[str],

@@ -11,6 +11,7 @@
 
 import { initI18n, lang, onLangChange, setLang, t } from "/lib/i18n.js";
 import { Socket, wsUrl } from "/lib/socket.js";
+import { healthFigures, onPageMessage, state as healthState } from "./health.js";
 
 const STATUSES = ["invited", "connecting", "green-room", "ready", "on-air", "disconnected"];
 const boot = JSON.parse(document.getElementById("boot").textContent);
@@ -213,6 +214,7 @@ async function report() {
       if (local && local.candidateType) out.candidateType = local.candidateType;
     }
   });
+  Object.assign(out, await healthFigures(stats));  // dropped frames, battery (health.js)
   socket.send({ stats: out });
 }
 setInterval(report, 2000);
@@ -233,6 +235,7 @@ function showMessage(text) {  // from the producer: as text, newest on top
 const socket = new Socket({
   url: () => wsUrl(`/guest/${encodeURIComponent(boot.guest)}/ws`, { t: token, r: rejoin }),
   onMessage: (message) => {
+    if (onPageMessage(message, { pc: () => pc, stream: () => stream, send: (m) => socket.send(m) })) return;
     if (message.type === "message") {
       showMessage(String(message.text));
       return;
@@ -274,4 +277,5 @@ window.showctlGuest = {
   state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject,
     notice: $("notice").textContent, ended, claim }),
   pc: () => pc,
+  health: () => healthState,
 };
