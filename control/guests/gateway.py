@@ -173,6 +173,8 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.phases: dict[str, str] = {}  # guest -> one of PHASES (absent: invited)
         self.link: dict[str, dict[str, Any]] = {}  # guest -> the page's own getStats()
+        # guest -> [frames received, skipped: a newer one came before the mixer took it]
+        self.video_frames: dict[str, list[int]] = {}
         self._lock = asyncio.Lock()
         self.on_change: Callable[[], None] | None = None
         """Called (on the event loop) when a session begins, connects or ends."""
@@ -349,12 +351,15 @@ class Gateway:
         from aiortc.mediastreams import MediaStreamError
 
         holder = self.sink.frames(guest)
+        counts = self.video_frames[guest] = [0, 0]  # this session's: received, skipped
         try:
             while True:
                 frame = await track.recv()
+                counts[0] += 1
                 queue = getattr(track, "_queue", None)
                 while queue is not None and queue.qsize() > 0:  # newest only, never a backlog
                     frame = await track.recv()
+                    counts[:] = counts[0] + 1, counts[1] + 1
                 holder = self.sink.frames(guest)
                 if self._media(guest):
                     holder.put(video_from_av(frame, time.monotonic()))

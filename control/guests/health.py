@@ -21,7 +21,6 @@ figure not reported yet adds no penalty. Only a guest whose reports stopped is `
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,6 +41,7 @@ class Cause(StrEnum):
     RTT = "rtt"
     JITTER = "jitter"
     FRAMES = "frames"  # frames the browser captured but did not send
+    LATE = "late"  # frames the controller received but skipped: a newer one came first
     CPU = "cpu"  # the browser lowers quality: its CPU cannot keep up
     BANDWIDTH = "bandwidth"  # the browser lowers quality: its estimate of the link is low
     BATTERY = "battery"
@@ -59,6 +59,7 @@ BOUNDS: dict[Cause, tuple[float, float, float]] = {
     Cause.RTT: (150.0, 300.0, 1000.0),  # ms
     Cause.JITTER: (10.0, 30.0, 100.0),  # ms
     Cause.FRAMES: (2.0, 10.0, 40.0),  # % of captured frames not sent
+    Cause.LATE: (5.0, 20.0, 60.0),  # % of received frames skipped (bursts after a stall)
 }
 # the browser itself lowers resolution or frame rate: visible, not yet broken
 LIMITATION_PENALTY = {Cause.CPU: 35.0, Cause.BANDWIDTH: 35.0}
@@ -74,6 +75,7 @@ class Signals:
     rtt_ms: float | None = None
     jitter_ms: float | None = None
     frames_dropped_pct: float | None = None
+    late_pct: float | None = None  # the receive side's (FrameWindow)
     limitation: str | None = None  # the browser's qualityLimitationReason
     battery_pct: float | None = None
     charging: bool | None = None
@@ -126,7 +128,8 @@ def assess(s: Signals) -> Health:
         return Health(0, Grade.LOST, Cause.SILENT, round(s.age_s, 1))
     costs: list[tuple[float, Cause, float | None]] = []
     for cause, value in ((Cause.LOSS, s.loss_pct), (Cause.RTT, s.rtt_ms),
-                         (Cause.JITTER, s.jitter_ms), (Cause.FRAMES, s.frames_dropped_pct)):
+                         (Cause.JITTER, s.jitter_ms), (Cause.FRAMES, s.frames_dropped_pct),
+                         (Cause.LATE, s.late_pct)):
         if value is not None:
             costs.append((penalty(value, BOUNDS[cause]), cause, round(value, 1)))
     for cause, cost in LIMITATION_PENALTY.items():
@@ -170,8 +173,8 @@ def clean_report(stats: Any) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, (low, high) in NUMBERS.items():
         v = stats.get(key)
-        if (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                and low <= v <= high):
+        # the range check alone: NaN fails it, and a 400-digit int must not reach float()
+        if isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high:
             clean[key] = v
     for key, allowed in WORDS.items():
         v = stats.get(key)
@@ -181,7 +184,7 @@ def clean_report(stats: Any) -> dict[str, Any]:
 
 
 def signals(link: Mapping[str, Any] | None, loss_ratio: float | None,
-            age_s: float | None) -> Signals:
+            age_s: float | None, late_pct: float | None = None) -> Signals:
     """A guest's signals from its cleaned page report and the server's own loss ratio (the
     worse of the two losses: each side sees a different direction of trouble)."""
     link = link or {}
@@ -195,6 +198,34 @@ def signals(link: Mapping[str, Any] | None, loss_ratio: float | None,
     power = link.get("power")
     return Signals(loss_pct=max(losses) if losses else None, rtt_ms=num("rtt_ms"),
                    jitter_ms=num("jitter_ms"), frames_dropped_pct=num("frames_dropped_pct"),
+                   late_pct=late_pct,
                    limitation=link.get("qualityLimitationReason"),
                    battery_pct=num("battery_pct"),
                    charging=None if power is None else power == "charging", age_s=age_s)
+
+
+# --- the receive side: frames the controller skipped -------------------------------------
+
+MIN_FRAMES = 30  # a window is at least this many received frames (1 s at 30 fps)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameWindow:
+    """The receive side's counters at the start of the current window, and the skipped
+    share of the last full window (None: not known yet)."""
+
+    received: int = 0
+    skipped: int = 0
+    late_pct: float | None = None
+
+
+def frame_window(previous: FrameWindow | None, received: int, skipped: int) -> FrameWindow:
+    """Advance the window once it holds ``MIN_FRAMES`` frames (reads come at any rate: each
+    publish and each scrape); a new session's counters (smaller) start a new one."""
+    if previous is None or received < previous.received or skipped < previous.skipped:
+        return FrameWindow(received, skipped)
+    frames = received - previous.received
+    if frames < MIN_FRAMES:
+        return previous
+    pct = 100.0 * (skipped - previous.skipped) / frames
+    return FrameWindow(received, skipped, round(min(100.0, pct), 1))

@@ -207,7 +207,7 @@ class HealthView(TypedDict):
     score: int  # 0..100
     grade: str  # good | fair | poor | lost
     bars: int  # 0..4
-    cause: str | None  # loss | rtt | jitter | frames | cpu | bandwidth | battery | silent
+    cause: str | None  # loss | rtt | jitter | frames | late | cpu | bandwidth | battery | silent
     value: float | None  # the cause's figure: %, ms, battery %, seconds silent
 
 

@@ -18,7 +18,15 @@ from control.guests.bindings import BindingStore
 from control.guests.feed import Transport
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
 from control.guests.gateway import parse_hosts as parse_ice_hosts
-from control.guests.health import Cause, Grade, Health, assess, signals
+from control.guests.health import (
+    Cause,
+    FrameWindow,
+    Grade,
+    Health,
+    assess,
+    frame_window,
+    signals,
+)
 from control.guests.iceservers import TurnRest, parse_ice_servers
 from control.guests.invites import SECRET_ENV, load_secret
 from control.guests.mixer import MixerSettings, ProgramMixer
@@ -58,6 +66,7 @@ class Guests:
         sink = self.mixer or HeldFrames()  # without a mixer: frames held for thumbnails
         self.gateway = make_gateway(settings, sink)
         self.gateway.on_change = self.changed
+        self.frames: dict[str, FrameWindow] = {}  # guest -> the receive side's skipped share
         self.secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
         # SRT: OBS's listener opens the stream when the mixer connects, so it starts on a
         # flowing stream without a restart (docs/guests.md)
@@ -131,7 +140,11 @@ class Guests:
         at = link.get("at") if link else None
         age = max(0.0, time.time() - at) if isinstance(at, int | float) else None
         loss = self.gateway.meter.metrics(guest)["loss_ratio"]
-        return assess(signals(link, loss, age))
+        counts = self.gateway.video_frames.get(guest)
+        if counts is not None:
+            self.frames[guest] = frame_window(self.frames.get(guest), *counts)
+        late = self.frames[guest].late_pct if guest in self.frames else None
+        return assess(signals(link, loss, age, late))
 
     def status(self, guest: str) -> dict[str, Any]:
         """What the guest's own page shows of them."""

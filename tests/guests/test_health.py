@@ -9,11 +9,13 @@ import pytest
 
 from control.guests.health import (
     Cause,
+    FrameWindow,
     Grade,
     ReportError,
     Signals,
     assess,
     clean_report,
+    frame_window,
     penalty,
     signals,
 )
@@ -34,6 +36,9 @@ CASES = [
     ("jitter", Signals(jitter_ms=50), Grade.POOR, Cause.JITTER, (20, 39)),
     ("the browser drops frames", Signals(frames_dropped_pct=12), Grade.POOR, Cause.FRAMES,
      (20, 39)),
+    ("the controller skips a fifth of the frames", Signals(late_pct=20), Grade.POOR,
+     Cause.LATE, (40, 40)),
+    ("a few late frames are fine", Signals(late_pct=3), Grade.GOOD, None, (100, 100)),
     ("CPU-limited: visible, not broken", Signals(limitation="cpu"), Grade.FAIR, Cause.CPU,
      (45, 74)),
     ("bandwidth-limited", Signals(limitation="bandwidth"), Grade.FAIR, Cause.BANDWIDTH,
@@ -101,7 +106,7 @@ def test_clean_report_keeps_known_keys_in_range():
 
 
 @pytest.mark.parametrize("bad", [
-    {"rtt_ms": -1}, {"rtt_ms": 1e300}, {"loss_pct": 101},
+    {"rtt_ms": -1}, {"rtt_ms": 1e300}, {"rtt_ms": 10**400}, {"packetsLost": -(10**400)}, {"loss_pct": 101},
     {"battery_pct": 150}, {"rtt_ms": True}, {"rtt_ms": "40"}, {"rtt_ms": float("nan")},
     {"rtt_ms": float("inf")}, {"power": "solar"}, {"power": True},
     {"qualityLimitationReason": "<script>"}, {"candidateType": ""}, {"unknown": 1},
@@ -112,7 +117,8 @@ def test_clean_report_drops_what_a_browser_would_not_send(bad):
 
 
 def test_clean_report_cuts_long_words_and_survives_parsed_json():
-    parsed = json.loads('{"candidateType": "' + "x" * 5000 + '", "rtt_ms": 1e999}')
+    parsed = json.loads('{"candidateType": "' + "x" * 5000 + '", "rtt_ms": 1e999, '
+                        '"jitter_ms": ' + "9" * 400 + "}")
     assert clean_report(parsed) == {"candidateType": "x" * 16}
 
 
@@ -120,3 +126,15 @@ def test_clean_report_cuts_long_words_and_survives_parsed_json():
 def test_not_a_report_is_a_clear_error(bad):
     with pytest.raises(ReportError, match="stats"):
         clean_report(bad)
+
+
+def test_the_receive_side_window():
+    w = frame_window(None, 100, 0)
+    assert w == FrameWindow(100, 0, None)  # the first read: a baseline, no figure yet
+    assert frame_window(w, 110, 5) is w  # too few frames since: the window goes on
+    w = frame_window(w, 140, 6)
+    assert w == FrameWindow(140, 6, 15.0)
+    w = frame_window(w, 200, 6)
+    assert w.late_pct == 0.0
+    assert frame_window(w, 10, 0) == FrameWindow(10, 0, None)  # a new session starts over
+    assert signals({}, None, None, late_pct=w.late_pct).late_pct == 0.0

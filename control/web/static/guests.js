@@ -22,7 +22,7 @@ const STATUS_KEYS = {
 const GRADE_KEYS = { good: "health.good", fair: "health.fair", poor: "health.poor", lost: "health.lost" };
 const CAUSE_KEYS = {
   loss: "health.cause.loss", rtt: "health.cause.rtt", jitter: "health.cause.jitter",
-  frames: "health.cause.frames", cpu: "health.cause.cpu", bandwidth: "health.cause.bandwidth",
+  frames: "health.cause.frames", late: "health.cause.late", cpu: "health.cause.cpu", bandwidth: "health.cause.bandwidth",
   battery: "health.cause.battery", silent: "health.cause.silent",
 };
 export const BARS = 4;
