@@ -269,7 +269,8 @@ export class GuestsPanel {
     meter.dataset.bars = String(bars);
     meter.querySelectorAll(".bar").forEach((b, i) => setClass(b, "lit", i < bars));
     const grade = GRADE_KEYS[health.grade] ? t(GRADE_KEYS[health.grade]) : String(health.grade);
-    const v = typeof health.value === "number" ? fixed(health.value, health.value < 10 ? 1 : 0) : "—";
+    const v = typeof health.value === "number"
+      ? (Number.isInteger(health.value) ? String(health.value) : fixed(health.value, 1)) : "—";
     const cause = CAUSE_KEYS[health.cause] ? t(CAUSE_KEYS[health.cause], { v }) : "";
     const text = cause ? t("health.tooltip_cause", { grade, score: health.score, cause })
       : t("health.tooltip", { grade, score: health.score });
