@@ -101,7 +101,8 @@ async function ask(kind, page) {
   const no = document.createElement("button");
   no.type = "button"; no.id = "switch-decline"; no.textContent = t("switch.decline");
   box.append(title, label, ok, no);
-  $("notice").before(box);
+  document.querySelector("main").prepend(box); // on top, where the guest looks
+  box.scrollIntoView({ block: "nearest" });
   prompt = box;
   const close = () => { box.remove(); if (prompt === box) prompt = null; };
   no.onclick = () => { close(); answer(page, kind, "declined"); };
