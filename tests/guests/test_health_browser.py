@@ -6,7 +6,8 @@ adds) reaches the read model's ``health`` (poor: battery 8 %), the metric
 ``showctl_guest_health`` and the meter's tooltip, in English and Chinese; the
 director's "Switch camera" reaches the guest's page, which lists its devices and, when the
 guest accepts, replaces its camera track in place (no new join, the sender keeps sending);
-the controller logs the guest's answer.
+the controller logs the guest's answer. Asked for the microphone, the guest declines: the
+track stays.
 
 Re-runs itself under ``unshare -n`` (nothing but loopback), like the other WebRTC tests.
 """
@@ -51,6 +52,7 @@ LOW_BATTERY = """Object.defineProperty(navigator, "getBattery", {
   value: () => Promise.resolve({ level: 0.08, charging: false }) });"""
 VIDEO_TRACK = ("showctlGuest.pc() && showctlGuest.pc().getSenders()"
                ".find((s) => s.track && s.track.kind === 'video').track")
+AUDIO_TRACK = VIDEO_TRACK.replace("'video'", "'audio'")
 
 
 def test_in_a_loopback_namespace():
@@ -182,6 +184,21 @@ async def test_guest_health_and_the_device_switch(tmp_path: Path, caplog):
                                     for r in caplog.records), 10, "the answer logged", interval=0.05)
             assert any("ada: asked to switch camera (1 page) by the director" in r.getMessage()
                        for r in caplog.records)
+
+            # asked for the microphone, the guest keeps hers: nothing changes, the answer says so
+            mic = await guest.evaluate(AUDIO_TRACK + ".id")
+            await row.locator(".switch-microphone-btn").click()
+            await prompt.wait_for(state="visible", timeout=10_000)
+            assert "microphone" in (await prompt.locator("h2").text_content() or "")
+            await guest.click("#switch-decline")
+            await until(lambda: guest.evaluate(
+                "showctlGuest.health().last.outcome === 'declined'"), 15, "the refusal",
+                interval=0.05)
+            assert await guest.evaluate(AUDIO_TRACK + ".id") == mic
+            assert await prompt.count() == 0
+            await until(lambda: any("ada declined switching microphone" in r.getMessage()
+                                    for r in caplog.records), 10, "the refusal logged",
+                        interval=0.05)
             assert errors == []
         finally:
             await browser.close()
