@@ -359,7 +359,8 @@ class Gateway:
                 queue = getattr(track, "_queue", None)
                 while queue is not None and queue.qsize() > 0:  # newest only, never a backlog
                     frame = await track.recv()
-                    counts[:] = counts[0] + 1, counts[1] + 1
+                    counts[0] += 1
+                    counts[1] += 1
                 holder = self.sink.frames(guest)
                 if self._media(guest):
                     holder.put(video_from_av(frame, time.monotonic()))
