@@ -6,8 +6,8 @@ adds) reaches the read model's ``health`` (poor: battery 8 %), the metric
 ``showctl_guest_health`` and the meter's tooltip, in English and Chinese; the
 director's "Switch camera" reaches the guest's page, which lists its devices and, when the
 guest accepts, replaces its camera track in place (no new join, the sender keeps sending);
-the controller logs the guest's answer. Asked for the microphone, the guest declines: the
-track stays.
+the controller logs the guest's answer. Asked for the microphone, the guest declines (the
+track stays), then accepts (replaced in place).
 
 Re-runs itself under ``unshare -n`` (nothing but loopback), like the other WebRTC tests.
 """
@@ -199,6 +199,15 @@ async def test_guest_health_and_the_device_switch(tmp_path: Path, caplog):
             await until(lambda: any("ada declined switching microphone" in r.getMessage()
                                     for r in caplog.records), 10, "the refusal logged",
                         interval=0.05)
+            # asked again, she accepts: the microphone's track is replaced in place too
+            await row.locator(".switch-microphone-btn").click()
+            await prompt.wait_for(state="visible", timeout=10_000)
+            await guest.click("#switch-accept")
+            await until(lambda: guest.evaluate("showctlGuest.health().switches === 2"), 15,
+                        "the microphone switched", interval=0.05)
+            assert await guest.evaluate(AUDIO_TRACK + ".id") != mic
+            assert await guest.evaluate(AUDIO_TRACK + ".readyState") == "live"
+            assert await guest.evaluate("showctlGuest.state().session") == session
             assert errors == []
         finally:
             await browser.close()

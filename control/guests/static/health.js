@@ -54,7 +54,8 @@ let prompt = null; // the open prompt's element
  * A message for this module from the page's socket: the director asks to switch a device,
  * or the server refused the page's report. True when handled here.
  * @param {object} message
- * @param {{pc: () => RTCPeerConnection|null, stream: () => MediaStream|null, send: (m: object) => void}} page
+ * @param {{pc: () => RTCPeerConnection|null, stream: () => MediaStream|null,
+ *   send: (m: object) => void, switched?: () => void}} page
  */
 export function onPageMessage(message, page) {
   if (message.type === "error") { // the server could not use what the page sent
@@ -138,6 +139,7 @@ async function switchTo(kind, deviceId, page) {
   const select = $(kind); // the page's own chooser follows
   if (select && [...select.options].some((o) => o.value === deviceId)) select.value = deviceId;
   state.switches += 1;
+  if (kind === "microphone" && page.switched) page.switched(); // the level meter follows
   return track.label;
 }
 
