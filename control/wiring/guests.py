@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from control.config import Settings
-from control.guests.bindings import BindingStore
+from control.guests.bindings import CLAIM_TTL_S, BindingStore, Claim
 from control.guests.feed import Transport
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
 from control.guests.gateway import parse_hosts as parse_ice_hosts
@@ -77,7 +77,11 @@ class Guests:
         self.pages: GuestRoutes = install_guest_pages(
             app, self.gateway, secret=self.secret, roster=self.roster, status=self.status,
             store=self.invites)
-        self.pages.on_claim = publish  # the director's prompt
+        self.claims = ClaimPrompts(publish, lambda: [
+            claim for guest in self.roster()
+            if (claim := self.invites.bindings.pending(guest, self.pages.clock())) is not None],
+            self.pages.clock)
+        self.pages.on_claim = self.claims.changed  # the director's prompt
         self.controls: GuestApi = install_guest_controls(app, GuestApi(
             roster=self.roster, deliver=self.pages.message, secret=self.secret,
             invites=self.invites, revoke=self.pages.revoke, send=self.pages.send,
@@ -188,12 +192,41 @@ class Guests:
                 name="feed-watch"))
 
     async def _close(self, _app: web.Application) -> None:
+        self.claims.close()
         for task in self._feed_tasks:
             task.cancel()
         await asyncio.gather(*self._feed_tasks, return_exceptions=True)
         await self.gateway.close()
         if self.mixing is not None:
             await self.mixing.close()
+
+
+class ClaimPrompts:
+    """The director's prompts for browsers asking in: pushed when one asks or is let in, and
+    again when its claim lapses (CLAIM_TTL_S after it was made), so the prompt leaves the
+    consoles then, even when that browser has stopped asking and nothing else changes."""
+
+    def __init__(self, publish: Callable[[], None], pending: Callable[[], list[Claim]],
+                 clock: Callable[[], float], ttl_s: float = CLAIM_TTL_S) -> None:
+        self.publish, self.pending, self.clock, self.ttl_s = publish, pending, clock, ttl_s
+        self._lapses: dict[str, asyncio.TimerHandle] = {}  # claim id -> its lapse's push
+
+    def changed(self) -> None:
+        self.publish()
+        loop, now = asyncio.get_running_loop(), self.clock()
+        for claim in self.pending():
+            if claim.id not in self._lapses:
+                self._lapses[claim.id] = loop.call_later(
+                    max(0.0, claim.at + self.ttl_s - now) + 0.05, self._lapsed, claim.id)
+
+    def _lapsed(self, claim_id: str) -> None:
+        self._lapses.pop(claim_id, None)
+        self.publish()
+
+    def close(self) -> None:
+        for handle in self._lapses.values():
+            handle.cancel()
+        self._lapses.clear()
 
 
 def make_mixer(settings: Settings, rundown: Rundown) -> ProgramMixer | None:
