@@ -139,12 +139,12 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
         raise ValueError(f"openapi_paths must document the extra routes, no more and no less: "
                          f"{sorted(documented ^ extra)}")
     hosts = allowed_hosts if allowed_hosts is not None else AllowedHosts()
-    gate = []
+    gate = pair.Gate(cluster) if cluster is not None else None
     if cluster is not None:
         permissions.update({(m, path): cast(Access, role) for m, path, _, role in pair.ROUTES})
-        gate = [pair.gate(cluster)]
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[hosts.middleware(), json_errors, audit, *gate,
+                          middlewares=[hosts.middleware(), json_errors, audit,
+                                       *([gate.middleware] if gate else []),
                                        guard(auth, permissions, QUERY_TOKEN)])
     serverheader.install(app)
     states = hub if hub is not None else StateHub()  # (not `hub or`: an empty hub is falsy)
@@ -158,9 +158,10 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
     for method, path, name, _ in ROUTES:
         app.router.add_route(method, path, getattr(api, name), name=name)
     Console(auth, static_dir).add_routes(app)
-    if cluster is not None:
+    if cluster is not None and gate is not None:
         tickets = ResumeTickets(cluster_secret) if cluster_secret else None
         pair.ClusterRoutes(cluster, auth, tickets).add_routes(app)
+        app.cleanup_ctx.append(gate.watch)
 
     async def close_sockets(app: web.Application) -> None:
         await states.close()

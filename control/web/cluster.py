@@ -16,9 +16,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 NOT_LEADER_CLOSE = 4421    # websocket close code: this node does not lead (reason: where)
 NOT_LEADER_STATUS = 421    # HTTP: Misdirected Request, with the leader's URL in the body
 LEADER_PATH = "/cluster/leader"
+WATCH_S = 0.25             # how often a leader checks it still leads (to cut its sockets)
 # what a follower still answers (log in and out, carry a session, the hand-over's own 409)
 PASS = frozenset({"/api/login", "/api/logout", "/api/session/ticket", "/api/session/resume",
                   "/api/cluster/hand-over"})
@@ -70,26 +73,64 @@ def _gated(request: web.Request) -> bool:
     return upgrade or request.method not in SAFE_METHODS
 
 
-def gate(view: ClusterView) -> Handler:
-    """Middleware: a node that does not lead refuses control requests (module docstring)."""
+class Gate:
+    """A node that does not lead refuses control requests (module docstring); and when it
+    stops leading (a hand-over, a lease lost), it cuts the websockets it let through, so
+    their pages go and find the leader."""
+
+    def __init__(self, view: ClusterView, *, watch_s: float = WATCH_S) -> None:
+        self.view = view
+        self.watch_s = watch_s
+        self._upgrades: set[asyncio.BaseTransport] = set()
+
     @web.middleware
-    async def not_leader(request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not _gated(request):
             return await handler(request)
-        status = view.status()
+        status = self.view.status()
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
         if status.leads:
-            return await handler(request)
-        reason = _not_leader_reason(status)
-        if request.headers.get("Upgrade", "").lower() == "websocket":
+            if not upgrade or request.transport is None:
+                return await handler(request)
+            transport = request.transport
+            self._upgrades.add(transport)
+            try:
+                return await handler(request)
+            finally:
+                self._upgrades.discard(transport)
+        if upgrade:
             ws = web.WebSocketResponse()
             await ws.prepare(request)
             # a close reason is at most 123 bytes: the URL alone, the pages ask for the rest
             await ws.close(code=NOT_LEADER_CLOSE,
                            message=(status.leader_url or "").encode("utf-8")[:123])
             return ws
-        return error_response(NOT_LEADER_STATUS, "not_leader", reason,
+        return error_response(NOT_LEADER_STATUS, "not_leader", _not_leader_reason(status),
                               extra={"leader": status.leader, "url": status.leader_url})
-    return not_leader
+
+    async def watch(self, app: web.Application) -> AsyncIterator[None]:
+        """cleanup_ctx: while the app runs, cut the sockets when this node stops leading."""
+        task = asyncio.create_task(self._watch())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _watch(self) -> None:
+        led = self.view.status().leads
+        while True:
+            await asyncio.sleep(self.watch_s)
+            try:
+                leads = self.view.status().leads
+            except Exception:  # a view that fails is no reason to stop watching
+                log.exception("the cluster view failed")
+                continue
+            if led and not leads and self._upgrades:
+                log.warning("no longer the leader: closing %d websocket(s) so their pages "
+                            "find the leader", len(self._upgrades))
+                for transport in list(self._upgrades):
+                    transport.close()
+            led = leads
 
 
 def page_origins(status: ClusterStatus) -> str:

@@ -242,3 +242,18 @@ def test_the_single_machine_app_is_unchanged(fake: FakeShow) -> None:
     app = make_app(fake)
     assert not any(r.resource is not None and r.resource.canonical.startswith("/cluster")
                    for r in app.router.routes())
+
+
+async def test_a_leader_that_steps_down_cuts_its_sockets(fake: FakeShow) -> None:
+    view = FakeCluster("main")
+    async with TestClient(TestServer(cluster_app(fake, view), host="127.0.0.1")) as client:
+        ws = await client.ws_connect(f"/api/ws?token={DIRECTOR}")
+        assert (await ws.receive_json(timeout=5))["type"] == "state"
+        view.leader = "backup"  # a hand-over, or the lease lost
+        while True:  # pings and states until the cut; bounded by the receive timeout
+            message = await ws.receive(timeout=10)
+            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR):
+                break
+        again = await client.ws_connect(f"/api/ws?token={DIRECTOR}")
+        await again.receive(timeout=5)
+        assert again.close_code == NOT_LEADER_CLOSE

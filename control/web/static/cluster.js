@@ -17,6 +17,13 @@ const TICKET_EVERY_MS = 60000;
 const ARM_MS = 3000;
 const LAG_OK_S = 1.0;      // a standby further behind than this is shown as lagging
 const RESUME = "resume=";
+const ROLE_KEYS = {
+  leader: "cluster.role.leader",
+  "leader without etcd": "cluster.role.leader_without_etcd",
+  follower: "cluster.role.follower",
+  candidate: "cluster.role.candidate",
+  "stepping down": "cluster.role.stepping_down",
+};
 
 /** Take the resume ticket the page brought in its fragment (once; the fragment goes). */
 export async function resumeSession() {
@@ -96,7 +103,7 @@ export class ClusterPanel {
     const standby = Object.keys(s.nodes || {}).find((name) => name !== s.leader) || "—";
     const lag = s.standby_lag_s;
     const healthy = typeof lag === "number" && lag <= LAG_OK_S;
-    $("cluster-node").textContent = t("cluster.node", { name: s.node, role: t(`cluster.role.${s.role}`) });
+    $("cluster-node").textContent = t("cluster.node", { name: s.node, role: ROLE_KEYS[s.role] ? t(ROLE_KEYS[s.role]) : s.role });
     $("cluster-leader").textContent = s.leader ? t("cluster.leader", { name: s.leader })
       : t("cluster.no_leader");
     const standbyText = typeof lag === "number"
