@@ -15,8 +15,9 @@
 // - `ClockSampler`: pings for the ServerClock (clock.js): a burst on connect, again every
 //   second until the clock is precise, then every 10-20 s.
 // - Following the leader (two controllers: docs/redundancy.md, "Pages and sessions"): the
-//   first Socket a page starts asks its own controller `GET /cluster/leader` (a 404: one
-//   machine, nothing changes). Given the nodes, a socket that closes (or is refused with
+//   controller tells its pages the nodes in a cookie (none on one machine: nothing
+//   changes, nothing is asked); the first Socket a page starts then asks its own
+//   controller `GET /cluster/leader`. Given the nodes, a socket that closes (or is refused with
 //   `NOT_LEADER_CLOSE` by a node that does not lead) first asks every node who leads, and
 //   when one says it does and it is not this page's origin, the page moves there: the same
 //   path and query, plus what `setCarry` adds (the console's resume ticket, a guest's
@@ -36,6 +37,7 @@ const CLUSTER_BACKOFF_MAX_MS = 1000;  // with a standby to find, ask again at le
 const ASK_TIMEOUT_MS = 1500;          // a node that does not answer by then is away
 export const NOT_LEADER_CLOSE = 4421; // the server's close: this node does not lead
 export const LEADER_PATH = "/cluster/leader";
+const NODES_COOKIE = "showctl_nodes";  // set by a controller of two on its pages
 
 /** What the page knows of the controllers: `nodes` ({name: URL}) once its own controller
  * said it is one of two (null: one machine, or not asked yet); `moving` once it is leaving
@@ -115,14 +117,31 @@ export async function followLeader() {
   return true;
 }
 
-/** Once per page: is this controller one of two, and does it lead? (Not: the page moves.) */
+/** The nodes a controller of two tells its pages in a cookie (null: one machine). */
+export function cookieNodes(cookies = document.cookie) {
+  for (const part of cookies.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name !== NODES_COOKIE) continue;
+    try {
+      const nodes = JSON.parse(decodeURIComponent(rest.join("=")));
+      if (nodes && typeof nodes === "object" && Object.keys(nodes).length > 1) return nodes;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Once per page: is this controller one of two, and does it lead? (Not: the page moves.)
+ * One machine sets no cookie: its pages ask nothing. */
 export function joinCluster(fetchFn = fetch) {
   if (!cluster.joined) {
-    cluster.joined = ask(location.origin, fetchFn).then(async (answer) => {
-      if (!answer || typeof answer.nodes !== "object" || answer.nodes === null) return;
-      cluster.nodes = answer.nodes;
-      if (!answer.leads) await followLeader();
-    }, () => {});  // a 404 (one machine) or no answer: nothing changes
+    cluster.nodes = cookieNodes();
+    cluster.joined = !cluster.nodes ? Promise.resolve() : ask(location.origin, fetchFn).then(
+      async (answer) => {
+        if (answer && answer.nodes && typeof answer.nodes === "object") cluster.nodes = answer.nodes;
+        if (answer && answer.leads === false) await followLeader();
+      }, () => {});  // no answer: the socket's closes will ask again
   }
   return cluster.joined;
 }

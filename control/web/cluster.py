@@ -1,8 +1,9 @@
 """The pair of controllers as the pages see it (docs/redundancy.md, "Pages and sessions").
 
-- `GET /cluster/leader`, open: who leads and every node's URL (no secret in it). Pages ask
-  it on load and, after losing their socket, ask every node they know (cross-origin: the
-  answer allows any origin, and every page's `connect-src` names the nodes).
+- `GET /cluster/leader`, open: who leads and every node's URL (no secret in it). Every HTML
+  page is told the nodes in the `showctl_nodes` cookie; a page asks this route on load and,
+  after losing its socket, asks every node (cross-origin: the answer allows any origin,
+  and every page's `connect-src` names the nodes).
 - `GET /api/cluster` (any console role): the whole `ClusterStatus`.
 - `POST /api/cluster/hand-over` (director): the leader gives the lease up for the backup;
   a 409 on a node that does not lead.
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from yarl import URL
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 NOT_LEADER_CLOSE = 4421    # websocket close code: this node does not lead (reason: where)
 NOT_LEADER_STATUS = 421    # HTTP: Misdirected Request, with the leader's URL in the body
 LEADER_PATH = "/cluster/leader"
+NODES_COOKIE = "showctl_nodes"  # the nodes' URLs, for the pages' scripts (not HttpOnly)
+NODES_COOKIE_S = 24 * 3600
 WATCH_S = 0.25             # how often a leader checks it still leads (to cut its sockets)
 # what a follower still answers (log in and out, carry a session, the hand-over's own 409)
 PASS = frozenset({"/api/login", "/api/logout", "/api/session/ticket", "/api/session/resume",
@@ -149,16 +154,31 @@ def page_origins(status: ClusterStatus) -> str:
 Prepare = Callable[[web.BaseRequest, web.StreamResponse], Awaitable[None]]
 
 
-def widen_csp(view: ClusterView) -> Prepare:
-    """on_response_prepare: every page may reach every node (to find the leader)."""
+def nodes_cookie(status: ClusterStatus) -> str:
+    """The nodes as the pages read them (`NODES_COOKIE`: URL-encoded JSON, no secret)."""
+    return quote(json.dumps(status.nodes, separators=(",", ":")), safe="")
+
+
+def for_pages(view: ClusterView) -> Prepare:
+    """on_response_prepare: every page may reach every node (its CSP `connect-src` names
+    them), and every HTML page is told the nodes in a cookie its scripts read
+    (`NODES_COOKIE`), so a page knows where to look before its controller is gone; one
+    machine sets no cookie, and its pages ask nothing."""
     async def prepare(request: web.BaseRequest, response: web.StreamResponse) -> None:
         csp = response.headers.get("Content-Security-Policy")
-        if not csp or "connect-src" not in csp:
+        html = response.content_type == "text/html"
+        if not html and not (csp and "connect-src" in csp):
             return
-        origins = page_origins(view.status())
-        if origins:
+        status = view.status()
+        origins = page_origins(status)
+        if csp and "connect-src" in csp and origins:
             response.headers["Content-Security-Policy"] = csp.replace(
                 "connect-src", f"connect-src {origins}", 1)
+        if html:
+            # (a header: aiohttp has rendered the response's cookies before this hook)
+            response.headers.add("Set-Cookie", f"{NODES_COOKIE}={nodes_cookie(status)}; "
+                                 f"Max-Age={NODES_COOKIE_S}; Path=/; SameSite=Strict"
+                                 + ("; Secure" if request.secure else ""))
     return prepare
 
 
@@ -175,7 +195,7 @@ class ClusterRoutes:
         app.router.add_get(LEADER_PATH, self.leader, name="cluster_leader", allow_head=False)
         for method, path, name, _ in ROUTES:
             app.router.add_route(method, path, getattr(self, name), name=f"cluster_{name}")
-        app.on_response_prepare.append(widen_csp(self.view))
+        app.on_response_prepare.append(for_pages(self.view))
 
     async def leader(self, request: web.Request) -> web.Response:
         response = json_ok(leader_answer(self.view.status()))

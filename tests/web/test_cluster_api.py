@@ -3,9 +3,11 @@ the gate that makes a follower refuse control, and console sessions carried acro
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from aiohttp import WSMsgType
@@ -60,6 +62,8 @@ def cluster_app(fake: FakeShow, view: FakeCluster, auth: Auth | None = None,
 async def test_one_machine_has_no_cluster_routes_and_no_gate(client: TestClient) -> None:
     async with client.get("/cluster/leader") as resp:
         assert resp.status == 404
+    async with client.get("/") as resp:
+        assert "showctl_nodes" not in resp.cookies  # its pages ask nothing
     status, _ = await call(client, "GET", "/api/cluster")
     assert status == 404
     status, body = await call(client, "POST", "/api/hold", body={})
@@ -221,19 +225,22 @@ def test_tickets_expire_and_are_signed_by_the_shared_secret() -> None:
 
 
 async def test_pages_may_reach_every_node(fake: FakeShow) -> None:
-    """Every page's connect-src names the nodes (to ask them who leads)."""
+    """Every page's connect-src names the nodes (to ask them who leads), and every page is
+    told the nodes in a cookie its scripts read."""
     from aiohttp import web
 
     app = cluster_app(fake, FakeCluster("main"))
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text="x", headers={
+        return web.Response(text="x", content_type="text/html", headers={
             "Content-Security-Policy": "default-src 'none'; connect-src 'self'"})
 
     app.router.add_get("/page", page)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client, \
             client.get("/page") as resp:
         csp = resp.headers["Content-Security-Policy"]
+        told = resp.cookies["showctl_nodes"]
+    assert json.loads(unquote(told.value)) == NODES and not told["httponly"]
     assert csp == ("default-src 'none'; connect-src http://127.0.0.1:18001 "
                    "http://127.0.0.1:18002 'self'")
 

@@ -1,13 +1,13 @@
 // The pair of controllers (docs/redundancy.md, "Pages and sessions"): which node leads,
 // whether the standby is healthy and how far behind, etcd reachable, and the director's
-// "hand over to backup" (two presses, like PANIC). With one machine `GET /api/cluster` is a
-// 404 and the panel stays hidden.
+// "hand over to backup" (two presses, like PANIC). One machine tells its pages no nodes
+// (/lib/socket.js `cookieNodes`): the panel stays hidden and asks nothing.
 //
 // It also keeps a resume ticket (renewed each minute) for the page to carry to the leader
 // when this controller goes away (/lib/socket.js `setCarry`), and on load takes one that
 // the page brought here (`#resume=`): this node then sets its own session cookie.
 
-import { setCarry } from "/lib/socket.js";
+import { cookieNodes, setCarry } from "/lib/socket.js";
 import { t } from "/lib/i18n.js";
 import { api } from "./api.js";
 import { $, show } from "./ui.js";
@@ -48,10 +48,11 @@ export class ClusterPanel {
   }
 
   async start() {
+    if (!cookieNodes()) return;
     try {
       this.status = await api("GET", "/api/cluster");
     } catch {
-      return;  // one machine (404), or away: nothing to show
+      return;  // away: nothing to show
     }
     show($("cluster-panel"), true);
     $("cluster-hand-over")?.addEventListener("click", () => this.press());
