@@ -154,7 +154,8 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["hub"] = states
         app["permissions"] = MappingProxyType(permissions)
-    api = _Api(show, states, auth, openapi.document(openapi_paths))
+    documented_paths = {**(openapi_paths or {}), **(pair.OPENAPI_PATHS if cluster else {})}
+    api = _Api(show, states, auth, openapi.document(documented_paths))
     for method, path, name, _ in ROUTES:
         app.router.add_route(method, path, getattr(api, name), name=name)
     Console(auth, static_dir).add_routes(app)

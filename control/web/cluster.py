@@ -255,3 +255,39 @@ class ClusterRoutes:
         set_session_cookie(response, request, session_id, self.auth.sessions.ttl_s)
         log.info("console session resumed (%s) from %s", found.role, request.remote)
         return response
+
+
+def _op(summary: str, description: str, answer: dict[str, Any], *, public: bool = False,
+        body: dict[str, Any] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "description": description, "responses": {
+        "200": {"description": "done", "content": {"application/json": {"schema": answer}}},
+        "409": {"description": "refused: the reason says why"}}}
+    if public:
+        op["security"] = []
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+# the OpenAPI document's entries for these routes (create_app adds them with a cluster)
+OPENAPI_PATHS: dict[str, dict[str, Any]] = {
+    LEADER_PATH: {"get": _op(
+        "Two controllers: who leads", "Open, any origin: this node, whether it leads, the "
+        "leader and every node's URL (docs/redundancy.md, \"Pages and sessions\").", _OBJECT,
+        public=True)},
+    "/api/cluster": {"get": _op(
+        "Two controllers: the pair's status", "This node's role, the leader, the standby's "
+        "lag, etcd reachable.", _OBJECT)},
+    "/api/cluster/hand-over": {"post": _op(
+        "Two controllers: hand over to the backup", "Director. The leader gives its lease "
+        "up for the standby; 409 on a node that does not lead.", _OBJECT)},
+    "/api/session/ticket": {"post": _op(
+        "Two controllers: a resume ticket", "A console session's signed, single-use ticket "
+        "to carry it to the other node (5 minutes).", _OBJECT)},
+    "/api/session/resume": {"post": _op(
+        "Two controllers: resume a session", "Public: a ticket from the other node opens a "
+        "session here (this node's own cookie); 401 for one expired, used or forged.",
+        _OBJECT, public=True, body={"type": "object", "required": ["ticket"],
+                                    "properties": {"ticket": {"type": "string"}}})},
+}

@@ -264,3 +264,15 @@ async def test_a_leader_that_steps_down_cuts_its_sockets(fake: FakeShow) -> None
         again = await client.ws_connect(f"/api/ws?token={DIRECTOR}")
         await again.receive(timeout=5)
         assert again.close_code == NOT_LEADER_CLOSE
+
+
+async def test_the_openapi_document_has_the_cluster_routes(fake: FakeShow) -> None:
+    async with TestClient(TestServer(cluster_app(fake, FakeCluster("main")),
+                                     host="127.0.0.1")) as client:
+        status, doc = await call(client, "GET", "/api/openapi.json")
+    assert status == 200
+    routes = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
+    assert {("GET", "/cluster/leader"), ("GET", "/api/cluster"),
+            ("POST", "/api/cluster/hand-over"), ("POST", "/api/session/ticket"),
+            ("POST", "/api/session/resume")} <= routes
+    assert doc["paths"]["/api/session/resume"]["post"]["security"] == []
