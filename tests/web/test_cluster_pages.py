@@ -188,3 +188,17 @@ async def test_pages_leave_a_dead_leader_for_the_new_one(nodes, browser) -> None
     assert await console.evaluate("fetch('/api/whoami').then((r) => r.json())") == {
         "role": "director"}
     await context.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_director_who_logs_in_on_the_standby_lands_on_the_leader_logged_in(
+        nodes, browser) -> None:
+    _, main, backup = nodes
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{backup.url}/?token={DIRECTOR}")
+    await on_node(page, main)
+    await console_live(page)
+    assert await page.evaluate("fetch('/api/whoami').then((r) => r.json())") == {
+        "role": "director"}
+    await context.close()

@@ -49,6 +49,12 @@ export class ClusterPanel {
 
   async start() {
     if (!cookieNodes()) return;
+    // the page may leave before the first renewal (opened on the standby): ask then
+    setCarry(async () => {
+      if (!this.ticket) await Promise.race([this.renewTicket(), new Promise((ok) => setTimeout(ok, 1000))]);
+      return this.ticket ? RESUME + this.ticket : "";
+    });
+    this.renewTicket();
     try {
       this.status = await api("GET", "/api/cluster");
     } catch {
@@ -56,8 +62,6 @@ export class ClusterPanel {
     }
     show($("cluster-panel"), true);
     $("cluster-hand-over")?.addEventListener("click", () => this.press());
-    setCarry(() => (this.ticket ? RESUME + this.ticket : ""));
-    this.renewTicket();
     setInterval(() => this.renewTicket(), TICKET_EVERY_MS);
     setInterval(() => this.poll(), POLL_MS);
     this.relabel();
