@@ -12,7 +12,8 @@
 - The gate: on a node that does not lead, every websocket upgrade is closed at once with
   `NOT_LEADER_CLOSE` and a reason naming the leader, and every state-changing request is
   answered 421 JSON `not_leader` with the leader's URL, before anything acts. Logging in
-  and out, the resume exchange, the hand-over's own 409 and the peers' /cluster/ calls pass.
+  and out, the resume exchange, the hand-over's own 409, the loop-lag probe and the peers'
+  /cluster/ calls pass.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ NODES_COOKIE_S = 24 * 3600
 WATCH_S = 0.25             # how often a leader checks it still leads (to cut its sockets)
 # what a follower still answers (log in and out, carry a session, the hand-over's own 409)
 PASS = frozenset({"/api/login", "/api/logout", "/api/session/ticket", "/api/session/resume",
-                  "/api/cluster/hand-over"})
+                  "/api/cluster/hand-over", "/debug/looplag"})
 ROUTES: tuple[tuple[str, str, str, str], ...] = (  # (method, path, handler, lowest role)
     ("GET", "/api/cluster", "status", "viewer"),
     ("POST", "/api/cluster/hand-over", "hand_over", "director"),
