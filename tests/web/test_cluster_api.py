@@ -276,3 +276,23 @@ async def test_the_openapi_document_has_the_cluster_routes(fake: FakeShow) -> No
             ("POST", "/api/cluster/hand-over"), ("POST", "/api/session/ticket"),
             ("POST", "/api/session/resume")} <= routes
     assert doc["paths"]["/api/session/resume"]["post"]["security"] == []
+
+
+async def test_the_gate_covers_the_adapters_routes_too(fake: FakeShow) -> None:
+    """A guest's WHIP POST (outside /api/) on a follower: a 421 JSON, the handler untouched."""
+    from aiohttp import web
+
+    app = cluster_app(fake, FakeCluster("backup"))
+    reached: list[str] = []
+
+    async def whip(request: web.Request) -> web.Response:
+        reached.append(request.path)
+        return web.Response(status=201)
+
+    app.router.add_post("/whip/{guest}", whip)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client, \
+            client.post("/whip/ada", data=b"v=0") as resp:
+        assert resp.status == 421
+        body = await resp.json()
+    assert body["error"] == "not_leader" and body["url"] == NODES["main"]
+    assert reached == []
