@@ -290,6 +290,20 @@ def streams_of(data: Mapping[str, Any]) -> tuple[Stream, ...]:
                  for s in items if isinstance(s, Mapping) and "mid" in s)
 
 
+def mids_of(sdp: str) -> tuple[Stream, ...]:
+    """The media sections of an SDP as (mid, kind): what to forward when Janus's event does
+    not list its streams."""
+    found: list[Stream] = []
+    kind: str | None = None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+        elif line.startswith("a=mid:") and kind is not None:
+            found.append(Stream(line[6:].strip(), kind))
+            kind = None
+    return tuple(found)
+
+
 def published(reply: Reply) -> Published:
     """The answer to `publish` (an event with `configured: ok` and the SDP answer)."""
     data = reply.check().data
@@ -297,7 +311,7 @@ def published(reply: Reply) -> Published:
     if data.get("configured") != "ok" or jsep.get("type") != "answer" \
             or not isinstance(jsep.get("sdp"), str):
         raise JanusProtocolError(f"expected configured with an answer, got {dict(data)}")
-    return Published(jsep["sdp"], streams_of(data))
+    return Published(jsep["sdp"], streams_of(data) or mids_of(jsep["sdp"]))
 
 
 def forwarded(reply: Reply) -> tuple[int, ...]:

@@ -1,5 +1,5 @@
 """Media tests with Janus run their body again inside a network namespace of their own:
-loopback plus one dummy interface with an address of the test's own (STUDIO), because Janus
+loopback plus one veth pair (both ends here) with an address of the test's own (STUDIO), because Janus
 never offers 127.0.0.1 as an ICE candidate and aioice does not either. Janus (its
 `general.interface`), the guests' aiortc and the forwarders' receivers all live in that one
 namespace, so no packet can leave it (tests/netns.py is the loopback-only form)."""
@@ -30,8 +30,9 @@ def rerun_in_studio(test_file: str, select: str, flag: str, *, timeout: float,
     missing += [] if Path(JANUS).exists() else [JANUS]
     if os.geteuid() != 0 or missing:
         pytest.skip(f"needs root and {', '.join(missing) or 'nothing else'}")
-    cmd = (f"ip link set lo up && ip link add studio0 type dummy && "
-           f"ip addr add {STUDIO}/24 dev studio0 && ip link set studio0 up && "
+    cmd = (f"ip link set lo up && ip link add studio0 type veth peer name studio1 && "
+           f"ip addr add {STUDIO}/24 dev studio0 && ip link set studio1 up && "
+           f"ip link set studio0 up && "
            f"exec {sys.executable} -m pytest -q -p no:cacheprovider {test_file}{select}")
     done = subprocess.run(["unshare", "-n", "sh", "-c", cmd], cwd=ROOT,
                           env={**os.environ, flag: "1"}, capture_output=True, text=True,
