@@ -149,8 +149,8 @@ async def test_janus_dies_mid_show_through_janus(tmp_path: Path):
         guest, rejoin = await join(s)
         try:
             await until(lambda: s.mixer.frames("ada").received > 15, 30, "frames in the mixer")
-            await asyncio.to_thread(s.janus.kill)
             killed = time.monotonic()
+            await asyncio.to_thread(s.janus.kill)
             await until(lambda: s.gateway.phase("ada") == "disconnected"
                         and s.mixer.frames("ada").latest() is None, 5, "the guest slated")
             slated_in = time.monotonic() - killed
