@@ -2,7 +2,8 @@
 ever) is answered by a real Janus, and the guest's picture and sound reach the program
 mixer's `LatestFrame` / `push_audio` through Janus's RTP forwarders. Then Janus is killed
 mid-show: the guest is slated at once, the mixer goes on, joins get 503 + Retry-After, and
-the guest is back on its next offer once Janus is. Inside a namespace of the test's own
+the guest is back on its next offer once Janus is. The real guest page in Chromium joins the
+same way. Inside a namespace of the test's own
 (tests/janus/space.py)."""
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import av
 import numpy as np
 import pytest
 from aiohttp import web
-from helpers import until
+from guests.support import page_until
+from helpers import launch_chromium, until
 from janus.guest import RED, Guest
 from janus.space import STUDIO, only_in_studio, rerun_in_studio
 
@@ -35,8 +37,9 @@ INNER = "SHOWCTL_TEST_JANUS_SFU"
 SECRET = b"sfu-test"
 
 
+@pytest.mark.browser  # (the Chromium test runs inside)
 def test_in_the_studio_namespace():
-    rerun_in_studio(__file__, " -k through_janus", INNER, timeout=240, passed=2)
+    rerun_in_studio(__file__, " -k through_janus", INNER, timeout=300, passed=3)
 
 
 class CountingMixer(ProgramMixer):
@@ -168,3 +171,37 @@ async def test_janus_dies_mid_show_through_janus(tmp_path: Path):
         finally:
             await guest.close()
             s.mixer.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+async def test_chromium_guest_page_through_janus(tmp_path: Path):
+    """The real guest page in Debian's Chromium (fake camera) joins through showctl's door
+    and Janus; its picture reaches the mixer."""
+    only_in_studio(INNER, "test_in_the_studio_namespace")
+    from playwright.async_api import async_playwright
+
+    from control.guests.invites import invite_url
+
+    async with studio(tmp_path) as s:
+        port = int(s.url.rsplit(":", 1)[1])
+        link = invite_url("127.0.0.1", port, "ada",
+                          make_token(SECRET, "ada", int(time.time()) + 600))
+        async with async_playwright() as pw:
+            browser = await launch_chromium(pw, media=True)
+            try:
+                page = await browser.new_page()
+                await page.goto(link)
+                await page_until(page, "window.showctlGuest !== undefined", 15,
+                                 "the page's script")
+                await page.evaluate("showctlGuest.join()")
+                await until(lambda: s.gateway.phase("ada") == "connected", 30,
+                            "Chromium connected to Janus")
+                await until(lambda: s.mixer.frames("ada").received > 15, 20,
+                            "Chromium's frames in the mixer")
+                frame = s.mixer.frames("ada").latest()
+                assert frame is not None and frame.width >= 320
+                await until(lambda: s.mixer.samples.get("ada", 0) > 48_000, 10,
+                            "a second of Chromium's sound")
+            finally:
+                await browser.close()
