@@ -100,7 +100,7 @@ class Settings:
     janus_url: str = "http://127.0.0.1:8088/janus"  # Janus's HTTP API (keep it private)
     janus_room: int = 1234           # the VideoRoom showctl makes for the guests
     janus_admin_key: str | None = None  # the VideoRoom plugin's admin_key (from env/a file)
-    janus_room_secret: str | None = None  # the room's secret; None: a new one per run
+    janus_room_secret: str | None = None  # the room's secret; None: from the admin key
     janus_forward_host: str = "127.0.0.1"  # where Janus sends the guests' RTP (this machine)
     source: str = "defaults"
 

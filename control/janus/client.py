@@ -229,18 +229,27 @@ class JanusClient:
                 log.debug("janus: not yet: %s", exc)
                 await asyncio.sleep(self.retry_every)
                 continue
-            if self.on_back is not None:
-                try:
-                    result = self.on_back()
-                    if asyncio.iscoroutine(result):
-                        await result
-                except JanusError as exc:  # e.g. lost again at once: the next turn retries
-                    log.warning("janus: after (re)connecting: %s", exc)
-                except Exception:
-                    log.exception("janus: on_back failed")
-            if self.state is State.CONNECTED:
-                self.ready.set()
+            while self.state is State.CONNECTED and not self.ready.is_set():
+                if await self._back():
+                    self.ready.set()
+                else:  # e.g. the room refused: try again, not in a tight loop
+                    await asyncio.sleep(self.retry_every * 4)
             await self._lost.wait()
+
+    async def _back(self) -> bool:
+        """Run `on_back` (awaited when it is a coroutine); False when it failed."""
+        if self.on_back is None:
+            return True
+        try:
+            result = self.on_back()
+            if asyncio.iscoroutine(result):
+                await result
+            return True
+        except JanusError as exc:
+            log.warning("janus: after (re)connecting: %s", exc)
+        except Exception:
+            log.exception("janus: on_back failed")
+        return False
 
     async def close(self) -> None:
         """Destroy the session (Janus ends its handles) and stop."""

@@ -15,6 +15,8 @@ succeeds as soon as Janus is back (the client makes a new session, the room is m
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -116,10 +118,17 @@ class JanusGateway(Gateway):
         await self.room.client.close()
 
 
+def room_secret(admin_key: str, room: int) -> str:
+    """The room's secret when none is configured: derived from the admin key, so a showctl
+    restarted (after a crash, with the room still on Janus) still holds it, and nobody
+    without the admin key can guess it."""
+    return hmac.new(admin_key.encode(), f"showctl-room-{room}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
 def janus_room(url: str, room: int, admin_key: str, secret: str | None,
                forward_host: str = "127.0.0.1") -> GuestRoom:
-    """The guests' room on Janus at `url` (a fresh secret per run when none is set: the room
-    is made again by each run)."""
+    """The guests' room on Janus at `url`."""
     return GuestRoom(JanusClient(url), RoomSettings(
-        room=room, secret=secret or secrets.token_urlsafe(18), admin_key=admin_key,
+        room=room, secret=secret or room_secret(admin_key, room), admin_key=admin_key,
         forward_host=forward_host))

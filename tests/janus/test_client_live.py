@@ -98,3 +98,23 @@ async def test_a_killed_janus_is_noticed_and_the_session_made_again(janus_server
     finally:
         supervisor.cancel()
         await client.close()
+
+
+async def test_what_fails_after_connecting_is_tried_again(janus_server):
+    """`on_back` (the room made again) refused once: the client is not ready until it
+    succeeds, and it is tried again without a new loss."""
+    calls: list[int] = []
+
+    async def back() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise JanusError(403, "refused once")
+
+    client = JanusClient(janus_server.url, retry_every=0.05, on_back=back)
+    supervisor = asyncio.create_task(client.stay_connected())
+    try:
+        await asyncio.wait_for(client.ready.wait(), 10)
+        assert len(calls) == 2 and client.state is State.CONNECTED
+    finally:
+        supervisor.cancel()
+        await client.close()

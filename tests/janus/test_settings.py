@@ -11,7 +11,7 @@ import pytest
 from control.config import ConfigError, load_settings
 from control.guests.gateway import Gateway, GatewayError, HeldFrames
 from control.wiring.guests import make_gateway
-from control.wiring.sfu import JanusGateway
+from control.wiring.sfu import JanusGateway, room_secret
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +41,9 @@ def test_janus_needs_its_admin_key(tmp_path: Path):
     assert isinstance(gateway, JanusGateway)
     room = gateway.room.settings
     assert (room.room, room.admin_key, room.forward_host) == (77, "k3y", "127.0.0.1")
-    assert len(room.secret) >= 20  # none configured: a fresh one per run
+    # none configured: derived from the admin key (a restarted showctl still holds it)
+    assert room.secret == room_secret("k3y", 77) != room_secret("k3y", 78)
+    assert room.secret != room_secret("other", 77) and "k3y" not in room.secret
     assert gateway.joins_per_minute == settings.guest_joins_per_minute  # the door's limits
 
 
