@@ -53,7 +53,10 @@ class StreamReceiver(asyncio.DatagramProtocol):
         self.jitter = (JitterBuffer(capacity=512, is_video=True) if kind == "video"
                        else JitterBuffer(capacity=16, prefetch=4))
         self.packets = 0
-        self.frames = 0
+        self.frames = 0  # delivered (video: a slow loop may skip some it decoded)
+        self.decoded = 0
+        self.undecodable = 0  # frames the decoder refused (waiting for a keyframe)
+        self.keyframes_asked = 0
         self.port = 0
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.DatagramTransport | None = None
@@ -112,6 +115,7 @@ class StreamReceiver(asyncio.DatagramProtocol):
         now = self._loop.time()
         if now - self._asked_at >= KEYFRAME_EVERY and self.on_keyframe is not None:
             self._asked_at = now
+            self.keyframes_asked += 1
             self.on_keyframe()
 
     def _arrived(self, frame: Any = None) -> None:
@@ -143,9 +147,11 @@ class StreamReceiver(asyncio.DatagramProtocol):
             except (av.FFmpegError, ValueError):
                 frames = []
             if not frames:
+                self.undecodable += 1
                 if self.kind == "video":
                     self._needs_keyframe.set()
                 continue
+            self.decoded += len(frames)
             if self.kind == "video":
                 self._needs_keyframe.clear()
                 with self._lock:
