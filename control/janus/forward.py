@@ -53,6 +53,9 @@ class StreamReceiver(asyncio.DatagramProtocol):
         self.jitter = (JitterBuffer(capacity=512, is_video=True) if kind == "video"
                        else JitterBuffer(capacity=16, prefetch=4))
         self.packets = 0
+        self.bytes = 0
+        self._first_seq: int | None = None
+        self._highest_seq = 0  # extended (wraps counted)
         self.frames = 0  # delivered (video: a slow loop may skip some it decoded)
         self.decoded = 0
         self.undecodable = 0  # frames the decoder refused (waiting for a keyframe)
@@ -102,12 +105,31 @@ class StreamReceiver(asyncio.DatagramProtocol):
         except ValueError:
             return  # not RTP, or a payload the depayloader refuses: dropped
         self.packets += 1
+        self.bytes += len(data)
+        self._count(packet.sequence_number)
         lost, frame = self.jitter.add(packet)
         if lost:
             self._needs_keyframe.set()
         if frame is not None:
             self._inbox.put((self._codec, frame))
         self._ask_keyframe()
+
+    def _count(self, seq: int) -> None:
+        """The highest sequence number seen, extended past 16-bit wraps (for `lost`)."""
+        if self._first_seq is None:
+            self._first_seq = self._highest_seq = seq
+            return
+        delta = (seq - self._highest_seq) & 0xFFFF
+        if 0 < delta < 0x8000:  # ahead (a late packet is behind: it changes nothing)
+            self._highest_seq += delta
+
+    @property
+    def lost(self) -> int:
+        """Packets missing from the sequence: lost between the guest and Janus (Janus
+        forwards the guest's own sequence numbers) or on the way here, and not resent."""
+        if self._first_seq is None:
+            return 0
+        return max(0, self._highest_seq - self._first_seq + 1 - self.packets)
 
     def _ask_keyframe(self) -> None:
         if self.kind != "video" or not self._needs_keyframe.is_set():

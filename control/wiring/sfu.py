@@ -20,6 +20,7 @@ import hmac
 import logging
 import secrets
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from control.guests.avframes import AudioConverter, video_from_av
@@ -44,7 +45,15 @@ class JanusPeer:
         await self.room.unpublish(self.publisher)
 
     async def getStats(self) -> dict[str, Any]:  # aiortc's name: the gateway asks
-        return {}  # link stats through Janus: not yet (docs/scaling.md)
+        """The forwarded streams' counters in the shape of aiortc's stats (what the
+        gateway's LinkMeter reads): bytes as forwarded, packets and the sequence's gaps."""
+        receivers = self.publisher.receivers
+        stats: dict[str, Any] = {"transport": SimpleNamespace(
+            type="transport", bytesReceived=sum(r.bytes for r in receivers))}
+        for r in receivers:
+            stats[r.kind] = SimpleNamespace(type="inbound-rtp", packetsReceived=r.packets,
+                                            packetsLost=r.lost)
+        return stats
 
 
 class JanusGateway(Gateway):

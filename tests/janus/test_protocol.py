@@ -81,3 +81,4 @@ def test_transactions_match_their_replies():
     txs.done(one)
     assert not txs.owns(protocol.parse({"janus": "event", "transaction": one}))
     assert txs.pending == {two: "publish"}
+

@@ -139,6 +139,10 @@ async def test_a_guest_reaches_the_mixer_through_janus(tmp_path: Path):
             frame = s.mixer.frames("ada").latest()
             assert frame is not None and (frame.width, frame.height) == (320, 240)
             await until(lambda: s.mixer.samples.get("ada", 0) > 48_000, 10, "a second of sound")
+            # the link's bytes and loss, from the forwarded streams (Prometheus reads them)
+            await until(lambda: (s.gateway.meter.metrics("ada")["received_bytes"] or 0) > 10_000
+                        and s.gateway.meter.metrics("ada")["loss_ratio"] is not None, 10,
+                        "link counters")
             assert len(s.gateway.sessions) == 1 and len(s.gateway.room.publishers) == 1
         finally:
             await guest.close()
