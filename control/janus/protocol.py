@@ -31,6 +31,7 @@ HANDLE_NOT_FOUND = 459
 # VideoRoom error codes (plugins/janus_videoroom.c)
 ROOM_EXISTS = 427
 NO_SUCH_ROOM = 426
+UNUSABLE_OFFER = 415  # ours: Janus answered with every audio/video stream disabled
 
 
 class JanusError(Exception):
@@ -254,6 +255,7 @@ class Stream:
     mid: str
     kind: str  # "audio" | "video" | "data"
     codec: str | None = None
+    disabled: bool = False  # Janus rejected it (e.g. no codec the room allows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +288,8 @@ def streams_of(data: Mapping[str, Any]) -> tuple[Stream, ...]:
     if not isinstance(items, list):
         return ()
     return tuple(Stream(str(s["mid"]), str(s.get("type", "")),
-                        s.get("codec") if isinstance(s.get("codec"), str) else None)
+                        s.get("codec") if isinstance(s.get("codec"), str) else None,
+                        s.get("disabled") is True)
                  for s in items if isinstance(s, Mapping) and "mid" in s)
 
 
@@ -305,13 +308,18 @@ def mids_of(sdp: str) -> tuple[Stream, ...]:
 
 
 def published(reply: Reply) -> Published:
-    """The answer to `publish` (an event with `configured: ok` and the SDP answer)."""
+    """The answer to `publish` (an event with `configured: ok` and the SDP answer).
+    JanusError 415 when Janus took none of the offer's audio or video (it answers such an
+    offer with every stream disabled rather than refusing it)."""
     data = reply.check().data
     jsep = reply.jsep or {}
     if data.get("configured") != "ok" or jsep.get("type") != "answer" \
             or not isinstance(jsep.get("sdp"), str):
         raise JanusProtocolError(f"expected configured with an answer, got {dict(data)}")
-    return Published(jsep["sdp"], streams_of(data) or mids_of(jsep["sdp"]))
+    done = Published(jsep["sdp"], streams_of(data) or mids_of(jsep["sdp"]))
+    if not any(s.kind in ("audio", "video") and not s.disabled for s in done.streams):
+        raise JanusError(UNUSABLE_OFFER, "no audio or video in the offer that the room takes")
+    return done
 
 
 def forwarded(reply: Reply) -> tuple[int, ...]:

@@ -117,7 +117,7 @@ class GuestRoom:
         """A receiver per audio and video stream, and Janus's forwarders to them."""
         targets = []
         for stream in streams:
-            if stream.kind not in ("audio", "video"):
+            if stream.kind not in ("audio", "video") or stream.disabled:
                 continue
             deliver = (publisher.media.on_video if stream.kind == "video"
                        else publisher.media.on_audio)

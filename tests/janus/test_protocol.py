@@ -66,6 +66,12 @@ def test_errors_are_typed():
     with pytest.raises(JanusProtocolError):  # a join reply without the feed id
         protocol.joined(protocol.parse({"janus": "event", "plugindata": {
             "data": {"videoroom": "joined"}}}))
+    disabled = protocol.parse({"janus": "event", "jsep": {"type": "answer", "sdp": "v=0"},
+                               "plugindata": {"data": {"configured": "ok", "streams": [
+                                   {"type": "video", "mid": "0", "disabled": True}]}}})
+    with pytest.raises(JanusError) as unusable:  # Janus "accepts" it with nothing enabled
+        protocol.published(disabled)
+    assert unusable.value.code == protocol.UNUSABLE_OFFER
     with pytest.raises(JanusProtocolError):  # configured without an SDP answer
         protocol.published(protocol.parse({"janus": "event", "plugindata": {
             "data": {"configured": "ok"}}}))
