@@ -54,6 +54,8 @@ class StreamReceiver(asyncio.DatagramProtocol):
                        else JitterBuffer(capacity=16, prefetch=4))
         self.packets = 0
         self.bytes = 0
+        self.foreign = 0  # packets from another sender than the forwarder, dropped
+        self._sender: tuple[Any, int] | None = None
         self._first_seq: int | None = None
         self._highest_seq = 0  # extended (wraps counted)
         self.frames = 0  # delivered (video: a slow loop may skip some it decoded)
@@ -95,7 +97,7 @@ class StreamReceiver(asyncio.DatagramProtocol):
         from aiortc.codecs import depayload
         from aiortc.rtp import RtpPacket, is_rtcp
 
-        if is_rtcp(data):
+        if is_rtcp(data) or not self._from_janus(addr):
             return
         try:
             packet = RtpPacket.parse(data)
@@ -113,6 +115,16 @@ class StreamReceiver(asyncio.DatagramProtocol):
         if frame is not None:
             self._inbox.put((self._codec, frame))
         self._ask_keyframe()
+
+    def _from_janus(self, addr: tuple[str | Any, int]) -> bool:
+        """The first sender is the forwarder; anything else on this machine that writes to
+        the port is dropped (and counted), so it cannot put pictures into a guest's box."""
+        if self._sender is None:
+            self._sender = (addr[0], addr[1])
+        if (addr[0], addr[1]) != self._sender:
+            self.foreign += 1
+            return False
+        return True
 
     def _count(self, seq: int) -> None:
         """The highest sequence number seen, extended past 16-bit wraps (for `lost`)."""
