@@ -9,8 +9,10 @@ code use `await asyncio.to_thread(...)`.
         JanusClient(janus.url) ...
         janus.kill(); janus.start()     # the same port and config: a restart mid-show
 
-Janus never offers 127.0.0.1 as an ICE candidate: `interface` is the one address it offers
-(in tests an address of the test's own network namespace, docs/scaling.md#janus).
+Janus never offers 127.0.0.1 as an ICE candidate: `interface` is the address it offers (in
+tests an address of the test's own network namespace, docs/scaling.md#janus). Given
+127.0.0.1 it offers every other address of the machine instead: fine for signalling-only
+tests, never for media.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ from control.janus.server import JanusServer
 
 @pytest.fixture
 def janus_server(tmp_path: Path) -> Iterator[JanusServer]:
-    """Janus on loopback (signalling only: it offers no ICE candidate there)."""
+    """Janus's API on loopback, for signalling only: no test using it publishes media
+    (in this namespace Janus would offer the machine's other addresses; media tests run in
+    a namespace of their own, tests/janus/space.py)."""
     if not Path(JANUS).exists():
         pytest.skip("needs Debian's janus")
     with JanusServer(tmp_path / "janus", interface="127.0.0.1") as server:
