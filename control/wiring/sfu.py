@@ -91,7 +91,11 @@ class JanusGateway(Gateway):
         except JanusGone:
             raise GatewayError(503, "the studio's media server went away; the page tries "
                                "again", retry_after=RETRY_AFTER) from None
-        except (JanusError, TimeoutError) as exc:
+        except TimeoutError:
+            log.warning("guest %s: Janus did not answer the offer in time", guest)
+            raise GatewayError(503, "the studio's media server did not answer in time; the "
+                               "page tries again", retry_after=RETRY_AFTER) from None
+        except JanusError as exc:
             log.info("guest %s: Janus refused the offer: %s", guest, exc)
             raise GatewayError(400, "the SDP offer cannot be used (its media sections, "
                                "codecs or ICE/DTLS attributes are not what the studio's "
