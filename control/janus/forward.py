@@ -84,6 +84,10 @@ class StreamReceiver(asyncio.DatagramProtocol):
         self._thread.start()
         return self.port
 
+    @property
+    def closed(self) -> bool:
+        return self._transport is None
+
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()

@@ -64,8 +64,10 @@ class Publisher:
     state: PublisherState = PublisherState.NEGOTIATING
     feed: int | None = None
     answer: str = ""
+    streams: tuple[protocol.Stream, ...] = ()
     receivers: list[StreamReceiver] = field(default_factory=list)
     forwarders: tuple[int, ...] = ()
+    copies: list[StreamReceiver] = field(default_factory=list)  # second subscribers
 
 
 class GuestRoom:
@@ -105,32 +107,48 @@ class GuestRoom:
                 handle, protocol.join_publisher(self.settings.room, guest)))
             done = protocol.published(await self.client.call(
                 handle, protocol.publish(), protocol.offer(offer)))
-            publisher.answer = done.answer
-            await self._forward(publisher, done.streams)
+            publisher.answer, publisher.streams = done.answer, done.streams
+            publisher.receivers, publisher.forwarders = await self._forward(
+                publisher, media.on_video, media.on_audio)
         except BaseException:
             await self.unpublish(publisher, "the offer was refused")
             raise
         return publisher
 
-    async def _forward(self, publisher: Publisher, streams: tuple[protocol.Stream, ...]
-                       ) -> None:
-        """A receiver per audio and video stream, and Janus's forwarders to them."""
-        targets = []
-        for stream in streams:
+    async def _forward(self, publisher: Publisher, on_video: Callable[[Any], None],
+                       on_audio: Callable[[Any], None]
+                       ) -> tuple[list[StreamReceiver], tuple[int, ...]]:
+        """A receiver per enabled audio and video stream, and Janus's forwarders to them."""
+        receivers, targets = [], []
+        for stream in publisher.streams:
             if stream.kind not in ("audio", "video") or stream.disabled:
                 continue
-            deliver = (publisher.media.on_video if stream.kind == "video"
-                       else publisher.media.on_audio)
-            receiver = StreamReceiver(stream.kind, deliver,
+            receiver = StreamReceiver(stream.kind,
+                                      on_video if stream.kind == "video" else on_audio,
                                       on_keyframe=lambda p=publisher: self._keyframe(p))
-            publisher.receivers.append(receiver)
+            receivers.append(receiver)
             targets.append((stream.mid, await receiver.open(self.settings.forward_host)))
         s = self.settings
         assert publisher.feed is not None
-        publisher.forwarders = protocol.forwarded(await self.client.request(
-            publisher.handle, protocol.rtp_forward(s.room, publisher.feed, s.forward_host,
-                                                   targets, secret=s.secret,
-                                                   admin_key=s.admin_key)))
+        try:
+            forwarders = protocol.forwarded(await self.client.request(
+                publisher.handle, protocol.rtp_forward(s.room, publisher.feed, s.forward_host,
+                                                       targets, secret=s.secret,
+                                                       admin_key=s.admin_key)))
+        except BaseException:
+            for receiver in receivers:
+                receiver.close()
+            raise
+        return receivers, forwarders
+
+    async def copy(self, publisher: Publisher, on_video: Callable[[Any], None],
+                   on_audio: Callable[[Any], None]) -> list[StreamReceiver]:
+        """A second subscriber of the same guest (a clean feed, a confidence monitor):
+        Janus forwards another copy of what it receives, so it costs the guest nothing.
+        It ends with the publisher."""
+        receivers, _ = await self._forward(publisher, on_video, on_audio)
+        publisher.copies.extend(receivers)
+        return receivers
 
     def _keyframe(self, publisher: Publisher) -> None:
         """Ask Janus to ask the guest for a keyframe (the forwarder has no RTCP back)."""
@@ -155,7 +173,7 @@ class GuestRoom:
     def _end(self, publisher: Publisher, why: str) -> None:
         if self.publishers.pop(publisher.handle, None) is None:
             return
-        for receiver in publisher.receivers:
+        for receiver in [*publisher.receivers, *publisher.copies]:
             receiver.close()
         was = publisher.state
         publisher.state = PublisherState.ENDED

@@ -61,8 +61,20 @@ async def test_a_guest_published_reaches_us_decoded(tmp_path: Path):
             assert sounds[-1].sample_rate == 48_000 and np.abs(pcm).max() > 1000  # the tone
             (publisher,) = room.publishers.values()
             assert publisher.state is PublisherState.UP and len(publisher.forwarders) == 2
+            # a second subscriber of the same guest: Janus sends another copy, the guest's
+            # connection is untouched (no renegotiation: it still has its one answer)
+            monitor: list = []
+            copies = await room.copy(publisher, monitor.append, lambda frame: None)
+            assert [r.kind for r in copies] == ["audio", "video"]
+            seen = len(pictures)
+            await until(lambda: len(monitor) > 10 and len(pictures) > seen + 10, 20,
+                        "pictures in both subscribers")
+            assert guest.pc.signalingState == "stable"
+            assert np.abs(monitor[-1].to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+                          - RED).max() < 12
             await room.unpublish(publisher)
             assert ends == ["unpublished"] and room.publishers == {}
+            assert all(r.closed for r in copies)  # they ended with it
         finally:
             await guest.close()
             await room.close()
