@@ -49,6 +49,7 @@ from control.show.state import ShowState
 from .guest_controls import GuestApi
 from .guest_controls import install as install_guest_controls
 from .listeners import public_base_url
+from .sfu import JanusGateway, janus_room
 
 
 class Guests:
@@ -92,6 +93,8 @@ class Guests:
         if self.mixer is not None:
             self.mixer.feed.on_compose = metrics.observe_mix_frame  # mix frame seconds
         metrics.lend_guests(self.link_metrics, self.mix_metrics)
+        if isinstance(self.gateway, JanusGateway):  # connects (and reconnects) to Janus
+            app.on_startup.append(self._start_sfu)
         app.on_startup.append(self._start_feed_watch)
         app.on_cleanup.append(self._close)
 
@@ -182,6 +185,9 @@ class Guests:
         stats = self.mixer.stats() if self.mixing.running else {"fps": 0.0}
         return {**stats, "feed_restarts": dict(self.feed_watch.restarts)}
 
+    async def _start_sfu(self, _app: web.Application) -> None:
+        cast(JanusGateway, self.gateway).start()
+
     async def _start_feed_watch(self, _app: web.Application) -> None:
         """OBS's "Program Feed" media source restarted when it stops or stalls while the
         mixer sends."""
@@ -246,18 +252,24 @@ def make_mixer(settings: Settings, rundown: Rundown) -> ProgramMixer | None:
 
 def make_gateway(settings: Settings, sink: ProgramMixer | HeldFrames) -> Gateway:
     """WHIP in, frames to `sink`; STUN/TURN from the config only (checked when the settings
-    loaded; the page gets them too)."""
+    loaded; the page gets them too). With `guests.sfu: janus`, Janus answers the guests and
+    forwards their media here (control/wiring/sfu.py); the door and its limits stay ours."""
     configure_ice_hosts(parse_ice_hosts(settings.guest_ice_hosts))
     ice_servers = parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
                                     settings.turn_credential,
                                     rest=settings.turn_secret is not None)
     turn = (TurnRest(settings.turn_secret, settings.guest_turn_ttl_ms / 1000)
             if settings.turn_secret else None)
-    return Gateway(sink, joins_per_minute=settings.guest_joins_per_minute,
-                   joins_per_address=settings.guest_joins_per_address,
-                   joins_per_guest=settings.guest_joins_per_guest,
-                   media_gap=settings.guest_media_gap_ms / 1000, ice_servers=ice_servers,
-                   turn=turn)
+    options: dict[str, Any] = dict(
+        joins_per_minute=settings.guest_joins_per_minute,
+        joins_per_address=settings.guest_joins_per_address,
+        joins_per_guest=settings.guest_joins_per_guest,
+        media_gap=settings.guest_media_gap_ms / 1000, ice_servers=ice_servers, turn=turn)
+    if settings.guest_sfu == "janus" and settings.janus_admin_key:  # (config checks the key)
+        room = janus_room(settings.janus_url, settings.janus_room, settings.janus_admin_key,
+                          settings.janus_room_secret, settings.janus_forward_host)
+        return JanusGateway(sink, room, **options)
+    return Gateway(sink, **options)
 
 
 def _person(g: Guest) -> dict[str, Any]:
