@@ -8,7 +8,7 @@ RUNDOWN ?= rundown/rehearsal.yaml
 # Debian packages the tests need (real OBS, a virtual screen); installed only when missing.
 DEBIAN_PACKAGES ?= obs-studio xvfb xauth chromium fonts-noto-cjk prometheus prometheus-alertmanager docker-compose ffmpeg \
 	iproute2 libsrt1.5-gnutls gstreamer1.0-plugins-bad gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
-	gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-gi coturn etcd-server
+	gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-gi coturn etcd-server firefox-esr
 
 .PHONY: setup deps test test-fast lint run simulate bench bench-quick load drill clean
 
@@ -18,11 +18,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed deps integrations/companion/node_modules
+setup: $(VENV)/.installed deps integrations/companion/node_modules tests/browsers/node_modules
 
 # The Companion module's packages (tests/companion/test_companion.py), as locked.
 integrations/companion/node_modules: integrations/companion/package-lock.json
 	npm ci --prefix integrations/companion
+	touch $@
+
+# puppeteer-core for the Firefox tests (tests/firefox.py): drives Debian's firefox-esr, so
+# it must never download a browser.
+tests/browsers/node_modules: tests/browsers/package-lock.json
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/browsers
 	touch $@
 
 deps:
