@@ -25,7 +25,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -208,9 +208,10 @@ class Firefox:
 class _Launch:
     """``launch_firefox(...)``: awaitable (a Firefox) and an async context manager."""
 
-    def __init__(self, options: dict[str, Any], timeout: float) -> None:
+    def __init__(self, options: dict[str, Any], timeout: float, wrap: Sequence[str]) -> None:
         self.options = options
         self.timeout = timeout
+        self.wrap = tuple(wrap)
         self.firefox: Firefox | None = None
 
     def __await__(self) -> Any:
@@ -219,7 +220,7 @@ class _Launch:
     async def _launch(self) -> Firefox:
         profile = Path(tempfile.mkdtemp(prefix="showctl-firefox-"))
         proc = await asyncio.create_subprocess_exec(
-            "node", str(BRIDGE), json.dumps({**self.options, "userDataDir": str(profile)}),
+            *self.wrap, "node", str(BRIDGE), json.dumps({**self.options, "userDataDir": str(profile)}),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, cwd=BROWSERS, start_new_session=True,
             env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1", "MOZ_CRASHREPORTER_DISABLE": "1"})
@@ -244,10 +245,14 @@ class _Launch:
 
 
 def launch_firefox(*, media: bool = True, prefs: Mapping[str, Any] | None = None,
-                   headless: bool = True, timeout: float = 45.0) -> _Launch:
+                   headless: bool = True, timeout: float = 45.0,
+                   wrap: Sequence[str] = ()) -> _Launch:
     """Start Debian's Firefox ESR (headless) through the bridge: ``await`` it for a
     ``Firefox`` (then ``close()`` it), or use it as ``async with``. ``media``: a guest's
-    browser (MEDIA_PREFS); ``prefs`` on top. ``timeout`` bounds the start."""
+    browser (MEDIA_PREFS); ``prefs`` on top. ``timeout`` bounds the start. ``wrap``: a
+    command the bridge runs under (e.g. one entering a network namespace of its own: the
+    bridge and Firefox talk over that namespace's loopback); it must exec its arguments, so
+    the bridge keeps its process id."""
     chosen = {**QUIET_PREFS, **(MEDIA_PREFS if media else {}), **(prefs or {})}
     return _Launch({"executablePath": FIREFOX, "headless": headless, "prefs": chosen,
-                    "launchTimeoutMs": int(timeout * 1000)}, timeout + 5)
+                    "launchTimeoutMs": int(timeout * 1000)}, timeout + 5, wrap)
