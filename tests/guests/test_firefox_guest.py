@@ -37,8 +37,8 @@ RETURN_ENERGY = """(async () => {
 
 
 def test_in_a_loopback_namespace():
-    rerun_inside(__file__, " -k 'firefox_joins or firefox_plays'", INNER, timeout=200,
-                 needs=(FIREFOX, "node"), passed=2)
+    rerun_inside(__file__, " -k 'firefox_joins or firefox_plays or gone_camera'", INNER,
+                 timeout=240, needs=(FIREFOX, "node"), passed=3)
 
 
 def inside() -> None:
@@ -130,3 +130,34 @@ async def test_firefox_plays_its_return_feed():
 
 async def _energy_above(firefox: Firefox, floor: float) -> bool:
     return float(await firefox.evaluate(RETURN_ENERGY) or 0) > floor
+
+
+# the guest picks a camera that is gone by the time it is opened (unplugged; Safari gives
+# devices new ids after a reload): the page falls back to any camera instead of failing
+PICK_GONE_CAMERA = """(() => {
+  const sel = document.getElementById('camera');
+  const gone = document.createElement('option');
+  gone.value = 'gone-camera'; gone.textContent = 'gone';
+  sel.append(gone); sel.value = 'gone-camera';
+  window.unhandled = [];
+  addEventListener('unhandledrejection', (e) => unhandled.push(String(e.reason)));
+  window.before = document.getElementById('preview').srcObject;
+  sel.dispatchEvent(new Event('change'));
+  return true; })()"""
+NEW_PREVIEW = """(() => {
+  const s = document.getElementById('preview').srcObject;
+  return !!s && s !== window.before && s.getVideoTracks()[0].readyState === 'live'; })()"""
+
+
+@pytest.mark.timeout(60)
+async def test_firefox_falls_back_from_a_gone_camera():
+    inside()
+    async with serve() as server, launch_firefox() as firefox:
+        await open_page(firefox, server.link("ada"))
+        await until(lambda: firefox.evaluate(
+            "!!document.getElementById('preview').srcObject"), 15, "the preview", interval=0.1)
+        assert await firefox.evaluate(PICK_GONE_CAMERA)
+        await until(lambda: firefox.evaluate(NEW_PREVIEW), 15, "a camera after all",
+                    interval=0.1)
+        assert await firefox.evaluate("window.unhandled") == []
+        assert await firefox.evaluate("document.getElementById('error').textContent") == ""

@@ -56,6 +56,7 @@ function render() {
 }
 
 async function devices() {
+  if (!navigator.mediaDevices) return;  // not a secure context: nothing to list
   const list = await navigator.mediaDevices.enumerateDevices();
   for (const [kind, sel] of [["videoinput", $("camera")], ["audioinput", $("microphone")]]) {
     const keep = sel.value;
@@ -87,11 +88,29 @@ function meter(s) {
   } catch (e) { /* no meter: not fatal */ }
 }
 
+// What the guest chose, then any camera at 720p, then whatever the device gives: a chosen
+// device may be gone (unplugged, another id after a reload in Safari), a phone may refuse
+// the size. Only "this device cannot" errors fall through; a refusal is the guest's answer.
+const FALLBACK = new Set(["OverconstrainedError", "NotFoundError", "NotReadableError"]);
+async function getMedia(cam, mic) {
+  if (!navigator.mediaDevices) throw new Error(t("device.insecure"));  // http:// not loopback
+  const tries = [
+    { video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
+      audio: mic ? { deviceId: { exact: mic } } : true },
+    { video: { width: 1280, height: 720 }, audio: true },
+    { video: true, audio: true },
+  ];
+  for (let i = 0; ; i++) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(tries[i]);
+    } catch (e) {
+      if (i === tries.length - 1 || !FALLBACK.has(e.name)) throw e;
+    }
+  }
+}
+
 async function capture() {
-  const cam = $("camera").value, mic = $("microphone").value;
-  const s = await navigator.mediaDevices.getUserMedia({
-    video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
-    audio: mic ? { deviceId: { exact: mic } } : true });
+  const s = await getMedia($("camera").value, $("microphone").value);
   if (stream) stream.getTracks().forEach((tr) => tr.stop());
   stream = s; $("preview").srcObject = s; meter(s);
   await devices();
