@@ -1,5 +1,6 @@
-"""A network drop, in Firefox ESR: the guest's browser lives in a network namespace of its
-own, joined to the studio's by a veth pair (10.99.0.2 ↔ 10.99.0.1, addresses of the test's
+"""A network drop, in Firefox ESR and in Chromium (Playwright, its executable a script
+entering the namespace): the guest's browser lives in a network
+namespace of its own, joined to the studio's by a veth pair (10.99.0.2 ↔ 10.99.0.1, addresses of the test's
 own, inside the loopback-only namespace the test re-runs in: nothing leaves it). The page
 joins; the link goes down (``ip link set … down``: media, signalling and the page's socket
 all lose the studio); the page notices, and once the link is back it joins again by itself
@@ -8,15 +9,18 @@ and the mixer receives its camera again. The figures are printed (``pytest -s``)
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
-from firefox import FIREFOX, Firefox, available, launch_firefox
+from firefox import FIREFOX, available, launch_firefox
 from guests.test_firefox_guest import open_page
-from helpers import until
+from helpers import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS, until, wait_for
 from netns import only_inside, rerun_inside
 
 from control.guests.gateway import Gateway, configure_ice_hosts
@@ -28,15 +32,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 INNER = "SHOWCTL_TEST_NETNS_FIREFOX_DROP"
 STUDIO, GUEST = "10.99.0.1", "10.99.0.2"
 SECRET = b"firefox-drop"
-# the guest's own namespace: loopback up (the bridge talks to Firefox over it), then exec
-# the bridge, so its process id names the namespace
-OWN_NAMESPACE = ("unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"')
 STATE = "showctlGuest.pc() ? showctlGuest.pc().connectionState : 'none'"
 
 
 def test_in_a_loopback_namespace():
-    rerun_inside(__file__, "::test_firefox_rejoins_after_a_network_drop", INNER, timeout=200,
-                 needs=(FIREFOX, "node", "ip", "nsenter"))
+    rerun_inside(__file__, " -k rejoins_after_a_network_drop", INNER, timeout=300,
+                 needs=(FIREFOX, CHROMIUM, "node", "ip", "nsenter"), passed=2)
 
 
 def ip(*args: str, pid: int | None = None) -> None:
@@ -70,70 +71,117 @@ async def studio(mixer: ProgramMixer, gateway: Gateway) -> AsyncIterator[int]:
         await runner.cleanup()
 
 
-async def state(firefox: Firefox) -> str:
-    return str(await firefox.evaluate(STATE))
+async def state(page: Any) -> str:
+    return str(await page.evaluate(STATE))
+
+
+@contextlib.contextmanager
+def guest_namespace() -> Iterator[int]:
+    """A network namespace for the guest's browser (loopback up), held by a process of the
+    test's own, joined to this one (the studio's) by the veth pair; its process id names it."""
+    holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && exec sleep 600"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink(
+            "/proc/self/ns/net") and holder.poll() is None, 10, "the guest's namespace")
+        link_guest(holder.pid)
+        yield holder.pid
+    finally:
+        # at once: a namespace's own teardown (taking the pair with it) is the kernel's, later
+        subprocess.run(["ip", "link", "del", "studio0"], capture_output=True, timeout=10)
+        holder.kill()
+        holder.wait(10)
+
+
+@contextlib.asynccontextmanager
+async def firefox_in(pid: int) -> AsyncIterator[Any]:
+    # the studio is plain http on a private address: Firefox treats it as a secure context
+    # here as a real guest's browser does the studio's https address
+    async with launch_firefox(prefs={"dom.securecontext.allowlist": STUDIO},
+                              wrap=("nsenter", "-t", str(pid), "-n")) as firefox:
+        yield firefox
+
+
+@contextlib.asynccontextmanager
+async def chromium_in(pid: int, home: Path, port: int) -> AsyncIterator[Any]:
+    """Playwright drives Chromium over a pipe, so it may live in another namespace: its
+    executable is a script entering the guest's."""
+    from playwright.async_api import async_playwright
+
+    wrapper = home / "chromium-in-namespace"
+    wrapper.write_text(f'#!/bin/sh\nexec nsenter -t {pid} -n {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    secure = f"--unsafely-treat-insecure-origin-as-secure=http://{STUDIO}:{port}"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(wrapper), headless=True,
+                                           args=[*CHROMIUM_ARGS, *MEDIA_ARGS, secure])
+        try:
+            yield await browser.new_page()
+        finally:
+            await browser.close()
 
 
 @pytest.mark.timeout(150)
-async def test_firefox_rejoins_after_a_network_drop():
+@pytest.mark.parametrize("kind", ["firefox", "chromium"])
+async def test_rejoins_after_a_network_drop(kind: str, tmp_path: Path):
     only_inside(INNER, "test_in_a_loopback_namespace")
-    if why := available():
+    if kind == "firefox" and (why := available()):
         pytest.skip(why)
     configure_ice_hosts([STUDIO])
     mixer = ProgramMixer(MixerSettings(port=9))  # not started: we only read what it receives
     gateway = Gateway(mixer)
-    # the studio is plain http on a private address: Firefox treats it as a secure context
-    # here as a real guest's browser does the studio's https address
-    prefs = {"dom.securecontext.allowlist": STUDIO}
-    async with launch_firefox(prefs=prefs, wrap=OWN_NAMESPACE) as firefox:
-        link_guest(firefox.proc.pid)
-        async with studio(mixer, gateway) as port:
+    with guest_namespace() as pid:
+        async with studio(mixer, gateway) as port, (
+                firefox_in(pid) if kind == "firefox" else chromium_in(pid, tmp_path, port)) as page:
             link = invite_url(STUDIO, port, "ada", make_token(SECRET, "ada", time.time() + 600))
-            await open_page(firefox, link)
-            await firefox.click("#join")
+            await open_page(page, link)
+            await page.click("#join")
             await until(lambda: gateway.phase("ada") == "connected", 30, "the guest connected")
             await until(lambda: mixer.frames("ada").received > 10, 20, "frames in the mixer")
-            first = await firefox.evaluate("showctlGuest.state()")
+            first = await page.evaluate("showctlGuest.state()")
             assert first["session"] and first["problem"] == ""
-
-            ip("link", "set", "studio0", "down")
-            t0 = time.monotonic()
-            try:
-                await until(lambda: _said(firefox, "link.lost"), 60,
-                            "the page saying the connection was lost", interval=0.2)
-                noticed = time.monotonic() - t0
-                # held down until the page tries again by itself, and says why it fails
-                await until(lambda: _retried(firefox, first["attempt"]), 30,
-                            "the page trying to join again", interval=0.2)
-                await until(lambda: _said(firefox, "link.unreachable", "link.no_route"), 30,
-                            "the page saying the studio cannot be reached", interval=0.2)
-            finally:
-                ip("link", "set", "studio0", "up")
-            t1 = time.monotonic()
-            before = mixer.frames("ada").received
-            await until(lambda: mixer.frames("ada").received > before + 10
-                        and gateway.phase("ada") == "connected", 60,
-                        "the camera back in the mixer after the link came back", interval=0.1)
-            back = time.monotonic() - t1
-            await until(lambda: _connected(firefox), 20, "the page connected again",
+            noticed, back = await drop_and_restore(page, first["attempt"], mixer)
+            await until(lambda: _connected(page), 20, "the page connected again",
                         interval=0.2)
-            assert await _said(firefox, "")  # nothing wrong any more
-            print(f"Firefox: drop noticed after {noticed:.1f} s; camera back "
+            assert await _said(page, "")  # nothing wrong any more
+            print(f"{kind}: drop noticed after {noticed:.1f} s; camera back "
                   f"{back:.1f} s after the link")
             # a new WHIP session: the page rejoined by itself; the old one is not kept beside it
-            assert await firefox.evaluate("showctlGuest.state().session") not in (
+            assert await page.evaluate("showctlGuest.state().session") not in (
                 None, first["session"])
             assert len(gateway.sessions) == 1
 
 
-async def _said(firefox: Firefox, *keys: str) -> bool:
+async def drop_and_restore(page: Any, attempt: int, mixer: ProgramMixer) -> tuple[float, float]:
+    """The link down until the page has said so, tried again and said why that failed;
+    then up until the camera is back. Returns (seconds to notice, seconds to come back)."""
+    ip("link", "set", "studio0", "down")
+    t0 = time.monotonic()
+    try:
+        await until(lambda: _said(page, "link.lost", "link.failed"), 60,
+                    "the page saying the connection was lost", interval=0.2)
+        noticed = time.monotonic() - t0
+        await until(lambda: _retried(page, attempt), 30, "the page trying to join again",
+                    interval=0.2)
+        await until(lambda: _said(page, "link.unreachable", "link.no_route"), 30,
+                    "the page saying the studio cannot be reached", interval=0.2)
+    finally:
+        ip("link", "set", "studio0", "up")
+    t1 = time.monotonic()
+    before = mixer.frames("ada").received
+    await until(lambda: mixer.frames("ada").received > before + 10, 60,
+                "the camera back in the mixer after the link came back", interval=0.1)
+    return noticed, time.monotonic() - t1
+
+
+async def _said(page: Any, *keys: str) -> bool:
     """The page shows one of these problems (keys of i18n.*.json; "" is none)."""
-    return await firefox.evaluate("showctlGuest.state().problem") in keys
+    return await page.evaluate("showctlGuest.state().problem") in keys
 
 
-async def _retried(firefox: Firefox, first: int) -> bool:
-    return int(await firefox.evaluate("showctlGuest.state().attempt")) > first
+async def _retried(page: Any, first: int) -> bool:
+    return int(await page.evaluate("showctlGuest.state().attempt")) > first
 
 
-async def _connected(firefox: Firefox) -> bool:
-    return await state(firefox) == "connected"
+async def _connected(page: Any) -> bool:
+    return await state(page) == "connected"
