@@ -1,10 +1,11 @@
-"""A network drop, in Firefox ESR and in Chromium (Playwright, its executable a script
-entering the namespace): the guest's browser lives in a network
-namespace of its own, joined to the studio's by a veth pair (10.99.0.2 ↔ 10.99.0.1, addresses of the test's
-own, inside the loopback-only namespace the test re-runs in: nothing leaves it). The page
-joins; the link goes down (``ip link set … down``: media, signalling and the page's socket
-all lose the studio); the page notices, and once the link is back it joins again by itself
-and the mixer receives its camera again. The figures are printed (``pytest -s``)."""
+"""A network drop, in Firefox ESR and in Chromium (Playwright; its executable a script that
+enters the namespace): the guest's browser lives in a network namespace of its own, joined
+to the studio's by a veth pair (10.99.0.2 - 10.99.0.1, addresses of the test's own, inside
+the loopback-only namespace the test re-runs in: nothing leaves it). The page joins; the
+link goes down (``ip link set … down``: media, signalling and the page's socket all lose
+the studio); the page says so, tries again and says why that fails; once the link is back
+it joins again by itself and the mixer receives its camera again. The figures are printed
+(``pytest -s``)."""
 
 from __future__ import annotations
 
