@@ -10,6 +10,7 @@ it joins again by itself and the mixer receives its camera again. The figures ar
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -33,12 +34,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 INNER = "SHOWCTL_TEST_NETNS_FIREFOX_DROP"
 STUDIO, GUEST = "10.99.0.1", "10.99.0.2"
 SECRET = b"firefox-drop"
+WORDS = json.loads((Path(__file__).resolve().parents[2] / "control" / "guests" / "static"
+                    / "i18n.en.json").read_text("utf-8"))
 STATE = "showctlGuest.pc() ? showctlGuest.pc().connectionState : 'none'"
 
 
 def test_in_a_loopback_namespace():
-    rerun_inside(__file__, " -k rejoins_after_a_network_drop", INNER, timeout=300,
-                 needs=(FIREFOX, CHROMIUM, "node", "ip", "nsenter"), passed=2)
+    rerun_inside(__file__, " -k 'rejoins_after_a_network_drop or https'", INNER, timeout=360,
+                 needs=(FIREFOX, CHROMIUM, "node", "ip", "nsenter"), passed=4)
 
 
 def ip(*args: str, pid: int | None = None) -> None:
@@ -95,16 +98,17 @@ def guest_namespace() -> Iterator[int]:
 
 
 @contextlib.asynccontextmanager
-async def firefox_in(pid: int) -> AsyncIterator[Any]:
+async def firefox_in(pid: int, secure: bool = True) -> AsyncIterator[Any]:
     # the studio is plain http on a private address: Firefox treats it as a secure context
     # here as a real guest's browser does the studio's https address
-    async with launch_firefox(prefs={"dom.securecontext.allowlist": STUDIO},
+    async with launch_firefox(prefs={"dom.securecontext.allowlist": STUDIO if secure else ""},
                               wrap=("nsenter", "-t", str(pid), "-n")) as firefox:
         yield firefox
 
 
 @contextlib.asynccontextmanager
-async def chromium_in(pid: int, home: Path, port: int) -> AsyncIterator[Any]:
+async def chromium_in(pid: int, home: Path, port: int, secure: bool = True
+                      ) -> AsyncIterator[Any]:
     """Playwright drives Chromium over a pipe, so it may live in another namespace: its
     executable is a script entering the guest's."""
     from playwright.async_api import async_playwright
@@ -112,10 +116,11 @@ async def chromium_in(pid: int, home: Path, port: int) -> AsyncIterator[Any]:
     wrapper = home / "chromium-in-namespace"
     wrapper.write_text(f'#!/bin/sh\nexec nsenter -t {pid} -n {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
-    secure = f"--unsafely-treat-insecure-origin-as-secure=http://{STUDIO}:{port}"
+    origin = [f"--unsafely-treat-insecure-origin-as-secure=http://{STUDIO}:{port}"]
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(wrapper), headless=True,
-                                           args=[*CHROMIUM_ARGS, *MEDIA_ARGS, secure])
+                                           args=[*CHROMIUM_ARGS, *MEDIA_ARGS,
+                                                 *(origin if secure else ())])
         try:
             yield await browser.new_page()
         finally:
@@ -151,6 +156,38 @@ async def test_rejoins_after_a_network_drop(kind: str, tmp_path: Path):
             assert await page.evaluate("showctlGuest.state().session") not in (
                 None, first["session"])
             assert len(gateway.sessions) == 1
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("kind", ["firefox", "chromium"])
+async def test_plain_http_page_says_to_use_https(kind: str, tmp_path: Path):
+    """At the studio's address over plain http (not a secure context) the browser has no
+    camera API: the page says to open its https:// link, in words, and joins nothing."""
+    only_inside(INNER, "test_in_a_loopback_namespace")
+    if kind == "firefox" and (why := available()):
+        pytest.skip(why)
+    configure_ice_hosts([STUDIO])
+    mixer = ProgramMixer(MixerSettings(port=9))
+    gateway = Gateway(mixer)
+    with guest_namespace() as pid:
+        async with studio(mixer, gateway) as port, (
+                firefox_in(pid, secure=False) if kind == "firefox"
+                else chromium_in(pid, tmp_path, port, secure=False)) as page:
+            link = invite_url(STUDIO, port, "ada", make_token(SECRET, "ada", time.time() + 600))
+            await open_page(page, link)
+            assert await page.evaluate("isSecureContext") is False
+            said = WORDS["device.insecure"]
+            await until(lambda: _error_has(page, said), 15, "the page saying to use https",
+                        interval=0.1)
+            await page.click("#join")
+            await until(lambda: _said(page, "link.error"), 15, "the join refused in words",
+                        interval=0.1)
+            assert await _error_has(page, said)
+            assert gateway.sessions == {}
+
+
+async def _error_has(page: Any, text: str) -> bool:
+    return text in await page.evaluate("document.getElementById('error').textContent")
 
 
 async def drop_and_restore(page: Any, attempt: int, mixer: ProgramMixer) -> tuple[float, float]:
