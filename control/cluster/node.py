@@ -56,7 +56,8 @@ class ClusterNode:
         self.election = Election(me.name, timing)
         self.leader: Holder | None = None
         self._ask_peer = ask_peer
-        self._on_change = on_change
+        self._listeners: list[Callable[[Role, bool], None]] = (
+            [on_change] if on_change is not None else [])
         self._clock = clock
         self._wake = asyncio.Event()
         self._seen: tuple[Role, bool] = (self.election.role, False)
@@ -66,6 +67,23 @@ class ClusterNode:
 
     def drives(self) -> bool:
         return self.election.drives(self._clock())
+
+    def drives_for(self) -> float:
+        """Seconds this node may still drive from now (0 when it may not): for the log of
+        every OBS send, so a drill can check each was inside its lease."""
+        now = self._clock()
+        if not self.election.drives(now):
+            return 0.0
+        e = self.election
+        return max(e.lease_deadline - e.timing.margin_s, e.peer_promise_until) - now
+
+    @property
+    def role(self) -> Role:
+        return self.election.tick(self._clock())
+
+    def listen(self, callback: Callable[[Role, bool], None]) -> None:
+        """`callback(role, drives)` whenever either changes (from the event loop)."""
+        self._listeners.append(callback)
 
     @property
     def lease(self) -> int:
@@ -106,8 +124,8 @@ class ClusterNode:
             self._seen = now
             log.info("cluster: %s is %s%s", self.me.name, now[0].value,
                      " (driving)" if now[1] else "")
-            if self._on_change is not None:
-                self._on_change(*now)
+            for listener in list(self._listeners):
+                listener(*now)
 
     async def _lease_loop(self) -> None:
         while True:

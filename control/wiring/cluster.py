@@ -102,19 +102,23 @@ class ReplicatedJournal:
 
     def append_all(self, records: list[dict[str, Any]]) -> float:
         began = time.perf_counter()
+        first = self.outbox.next_seq  # given back if nothing is written: no gap
         items = [*self.backlog, *self.outbox.add(records)]
         try:
             outcome = self._to_etcd(items)
         except ReplicaError as exc:  # no lease: we never led, or lost it
+            self.outbox.next_seq = first
             raise JournalError(f"not written: this controller does not lead ({exc})") from exc
         except EtcdUnavailable as exc:
             if not self.part.node.drives():
+                self.outbox.next_seq = first
                 raise JournalError(f"not written: etcd away and the lease ended ({exc})") \
                     from exc
             log.warning("journal: etcd away, %d record(s) kept for it: %s", len(items), exc)
             self.backlog = items
         else:
             if outcome is Outcome.FENCED:
+                self.outbox.next_seq = first
                 raise JournalError("not written: this controller no longer leads (fenced)")
             self.backlog = []
         self.local.append_all(records)

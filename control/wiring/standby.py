@@ -1,0 +1,218 @@
+"""`showctl run` with `cluster:` settings (docs/redundancy.md#showctl-run-in-a-pair): stand
+by until this controller leads, then run the show from the mirrored journal, fenced; leave
+when another took the lead.
+
+Standing by: the election node runs, the OBS link is connected (reads and events only: the
+send gate refuses everything else), the mirror keeps the replicated journal in the local
+journal file, and a small app answers the peer's promise and says who leads. Leading: the
+mirror read to its end, the show resumed from it exactly as after a crash (replay with its
+clocks, the desired state applied to OBS again, hard starts and cues armed again by the
+runner), the runner journaling through etcd.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import web
+
+from control.cluster.election import Role
+from control.cluster.replica import catch_up
+from control.config import Settings
+from control.journal.store import journal_path, read_journal
+from control.obs.client import ObsClient
+
+from .cluster import (
+    PROMISE_PATH,
+    ClusterPart,
+    Mirror,
+    ReplicatedJournal,
+    make_cluster,
+    peer_asker,
+    promise_handler,
+)
+from .obs import make_gated_client, make_obs_link
+from .show import Opened, open_show
+
+if TYPE_CHECKING:
+    from .live import LiveShow
+
+log = logging.getLogger("showctl.cluster")
+STATUS_PATH = "/cluster/status"
+SEED_CHUNK = 100  # records per txn: etcd refuses a txn of more than 128 operations
+
+
+class StandbyStopped(Exception):
+    """Asked to stop while standing by: there is no show to leave."""
+
+
+def install_routes(app: web.Application, part: ClusterPart, secret: str | None) -> None:
+    """The peer's promise, and who leads (open: names and URLs only, for the pages)."""
+    node = part.node
+
+    async def status(_request: web.Request) -> web.Response:
+        leader = node.leader
+        return web.json_response({
+            "name": node.me.name, "role": node.role.value, "drives": node.drives(),
+            "leader": leader.name if leader else None,
+            "leader_url": leader.url if leader else None})
+
+    app.router.add_post(PROMISE_PATH, promise_handler(node, secret))
+    app.router.add_get(STATUS_PATH, status)
+
+
+@contextlib.asynccontextmanager
+async def standby_server(part: ClusterPart, settings: Settings) -> AsyncIterator[None]:
+    """The standby's own small app on the console's port, while it stands by."""
+    app = web.Application()
+    install_routes(app, part, settings.cluster_secret)
+    node = part.node
+
+    async def elsewhere(_request: web.Request) -> web.Response:
+        """Anything else: the show is served by the leader (503, with where it is)."""
+        leader = node.leader
+        return web.json_response({"error": "standby", "reason": f"{node.me.name} stands by",
+                                  "leader_url": leader.url if leader else None}, status=503)
+
+    app.router.add_route("*", "/{tail:.*}", elsewhere)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def first_of(*events: asyncio.Event) -> None:
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+
+
+async def stand_by(part: ClusterPart, mirror: Mirror, settings: Settings,
+                   stop: asyncio.Event) -> None:
+    """Until this node drives (or `stop`): the mirror follows the journal."""
+    leading = asyncio.Event()
+    part.node.listen(lambda _role, drives: leading.set() if drives else None)
+    if part.node.drives():
+        leading.set()
+    follower = asyncio.create_task(mirror.run(part.client), name="cluster-mirror")
+    try:
+        async with standby_server(part, settings):
+            log.info("cluster: %s stands by (the mirror follows the journal)", part.node.me.name)
+            await first_of(leading, stop)
+        log.info("cluster: %s stops standing by", part.node.me.name)
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+    if not leading.is_set():
+        mirror.close()
+        raise StandbyStopped
+
+
+async def take_over(part: ClusterPart, mirror: Mirror, rundown_path: Path,
+                    settings: Settings, *, start: str | None, fresh: bool,
+                    speed: float) -> tuple[Opened, ReplicatedJournal]:
+    """The show resumed from the whole replicated journal, and the journal it goes on with.
+    The read is linearizable and our lease holds the key: nothing of the old leader's can
+    land after it. etcd empty (the pair's first show): the local journal is sent."""
+    log.info("cluster: %s takes over: reading the journal to its end", part.node.me.name)
+    mirror.apply(await catch_up(part.client, mirror.tail))
+    mirror.close()
+    opened = open_show(rundown_path, settings, start=start, fresh=fresh, speed=speed)
+    for note in opened.notes:
+        log.warning("%s", note)
+    have = mirror.tail.next_seq - 1  # records etcd holds
+    contents = read_journal(opened.journal.path)
+    local = [contents.session, *contents.records]
+    journal = ReplicatedJournal(opened.journal, part, asyncio.get_running_loop(), have + 1)
+    for i in range(have, len(local), SEED_CHUNK):  # what the resume added, or all of it
+        await journal.seed(local[i:i + SEED_CHUNK])
+    log.info("cluster: %s leads: show resumed from %d replicated record(s), %d sent",
+             part.node.me.name, have, max(0, len(local) - have))
+    return opened, journal
+
+
+def step_down_on_loss(part: ClusterPart, stop: asyncio.Event) -> None:
+    """Our lease is gone (this controller froze, or was cut off from etcd, past its TTL):
+    another may have led meanwhile, so this show's state may be behind. Stop the show here;
+    the gate sends nothing to OBS already, and a restart stands by again."""
+    def changed(role: Role, _drives: bool) -> None:
+        if role in (Role.FOLLOWER, Role.CANDIDATE) and not stop.is_set():
+            leader = part.node.leader
+            log.error("cluster: %s lost the lead%s: stopping (restart to stand by)",
+                      part.node.me.name, f" to {leader.name}" if leader else "")
+            stop.set()
+    part.node.listen(changed)
+
+
+def warm_up() -> None:
+    """What building the show imports on first use (the guests' WebRTC stack), imported
+    before this controller campaigns: a leader whose loop stalls on a cold import for a
+    second loses its lease."""
+    import aioice.ice  # noqa: F401
+    import aiortc  # noqa: F401
+    import PIL.Image  # noqa: F401
+
+
+APPLIED_MARK = "takeover-applied "  # then JSON: when OBS had the desired state (the bench)
+
+
+async def report_applied(show: LiveShow, name: str) -> None:
+    """One log line when OBS first holds the desired state under this leader (sent, or found
+    right already): the end of a takeover, for the drill and bench/failover.py."""
+    await show.obs.sync.wait_applied()
+    log.info("cluster: %s%s", APPLIED_MARK, json.dumps(
+        {"t": round(time.time(), 6), "node": name, "batches": show.obs.sync.apply_batches},
+        separators=(",", ":")))
+
+
+@contextlib.asynccontextmanager
+async def run_clustered(rundown_path: Path, settings: Settings,
+                        make_show: Callable[..., LiveShow], *, start: str | None,
+                        fresh: bool, speed: float,
+                        stop: asyncio.Event) -> AsyncIterator[LiveShow]:
+    """Stand by, lead, yield the running show. StandbyStopped: `stop` came first."""
+    session = aiohttp.ClientSession()
+    part = make_cluster(settings, rundown_path, ask_peer=peer_asker(
+        session, settings.cluster_peer_url, settings.cluster_secret))
+    assert part is not None
+    client: ObsClient = make_gated_client(settings, part.node)
+    mirror = Mirror(journal_path(settings.state_dir, str(rundown_path)), part.keys)
+    opened: Opened | None = None
+    try:
+        await asyncio.to_thread(warm_up)
+        part.node.start()
+        await client.start()
+        await stand_by(part, mirror, settings, stop)
+        opened, journal = await take_over(part, mirror, rundown_path, settings,
+                                          start=start, fresh=fresh, speed=speed)
+        show = make_show(opened, settings, rundown_path,
+                         obs=make_obs_link(settings, client), journal=journal)
+        install_routes(show.app, part, settings.cluster_secret)
+        step_down_on_loss(part, stop)
+        async with show.running(settings):
+            applied = asyncio.create_task(report_applied(show, part.node.me.name))
+            try:
+                yield show
+            finally:
+                applied.cancel()
+    finally:
+        if opened is not None:
+            opened.journal.close()
+        await client.stop()
+        await part.node.stop()
+        await part.client.close()
+        await session.close()
