@@ -62,6 +62,7 @@ class ClusterNode:
         self._wake = asyncio.Event()
         self._seen: tuple[Role, bool] = (self.election.role, False)
         self._tasks: list[asyncio.Task[None]] = []
+        self.renewals = 0  # lease renewals that succeeded (metrics)
 
     # --- what the rest of the controller asks -----------------------------------------------
 
@@ -76,6 +77,9 @@ class ClusterNode:
             return 0.0
         e = self.election
         return max(e.lease_deadline - e.timing.margin_s, e.peer_promise_until) - now
+
+    def etcd_reachable(self) -> bool:
+        return self.election.etcd_reachable(self._clock())
 
     @property
     def role(self) -> Role:
@@ -161,6 +165,7 @@ class ClusterNode:
             lease = await self.client.keepalive(e.lease)
             if lease.alive:
                 e.renewed(lease.ttl_s, sent, self._clock())
+                self.renewals += 1
             else:
                 e.expired(self._clock())
         elif action is Action.CHECK:

@@ -137,11 +137,25 @@ class ReplicatedJournal:
 class Mirror:
     """The follower's copy of the replicated journal, in a local journal file."""
 
-    def __init__(self, path: Path, keys: Keys) -> None:
+    def __init__(self, path: Path, keys: Keys,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self.tail = Tail(keys)
         self.journal: Journal | None = None
         self.records = 0
+        self.following = False  # caught up, and etcd's watch stream open
+        self._clock = clock
+        self._complete_at = clock()  # when the mirror was last known complete
+
+    def lag_s(self) -> float:
+        """0 while the mirror follows etcd's watch after a complete read; else how long
+        since it was last known complete (a broken stream, etcd away, starting again)."""
+        self._seen_complete()
+        return 0.0 if self.following else self._clock() - self._complete_at
+
+    def _seen_complete(self) -> None:
+        if self.following:
+            self._complete_at = self._clock()
 
     def apply(self, records: Sequence[Record]) -> None:
         if not records:
@@ -165,6 +179,8 @@ class Mirror:
         while True:
             try:
                 self.apply(await catch_up(client, self.tail))
+                self.following = True
+                self._seen_complete()
                 async for records in follow(client, self.tail):
                     self.apply(records)
             except EtcdUnavailable as exc:
@@ -173,12 +189,26 @@ class Mirror:
                 log.warning("mirror: starting again: %s", exc)
                 self.close()
                 self.tail = Tail(self.tail.keys)
+            finally:
+                self._seen_complete()
+                self.following = False
             await asyncio.sleep(retry_s)
 
     def close(self) -> None:
         if self.journal is not None:
             self.journal.close()
             self.journal = None
+
+
+def cluster_source(part: ClusterPart, mirror: Mirror | None) -> Callable[[], dict[str, Any]]:
+    """What the metrics read of the pair (control/metrics/cluster.py): the mirror's lag
+    while this controller stands by (`mirror`), none once it leads (None)."""
+    def read() -> dict[str, Any]:
+        node = part.node
+        return {"role": node.role.value, "lease_renewals": node.renewals,
+                "etcd_reachable": node.etcd_reachable(),
+                "standby_lag_seconds": mirror.lag_s() if mirror is not None else None}
+    return read
 
 
 # --- the peer's promise over HTTP (docs/redundancy.md#the-fencing-rule) -------------------

@@ -28,6 +28,8 @@ from control.cluster.election import Role
 from control.cluster.replica import catch_up
 from control.config import Settings
 from control.journal.store import journal_path, read_journal
+from control.metrics import Metrics, Sources
+from control.metrics import install as install_metrics
 from control.obs.client import ObsClient
 
 from .cluster import (
@@ -35,10 +37,12 @@ from .cluster import (
     ClusterPart,
     Mirror,
     ReplicatedJournal,
+    cluster_source,
     make_cluster,
     peer_asker,
     promise_handler,
 )
+from .http import make_auth
 from .obs import make_gated_client, make_obs_link
 from .show import Opened, open_show
 
@@ -70,10 +74,16 @@ def install_routes(app: web.Application, part: ClusterPart, secret: str | None) 
 
 
 @contextlib.asynccontextmanager
-async def standby_server(part: ClusterPart, settings: Settings) -> AsyncIterator[None]:
-    """The standby's own small app on the console's port, while it stands by."""
+async def standby_server(part: ClusterPart, mirror: Mirror,
+                         settings: Settings) -> AsyncIterator[None]:
+    """The standby's own small app on the console's port, while it stands by: the peer's
+    promise, who leads, its metrics (the pair's only: role, lag, etcd), 503 for the rest."""
     app = web.Application()
     install_routes(app, part, settings.cluster_secret)
+    auth = make_auth(settings)
+    install_metrics(app, Metrics(Sources(cluster=cluster_source(part, mirror))),
+                    token_ok=lambda token: auth.role_of(token) is not None,
+                    public=settings.metrics_public)
     node = part.node
 
     async def elsewhere(_request: web.Request) -> web.Response:
@@ -110,7 +120,7 @@ async def stand_by(part: ClusterPart, mirror: Mirror, settings: Settings,
         leading.set()
     follower = asyncio.create_task(mirror.run(part.client), name="cluster-mirror")
     try:
-        async with standby_server(part, settings):
+        async with standby_server(part, mirror, settings):
             log.info("cluster: %s stands by (the mirror follows the journal)", part.node.me.name)
             await first_of(leading, stop)
         log.info("cluster: %s stops standing by", part.node.me.name)
@@ -202,6 +212,7 @@ async def run_clustered(rundown_path: Path, settings: Settings,
         show = make_show(opened, settings, rundown_path,
                          obs=make_obs_link(settings, client), journal=journal)
         install_routes(show.app, part, settings.cluster_secret)
+        show.metrics.lend_cluster(cluster_source(part, None))
         step_down_on_loss(part, stop)
         async with show.running(settings):
             applied = asyncio.create_task(report_applied(show, part.node.me.name))

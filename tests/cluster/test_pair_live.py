@@ -148,6 +148,13 @@ def test_the_leader_killed_mid_segment_the_standby_carries_the_show_on(
         pair: tuple[Node, Node], obs: ObsLauncher) -> None:
     main, backup = pair
     wait_for(lambda: main.on_air() == "intro", 10, "the show to start")
+    # the standby's own metrics: its role, and its mirror following etcd
+    req = urllib.request.Request(backup.url + "/metrics",
+                                 headers={"Authorization": f"Bearer {DIRECTOR}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        scraped = resp.read().decode()
+    assert 'showctl_cluster_role{role="follower"} 1.0' in scraped
+    assert "showctl_cluster_standby_lag_seconds 0.0" in scraped
     main.ready_to_take()
     status, body = main.request("POST", "/api/take/talk")
     assert status == 200, body  # acknowledged: in etcd
