@@ -39,6 +39,7 @@ from control.cluster.replica import (
 from control.config import Settings
 from control.journal.records import JournalError
 from control.journal.store import Journal, archive
+from control.web.clusterview import ClusterStatus
 
 log = logging.getLogger("showctl.cluster")
 WRITE_TIMEOUT_S = 10.0  # a bound on one step's etcd write, retries included
@@ -211,9 +212,60 @@ def cluster_source(part: ClusterPart, mirror: Mirror | None) -> Callable[[], dic
     return read
 
 
+class PairView:
+    """The pair as the web layer sees it (control/web/clusterview.py `ClusterView`): this
+    node's role from the election, the peer's name and lag from its `/cluster/status`
+    (`poll_peer`), the hand-over."""
+
+    def __init__(self, part: ClusterPart, peer_url: str, mirror: Mirror | None = None) -> None:
+        self.part = part
+        self.peer_url = peer_url
+        self.mirror = mirror  # while standing by: our own lag
+        self.peer_name: str | None = None
+        self.peer_lag_s: float | None = None
+
+    def status(self) -> ClusterStatus:
+        node = self.part.node
+        leader = node.me if node.drives() else node.leader
+        nodes = {node.me.name: node.me.url}
+        if self.peer_name is not None:
+            nodes[self.peer_name] = self.peer_url
+        if leader is not None and leader.url:
+            nodes.setdefault(leader.name, leader.url)
+        lag = self.mirror.lag_s() if self.mirror is not None else self.peer_lag_s
+        return ClusterStatus(name=node.me.name, role=node.role.value,
+                             leader=leader.name if leader else None,
+                             leader_url=leader.url if leader else None, nodes=nodes,
+                             standby_lag_s=lag, etcd_reachable=node.etcd_reachable())
+
+    def hand_over(self) -> bool:
+        """Planned maintenance: give the lead to the standby (docs/redundancy.md)."""
+        return self.part.node.hand_over()
+
+    def saw_peer(self, answer: dict[str, Any] | None) -> None:
+        if answer is None:
+            self.peer_lag_s = None
+            return
+        name, lag = answer.get("name"), answer.get("standby_lag_s")
+        self.peer_name = name if isinstance(name, str) and name else self.peer_name
+        self.peer_lag_s = float(lag) if isinstance(lag, int | float) else None
+
+    async def poll_peer(self, session: aiohttp.ClientSession, every_s: float = 1.0) -> None:
+        """The peer's status, every second, for ever (its name, and its lag as a standby)."""
+        while True:
+            try:
+                async with session.get(self.peer_url.rstrip("/") + STATUS_PATH,
+                                       timeout=aiohttp.ClientTimeout(total=every_s)) as resp:
+                    self.saw_peer(await resp.json() if resp.status == 200 else None)
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                self.saw_peer(None)
+            await asyncio.sleep(every_s)
+
+
 # --- the peer's promise over HTTP (docs/redundancy.md#the-fencing-rule) -------------------
 
 PROMISE_PATH = "/cluster/promise"
+STATUS_PATH = "/cluster/status"
 PEER_TIMEOUT_S = 0.2
 
 

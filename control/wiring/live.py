@@ -18,6 +18,7 @@ from control.show.commands import Command
 from control.show.diagnostics import Diagnostic, RundownError
 from control.show.readmodel import ReadModel
 from control.web.auth import authorizer
+from control.web.clusterview import ClusterView
 from control.web.hub import StateHub
 from control.web.port import Output
 
@@ -42,9 +43,12 @@ class LiveShow:
 
     def __init__(self, opened: Opened, settings: Settings,
                  rundown_path: Path | None = None, *, obs: ObsLink | None = None,
-                 journal: JournalWriter | None = None) -> None:
-        """`obs` and `journal`: a standby pair's leader brings its gated OBS link (connected
-        while it stood by) and its journal through etcd (control/wiring/standby.py)."""
+                 journal: JournalWriter | None = None,
+                 cluster: ClusterView | None = None) -> None:
+        """`obs`, `journal`, `cluster`: a standby pair's leader brings its gated OBS link
+        (connected while it stood by), its journal through etcd and its view of the pair
+        (control/wiring/standby.py)."""
+        self.cluster = cluster  # the web app's `cluster=` (control/web/clusterview.py)
         self.rundown_path = rundown_path  # what POST /api/reload reads again
         self.speed = opened.speed  # > 1: compressed-time rehearsal (read model, alarms)
         self.obs = obs or make_obs_link(settings)

@@ -34,8 +34,10 @@ from control.obs.client import ObsClient
 
 from .cluster import (
     PROMISE_PATH,
+    STATUS_PATH,
     ClusterPart,
     Mirror,
+    PairView,
     ReplicatedJournal,
     cluster_source,
     make_cluster,
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
     from .live import LiveShow
 
 log = logging.getLogger("showctl.cluster")
-STATUS_PATH = "/cluster/status"
+LEADER_PATH = "/cluster/leader"  # control/web/cluster.py's, for the pages
 SEED_CHUNK = 100  # records per txn: etcd refuses a txn of more than 128 operations
 
 
@@ -58,33 +60,34 @@ class StandbyStopped(Exception):
     """Asked to stop while standing by: there is no show to leave."""
 
 
-def install_routes(app: web.Application, part: ClusterPart, secret: str | None) -> None:
-    """The peer's promise, and who leads (open: names and URLs only, for the pages)."""
-    node = part.node
+def install_routes(app: web.Application, view: PairView, secret: str | None) -> None:
+    """The peer's promise, and this node's status (open: names, URLs, role, lag; no
+    secret): what the peer polls, and the pages may ask."""
+    node = view.part.node
 
     async def status(_request: web.Request) -> web.Response:
-        leader = node.leader
+        now = view.status()
+        own_lag = view.mirror.lag_s() if view.mirror is not None else None
         return web.json_response({
-            "name": node.me.name, "role": node.role.value, "drives": node.drives(),
-            "leader": leader.name if leader else None,
-            "leader_url": leader.url if leader else None})
+            "name": now.name, "role": now.role, "drives": node.drives(),
+            "leader": now.leader, "leader_url": now.leader_url, "nodes": now.nodes,
+            "standby_lag_s": own_lag, "etcd_reachable": now.etcd_reachable})
 
     app.router.add_post(PROMISE_PATH, promise_handler(node, secret))
     app.router.add_get(STATUS_PATH, status)
 
 
 @contextlib.asynccontextmanager
-async def standby_server(part: ClusterPart, mirror: Mirror,
-                         settings: Settings) -> AsyncIterator[None]:
+async def standby_server(view: PairView, settings: Settings) -> AsyncIterator[None]:
     """The standby's own small app on the console's port, while it stands by: the peer's
     promise, who leads, its metrics (the pair's only: role, lag, etcd), 503 for the rest."""
     app = web.Application()
-    install_routes(app, part, settings.cluster_secret)
+    install_routes(app, view, settings.cluster_secret)
     auth = make_auth(settings)
-    install_metrics(app, Metrics(Sources(cluster=cluster_source(part, mirror))),
+    install_metrics(app, Metrics(Sources(cluster=cluster_source(view.part, view.mirror))),
                     token_ok=lambda token: auth.role_of(token) is not None,
                     public=settings.metrics_public)
-    node = part.node
+    node = view.part.node
 
     async def elsewhere(_request: web.Request) -> web.Response:
         """Anything else: the show is served by the leader (503, with where it is)."""
@@ -92,6 +95,16 @@ async def standby_server(part: ClusterPart, mirror: Mirror,
         return web.json_response({"error": "standby", "reason": f"{node.me.name} stands by",
                                   "leader_url": leader.url if leader else None}, status=503)
 
+    async def leader(_request: web.Request) -> web.Response:
+        """As the web layer's `GET /cluster/leader` answers it on a leader: a page that
+        lost its leader asks every node where the show went (any origin may ask)."""
+        now = view.status()
+        return web.json_response(
+            {"node": now.name, "leads": now.leads, "leader": now.leader,
+             "url": now.leader_url, "nodes": now.nodes},
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
+
+    app.router.add_get(LEADER_PATH, leader)
     app.router.add_route("*", "/{tail:.*}", elsewhere)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
@@ -111,16 +124,17 @@ async def first_of(*events: asyncio.Event) -> None:
             task.cancel()
 
 
-async def stand_by(part: ClusterPart, mirror: Mirror, settings: Settings,
-                   stop: asyncio.Event) -> None:
+async def stand_by(view: PairView, settings: Settings, stop: asyncio.Event) -> None:
     """Until this node drives (or `stop`): the mirror follows the journal."""
+    part, mirror = view.part, view.mirror
+    assert mirror is not None
     leading = asyncio.Event()
     part.node.listen(lambda _role, drives: leading.set() if drives else None)
     if part.node.drives():
         leading.set()
     follower = asyncio.create_task(mirror.run(part.client), name="cluster-mirror")
     try:
-        async with standby_server(part, mirror, settings):
+        async with standby_server(view, settings):
             log.info("cluster: %s stands by (the mirror follows the journal)", part.node.me.name)
             await first_of(leading, stop)
         log.info("cluster: %s stops standing by", part.node.me.name)
@@ -201,17 +215,20 @@ async def run_clustered(rundown_path: Path, settings: Settings,
     assert part is not None
     client: ObsClient = make_gated_client(settings, part.node)
     mirror = Mirror(journal_path(settings.state_dir, str(rundown_path)), part.keys)
+    view = PairView(part, settings.cluster_peer_url, mirror)
+    peer = asyncio.create_task(view.poll_peer(session), name="cluster-peer-status")
     opened: Opened | None = None
     try:
         await asyncio.to_thread(warm_up)
         part.node.start()
         await client.start()
-        await stand_by(part, mirror, settings, stop)
+        await stand_by(view, settings, stop)
         opened, journal = await take_over(part, mirror, rundown_path, settings,
                                           start=start, fresh=fresh, speed=speed)
-        show = make_show(opened, settings, rundown_path,
-                         obs=make_obs_link(settings, client), journal=journal)
-        install_routes(show.app, part, settings.cluster_secret)
+        view.mirror = None  # leading: the lag shown is the peer's
+        show = make_show(opened, settings, rundown_path, obs=make_obs_link(settings, client),
+                         journal=journal, cluster=view)
+        install_routes(show.app, view, settings.cluster_secret)
         show.metrics.lend_cluster(cluster_source(part, None))
         step_down_on_loss(part, stop)
         async with show.running(settings):
@@ -221,6 +238,7 @@ async def run_clustered(rundown_path: Path, settings: Settings,
             finally:
                 applied.cancel()
     finally:
+        peer.cancel()
         if opened is not None:
             opened.journal.close()
         await client.stop()

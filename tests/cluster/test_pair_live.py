@@ -155,6 +155,11 @@ def test_the_leader_killed_mid_segment_the_standby_carries_the_show_on(
         scraped = resp.read().decode()
     assert 'showctl_cluster_role{role="follower"} 1.0' in scraped
     assert "showctl_cluster_standby_lag_seconds 0.0" in scraped
+    status = backup.status()
+    assert status is not None and status["leader"] == "main" and status["leader_url"] == main.url
+    wait_for(lambda: (backup.status() or {}).get("nodes") == {"backup": backup.url,
+                                                               "main": main.url},
+             10, "the standby knowing both nodes")
     main.ready_to_take()
     status, body = main.request("POST", "/api/take/talk")
     assert status == 200, body  # acknowledged: in etcd
