@@ -18,7 +18,8 @@ from rundowns import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = ("obs_password", "director_token", "producer_token", "viewer_token",
-           "grafana_admin_password")
+           "grafana_admin_password", "cluster_secret")
+CLUSTER = {"backup", "etcd1", "etcd2", "etcd3"}  # the `cluster` profile (docs/redundancy.md)
 ENV = {"SHOWCTL_OBS_URL": "ws://broadcast-pc.example:4455"}
 
 
@@ -53,11 +54,14 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
     result = run_config({**ENV, "SHOWCTL_SECRETS": str(secrets_dir)})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
-    assert set(config["services"]) == {"controller", "prometheus", "alertmanager", "grafana"}
+    assert set(config["services"]) == {"controller", "prometheus", "alertmanager", "grafana",
+                                       *CLUSTER}
     controller = config["services"]["controller"]
     assert controller["environment"]["SHOWCTL_OBS_URL"] == ENV["SHOWCTL_OBS_URL"]
     assert {s["source"] for s in controller["secrets"]} == {
-        "obs_password", "director_token", "producer_token", "viewer_token"}
+        "obs_password", "director_token", "producer_token", "viewer_token", "cluster_secret"}
+    # one machine unless told: no etcd endpoints, so no election, no etcd (docs/redundancy.md)
+    assert controller["environment"]["SHOWCTL_CLUSTER_ENDPOINTS"] == ""
     assert {s["source"] for s in config["services"]["prometheus"]["secrets"]} == {"viewer_token"}
     for name in SECRETS:
         assert config["secrets"][name]["file"] == str(secrets_dir / name)
@@ -84,6 +88,26 @@ def test_it_refuses_to_start_without_obs_address_or_secrets(secrets_dir: Path, m
     result = run_config(env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_the_cluster_profile_is_three_etcd_members_and_the_backup():
+    services = raw()["services"]
+    for name, service in services.items():
+        assert (service.get("profiles") == ["cluster"]) == (name in CLUSTER), name
+    backup, main = services["backup"]["environment"], services["controller"]["environment"]
+    assert backup["SHOWCTL_CLUSTER_NAME"] == "backup" and main["SHOWCTL_CLUSTER_NAME"] == "main"
+    assert backup["SHOWCTL_CLUSTER_PEER_URL"] == main["SHOWCTL_CLUSTER_URL"]
+    assert main["SHOWCTL_CLUSTER_PEER_URL"] == backup["SHOWCTL_CLUSTER_URL"]
+    members = [f"etcd{i}" for i in (1, 2, 3)]
+    for name in members:
+        flags = dict(a.split("=", 1) for a in services[name]["command"] if "=" in a)
+        assert flags["--name"] == name
+        assert flags["--initial-cluster"] == ",".join(f"{m}=http://{m}:2380" for m in members)
+        assert flags["--heartbeat-interval"] == "50" and flags["--election-timeout"] == "500"
+        assert not services[name].get("ports")  # only the controllers talk to etcd
+    assert set(backup["SHOWCTL_CLUSTER_ENDPOINTS"].rsplit(":-", 1)[1].rstrip("}").split(",")) \
+        == {f"http://{m}:2379" for m in members}
+    assert services["backup"]["volumes"] != services["controller"]["volumes"]  # own state
 
 
 def test_every_file_it_mounts_exists():
