@@ -155,10 +155,15 @@ async def take_over(part: ClusterPart, mirror: Mirror, rundown_path: Path,
     log.info("cluster: %s takes over: reading the journal to its end", part.node.me.name)
     mirror.apply(await catch_up(part.client, mirror.tail))
     mirror.close()
+    have = mirror.tail.next_seq - 1  # records etcd holds
+    if fresh and have:  # the pair's journal is the show: a standby restarted must not drop it
+        log.warning("cluster: --fresh ignored: etcd holds this show's journal (%d records); "
+                    "to start again, delete %s first (docs/redundancy.md)", have,
+                    part.keys.journal)
+        fresh = False
     opened = open_show(rundown_path, settings, start=start, fresh=fresh, speed=speed)
     for note in opened.notes:
         log.warning("%s", note)
-    have = mirror.tail.next_seq - 1  # records etcd holds
     contents = read_journal(opened.journal.path)
     local = [contents.session, *contents.records]
     journal = ReplicatedJournal(opened.journal, part, asyncio.get_running_loop(), have + 1)

@@ -192,7 +192,7 @@ def test_a_frozen_leader_wakes_and_sends_nothing(pair: tuple[Node, Node],
                                                  obs: ObsLauncher) -> None:
     main, backup = pair
     wait_for(lambda: main.on_air() == "intro", 10, "the show to start")
-    wait_for(main.sends, 10, "main driving OBS")
+    wait_for(main.sends, 20, "main driving OBS")
     assert main.proc is not None
     main.proc.send_signal(signal.SIGSTOP)
     wait_for(lambda: (backup.status() or {}).get("drives"), 20, "the backup to drive")
