@@ -31,6 +31,7 @@ from control.journal.store import journal_path, read_journal
 from control.metrics import Metrics, Sources
 from control.metrics import install as install_metrics
 from control.obs.client import ObsClient
+from control.web.errors import error_response
 
 from .cluster import (
     PROMISE_PATH,
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("showctl.cluster")
 LEADER_PATH = "/cluster/leader"  # control/web/cluster.py's, for the pages
+NOT_LEADER_CLOSE = 4421  # control/web/cluster.py's: a websocket on a node that does not lead
+NOT_LEADER_STATUS = 421  # Misdirected Request, with the leader's URL
 SEED_CHUNK = 100  # records per txn: etcd refuses a txn of more than 128 operations
 
 
@@ -80,20 +83,44 @@ def install_routes(app: web.Application, view: PairView, secret: str | None) -> 
 @contextlib.asynccontextmanager
 async def standby_server(view: PairView, settings: Settings) -> AsyncIterator[None]:
     """The standby's own small app on the console's port, while it stands by: the peer's
-    promise, who leads, its metrics (the pair's only: role, lag, etcd), 503 for the rest."""
+    promise, who leads, its metrics (the pair's only: role, lag, etcd); the rest is the
+    leader's (`elsewhere`)."""
     app = web.Application()
     install_routes(app, view, settings.cluster_secret)
     auth = make_auth(settings)
     install_metrics(app, Metrics(Sources(cluster=cluster_source(view.part, view.mirror))),
                     token_ok=lambda token: auth.role_of(token) is not None,
                     public=settings.metrics_public)
-    node = view.part.node
+    install_the_rest(app, view)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        yield
+    finally:
+        await runner.cleanup()
 
-    async def elsewhere(_request: web.Request) -> web.Response:
-        """Anything else: the show is served by the leader (503, with where it is)."""
-        leader = node.leader
-        return web.json_response({"error": "standby", "reason": f"{node.me.name} stands by",
-                                  "leader_url": leader.url if leader else None}, status=503)
+
+def install_the_rest(app: web.Application, view: PairView) -> None:
+    """On a standby, `/cluster/leader`; and everything else is the leader's."""
+    async def elsewhere(request: web.Request) -> web.StreamResponse:
+        """Anything else is the leader's, as the web layer's gate says on a follower: a
+        websocket closed with NOT_LEADER_CLOSE and the leader's URL, a page redirected to
+        the leader, any other request 421 `not_leader` with the leader's URL."""
+        now = view.status()
+        where = now.leader_url
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await ws.close(code=NOT_LEADER_CLOSE, message=(where or "").encode()[:123])
+            return ws
+        if request.method == "GET" and where and "text/html" in request.headers.get(
+                "Accept", ""):
+            raise web.HTTPTemporaryRedirect(where + request.path_qs)
+        return error_response(NOT_LEADER_STATUS, "not_leader",
+                              f"this controller ({now.name}) stands by; the leader is at "
+                              f"{where or 'unknown (an election is under way)'}",
+                              extra={"leader": now.leader, "url": where})
 
     async def leader(_request: web.Request) -> web.Response:
         """As the web layer's `GET /cluster/leader` answers it on a leader: a page that
@@ -106,13 +133,6 @@ async def standby_server(view: PairView, settings: Settings) -> AsyncIterator[No
 
     app.router.add_get(LEADER_PATH, leader)
     app.router.add_route("*", "/{tail:.*}", elsewhere)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-        yield
-    finally:
-        await runner.cleanup()
 
 
 async def first_of(*events: asyncio.Event) -> None:

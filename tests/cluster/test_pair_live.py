@@ -160,6 +160,14 @@ def test_the_leader_killed_mid_segment_the_standby_carries_the_show_on(
     wait_for(lambda: (backup.status() or {}).get("nodes") == {"backup": backup.url,
                                                                "main": main.url},
              10, "the standby knowing both nodes")
+    # the rest is the leader's: the API says where it is, a page goes there
+    status_code, body = backup.request("POST", "/api/take")
+    assert status_code == 421 and body["error"] == "not_leader" and body["url"] == main.url
+    page = urllib.request.Request(backup.url + "/", headers={"Accept": "text/html"})
+    with urllib.request.urlopen(page, timeout=10) as resp:
+        assert resp.geturl() == main.url + "/"
+    with urllib.request.urlopen(backup.url + "/cluster/leader", timeout=10) as resp:
+        assert json.loads(resp.read())["url"] == main.url
     main.ready_to_take()
     status, body = main.request("POST", "/api/take/talk")
     assert status == 200, body  # acknowledged: in etcd
