@@ -167,6 +167,7 @@ class ClusterNode:
                 e.renewed(lease.ttl_s, sent, self._clock())
                 self.renewals += 1
             else:
+                log.warning("cluster: %s: etcd says lease %x is gone", self.me.name, e.lease)
                 e.expired(self._clock())
         elif action is Action.CHECK:
             self._saw((await self.client.get(p.Get(self.keys.leader))).first())
@@ -197,6 +198,9 @@ class ClusterNode:
             self.election.key_gone(self._clock())
         else:
             self.leader = Holder.decode(kv.value)
+            if self.election.lease and kv.lease != self.election.lease:
+                log.info("cluster: %s sees the leader key held by %s", self.me.name,
+                         self.leader.name)
             self.election.key_held(self.leader.name, kv.lease, self._clock())
 
     async def _watch_loop(self) -> None:

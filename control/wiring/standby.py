@@ -200,9 +200,9 @@ def step_down_on_loss(part: ClusterPart, stop: asyncio.Event) -> None:
     the gate sends nothing to OBS already, and a restart stands by again."""
     def changed(role: Role, _drives: bool) -> None:
         if role in (Role.FOLLOWER, Role.CANDIDATE) and not stop.is_set():
-            leader = part.node.leader
-            log.error("cluster: %s lost the lead%s: stopping (restart to stand by)",
-                      part.node.me.name, f" to {leader.name}" if leader else "")
+            me, leader = part.node.me.name, part.node.leader
+            log.error("cluster: %s lost the lead%s: stopping (restart to stand by)", me,
+                      f" to {leader.name}" if leader and leader.name != me else "")
             stop.set()
     part.node.listen(changed)
 

@@ -13,6 +13,7 @@ Timing bounds here are generous (a loaded 2-core box); the 1.5 s goal is bench/f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster.relay import Relay
 from helpers import wait_for
 from live_controller import ControllerProcess
 from rundowns import ROOT
@@ -121,10 +123,15 @@ def program(obs: ObsLauncher) -> str:
     return asyncio.run(go())
 
 
-@pytest.fixture
-def pair(tmp_path: Path, obs: ObsLauncher, etcd: EtcdMembers) -> Iterator[tuple[Node, Node]]:
+@contextlib.contextmanager
+def started(tmp_path: Path, obs: ObsLauncher, etcd: EtcdMembers,
+            main_endpoints: list[str] | None = None) -> Iterator[tuple[Node, Node]]:
+    """main leading (started first), backup standing by; `main_endpoints`: main's way to
+    etcd (relays), if not straight."""
     main, backup = Node(tmp_path / "main", "main", obs, etcd), \
         Node(tmp_path / "backup", "backup", obs, etcd)
+    if main_endpoints is not None:
+        main.env["SHOWCTL_CLUSTER_ENDPOINTS"] = ",".join(main_endpoints)
     main.peer(backup)
     backup.peer(main)
     try:
@@ -136,6 +143,12 @@ def pair(tmp_path: Path, obs: ObsLauncher, etcd: EtcdMembers) -> Iterator[tuple[
             if node.proc is not None and node.proc.poll() is None:
                 node.proc.send_signal(signal.SIGCONT)
             node.stop()
+
+
+@pytest.fixture
+def pair(tmp_path: Path, obs: ObsLauncher, etcd: EtcdMembers) -> Iterator[tuple[Node, Node]]:
+    with started(tmp_path, obs, etcd) as nodes:
+        yield nodes
 
 
 def takes(node: Node) -> list[str]:
@@ -217,3 +230,35 @@ def test_a_frozen_leader_wakes_and_sends_nothing(pair: tuple[Node, Node],
     assert all(s["t"] < s["until"] for s in old)  # each inside its lease, as it counted it
     assert old[-1]["t"] < new_first  # never two drivers
     assert program(obs) == "Studio Interview"
+
+
+def test_a_leader_cut_off_from_etcd_stops_driving_and_the_standby_takes_over(
+        tmp_path: Path, obs: ObsLauncher, etcd: EtcdMembers) -> None:
+    relays = [Relay(int(url.rsplit(":", 1)[1])) for url in etcd.endpoints]
+    try:
+        with started(tmp_path, obs, etcd, [r.url for r in relays]) as (main, backup):
+            wait_for(lambda: main.on_air() == "intro", 10, "the show to start")
+            wait_for(main.sends, 20, "main driving OBS")
+            for relay in relays:  # main loses etcd; the backup still reaches it
+                relay.cut()
+            wait_for(lambda: (backup.status() or {}).get("drives"), 20, "the backup to drive")
+            wait_for(backup.api_state, 20, "the backup's API")
+            assert (main.status() or {}).get("drives") is False  # cut off: it stopped
+            assert "backup refused a promise" in backup.log.read_text()
+            backup.ready_to_take()
+            assert backup.request("POST", "/api/take")[0] == 200
+            wait_for(lambda: program(obs) == "Studio Interview", 10, "OBS on talk (backup)")
+            new_first = backup.sends()[0]["t"]
+            old = main.sends()
+            assert all(s["t"] < s["until"] for s in old)
+            assert old[-1]["t"] < new_first  # never two drivers
+            for relay in relays:  # etcd back: main learns its lease is gone, and leaves
+                relay.mend()
+            assert main.proc is not None
+            main.proc.wait(30)
+            assert "main lost the lead" in main.log.read_text()
+            assert not [s for s in main.sends() if s["t"] >= new_first]
+            assert program(obs) == "Studio Interview"
+    finally:
+        for relay in relays:
+            relay.close()
