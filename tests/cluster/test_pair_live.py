@@ -1,11 +1,14 @@
 """Two `showctl run` processes with `cluster:` settings, a real three-member etcd and a real
-OBS: the drill's short forms (docs/redundancy.md#the-drill).
+OBS: the drill's short forms (docs/redundancy.md#tests).
 
 - the leader SIGKILLed mid-segment: the standby leads, resumes the segment on air with its
   start instant (elapsed continuous), the acknowledged take is there once, OBS is driven by
   it (its first request that changes OBS, in its send log);
 - the leader frozen (SIGSTOP) until the standby drives, then woken: it sends nothing more
-  to OBS (its send log's last line is before the new leader's first) and steps down.
+  to OBS (its send log's last line is before the new leader's first) and steps down;
+- the leader cut off from etcd (a relay the test cuts): it stops driving at its deadline,
+  the standby refuses it a promise and takes over;
+- a failover two seconds before a hard start: the standby lands it on its target, once.
 
 Timing bounds here are generous (a loaded 2-core box); the 1.5 s goal is bench/failover.py's.
 """
@@ -50,6 +53,19 @@ segments:
   - {id: talk, title: Talk, duration: 10m, scene: Studio Interview, then: hold}
   - {id: outro, title: Outro, duration: 10m, scene: Credits}
 """
+# a hard start 75 s after the show starts (`--start now` moves the whole show to now), 15 s
+# before intro as written would end (the hard start cuts it); the pair is up well before
+# it, on a loaded box too
+HARD_RUNDOWN = """\
+show:
+  title: Pair hard start test
+  timezone: Asia/Shanghai
+  start: 2023-12-31 22:00:00
+  safe_scene: Slate
+segments:
+  - {id: intro, title: Intro, duration: 90s, flex: 60s..2m, scene: Studio Wide}
+  - {id: news, title: News, at: "22:01:15", duration: 10m, scene: Studio Interview}
+"""
 DIRECTOR = "director-pair-token-0123456"
 SECRET = "pair-secret-0123456789"
 
@@ -68,9 +84,10 @@ def obs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObsLauncher]:
 class Node(ControllerProcess):
     """One controller of the pair: its own state directory, port and log."""
 
-    def __init__(self, tmp: Path, name: str, obs: ObsLauncher, etcd: EtcdMembers) -> None:
+    def __init__(self, tmp: Path, name: str, obs: ObsLauncher, etcd: EtcdMembers,
+                 rundown: str = RUNDOWN) -> None:
         tmp.mkdir()
-        super().__init__(tmp, RUNDOWN, obs_url=obs.url, obs_password=obs.password,
+        super().__init__(tmp, rundown, obs_url=obs.url, obs_password=obs.password,
                          tokens={"director": DIRECTOR}, name="pair.yaml")
         self.name = name
         self.env.update({"SHOWCTL_CLUSTER_ENDPOINTS": ",".join(etcd.endpoints),
@@ -125,11 +142,12 @@ def program(obs: ObsLauncher) -> str:
 
 @contextlib.contextmanager
 def started(tmp_path: Path, obs: ObsLauncher, etcd: EtcdMembers,
-            main_endpoints: list[str] | None = None) -> Iterator[tuple[Node, Node]]:
+            main_endpoints: list[str] | None = None,
+            rundown: str = RUNDOWN) -> Iterator[tuple[Node, Node]]:
     """main leading (started first), backup standing by; `main_endpoints`: main's way to
     etcd (relays), if not straight."""
-    main, backup = Node(tmp_path / "main", "main", obs, etcd), \
-        Node(tmp_path / "backup", "backup", obs, etcd)
+    main, backup = Node(tmp_path / "main", "main", obs, etcd, rundown), \
+        Node(tmp_path / "backup", "backup", obs, etcd, rundown)
     if main_endpoints is not None:
         main.env["SHOWCTL_CLUSTER_ENDPOINTS"] = ",".join(main_endpoints)
     main.peer(backup)
@@ -262,3 +280,21 @@ def test_a_leader_cut_off_from_etcd_stops_driving_and_the_standby_takes_over(
     finally:
         for relay in relays:
             relay.close()
+
+
+def test_a_failover_two_seconds_before_a_hard_start_still_lands_it_once(
+        tmp_path: Path, obs: ObsLauncher, etcd: EtcdMembers) -> None:
+    with started(tmp_path, obs, etcd, rundown=HARD_RUNDOWN) as (main, backup):
+        wait_for(lambda: main.on_air() == "intro", 10, "the show to start")
+        target_s = main.state()["hard_starts"][0]["target_ms"] / 1000
+        assert target_s - time.time() > 4, "the pair started too late for this test's timing"
+        wait_for(lambda: time.time() >= target_s - 2, 80, "two seconds before the hard start")
+        main.kill()
+        wait_for(lambda: (backup.api_state() or {}).get("on_air", {}).get("id") == "news",
+                 20, "news on air, from the backup")
+        wait_for(lambda: program(obs) == "Studio Interview", 10, "OBS on news")
+        on_air = backup.state()["on_air"]
+        assert on_air["since_ms"] == round(target_s * 1000)  # on the target, not when it came
+        assert takes(backup) == ["intro", "news"]  # journaled once
+        applied = backup.marked(APPLIED_MARK)[0]["t"]
+        print(f"\nhard start: the backup had OBS in hand {target_s - applied:.3f} s before it")
