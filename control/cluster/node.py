@@ -78,6 +78,10 @@ class ClusterNode:
         e = self.election
         return max(e.lease_deadline - e.timing.margin_s, e.peer_promise_until) - now
 
+    def handed_over(self) -> bool:
+        """Whether this node just gave the lead up on purpose (it yields for a while)."""
+        return self._clock() < self.election.yield_until
+
     def etcd_reachable(self) -> bool:
         return self.election.etcd_reachable(self._clock())
 

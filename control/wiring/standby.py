@@ -201,8 +201,12 @@ def step_down_on_loss(part: ClusterPart, stop: asyncio.Event) -> None:
     def changed(role: Role, _drives: bool) -> None:
         if role in (Role.FOLLOWER, Role.CANDIDATE) and not stop.is_set():
             me, leader = part.node.me.name, part.node.leader
-            log.error("cluster: %s lost the lead%s: stopping (restart to stand by)", me,
-                      f" to {leader.name}" if leader and leader.name != me else "")
+            if part.node.handed_over():
+                log.warning("cluster: %s handed the lead over: stopping (restart to stand "
+                            "by)", me)
+            else:
+                log.error("cluster: %s lost the lead%s: stopping (restart to stand by)", me,
+                          f" to {leader.name}" if leader and leader.name != me else "")
             stop.set()
     part.node.listen(changed)
 

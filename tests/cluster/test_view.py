@@ -36,3 +36,23 @@ async def test_a_standby_names_the_leader_and_the_leader_shows_the_peers_lag() -
         assert not view.hand_over()  # a follower has nothing to hand over
     finally:
         await client.close()
+
+
+async def test_a_leader_handing_over_stops_driving_at_once_and_says_so() -> None:
+    client = EtcdClient(["http://127.0.0.1:9"])
+    now = [100.0]
+    node = ClusterNode(client, Keys(), Holder("main", "http://a:8080"), clock=lambda: now[0])
+    view = PairView(ClusterPart(client, node, Keys()), "http://b:8080")
+    try:
+        e = node.election
+        e.granted(7, 1, 100.0, 100.0)  # as if etcd had granted and the campaign won
+        e.won(100.0)
+        now[0] = 100.1
+        assert node.drives() and view.status().leads
+        assert view.hand_over()
+        assert not node.drives() and not view.status().leads  # at once, before the revoke
+        e.revoked(100.2)
+        now[0] = 100.3
+        assert node.handed_over() and view.status().role == "follower"
+    finally:
+        await client.close()
