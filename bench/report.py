@@ -1,8 +1,8 @@
 """The benchmark report: every benchmark, each figure next to its baseline, in one document.
 
-Runs bench/take_latency.py, fanout.py, mixer.py, overlays.py and prompter_scroll.py (one
-after the other, each bounded in count and time, loopback only), then writes the figures of
-every area as markdown and JSON and prints the markdown:
+Runs bench/take_latency.py, fanout.py, mixer.py, overlays.py, prompter_scroll.py and
+failover.py (one after the other, each bounded in count and time, loopback only), then writes
+the figures of every area as markdown and JSON and prints the markdown:
 
     take latency vs a bare obs-websocket client, hard-start error, mixer CPU per frame vs
     ffmpeg, glass-to-glass latency (mixer vs ffmpeg), cue-to-pixel latency (overlay page vs a
@@ -62,6 +62,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("overlays", {"runs": 50, "frames": 300}, {"runs": 10, "frames": 120}, 300),
     Bench("prompter_scroll", {"positions": 600, "screens": 1},
           {"positions": 100, "screens": 1}, 180),
+    Bench("failover", {"runs": 10, "takes": 50}, {"runs": 3, "takes": 10}, 900),
 )
 NAMES = tuple(b.name for b in BENCHES)
 
@@ -222,9 +223,26 @@ def _prompter(r: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _failover(r: dict[str, Any]) -> list[dict[str, Any]]:
+    etcd = r.get("etcd") or {}
+    return [
+        _figure("Standby pair", "failover: leader SIGKILLed -> OBS in the desired state under "
+                "the standby", "ms", "failover", r.get("kill_to_desired_state_in_obs"), None,
+                None, tail="p95",
+                note=f"etcd {etcd.get('heartbeat_ms')}/{etcd.get('election_ms')} ms, lease "
+                     f"{etcd.get('lease_ttl_s')} s; segment start changed in "
+                     f"{r.get('segment_start_changed')} runs"),
+        _figure("Standby pair", "take latency through etcd: take -> OBS program changed",
+                "ms", "failover", _get(r, "take_latency", "cluster"),
+                _get(r, "take_latency", "single"), "one machine, same OBS, same run",
+                note=f"p99 overhead {_num(_get(r, 'take_latency', 'p99_overhead_ms'))} ms "
+                     f"({_get(r, 'take_latency', 'takes')} takes each)"),
+    ]
+
+
 EXTRACTORS: dict[str, Extractor] = {"take_latency": _take, "mixer": _mixer,
                                     "overlays": _overlays, "fanout": _fanout,
-                                    "prompter_scroll": _prompter}
+                                    "prompter_scroll": _prompter, "failover": _failover}
 
 
 def _goals(results: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
@@ -233,6 +251,8 @@ def _goals(results: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
 
     take, fan, scroll = res("take_latency"), res("fanout"), res("prompter_scroll")
     scroll_p99 = _get(scroll, "showctl", "p99_ms")
+    failover = _get(res("failover"), "kill_to_desired_state_in_obs", "p95_ms")
+    overhead = _get(res("failover"), "take_latency", "p99_overhead_ms")
     hard = take.get("hard_start_abs_p95_ms")
     lag_max = _get(fan, "loop_lag", "controller_during_fanout", "max_ms")
     fan_p99 = _get(fan, "controller_take_to_last_client", "p99_ms")
@@ -243,6 +263,10 @@ def _goals(results: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
         "prompter scroll p99 within one frame": (None if scroll_p99 is None
                                                  else scroll_p99 <= FRAME_MS),
     }
+    if failover is not None:  # a run that measured the standby pair
+        goals["failover p95 <= 1.5 s"] = failover <= 1500
+    if overhead is not None:
+        goals["take latency p99 overhead of a pair <= 10 ms"] = overhead <= 10
     for name, ok in (res("mixer").get("goals") or {}).items():
         goals[f"mixer: {name.replace('_', ' ')}"] = ok
     return goals

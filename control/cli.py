@@ -220,7 +220,8 @@ async def _serve(rundown: Path, settings: Settings, start: str | None, fresh: bo
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with run_show(rundown, settings, start=start, fresh=fresh, speed=speed) as show:
+    async with run_show(rundown, settings, start=start, fresh=fresh, speed=speed,
+                        stop=stop) as show:
         # what startup built lives for the whole show: out of the collector's way, a full
         # collection no longer walks it (it was a fan-out's longest stall, bench/fanout.py)
         gc.freeze()
@@ -285,6 +286,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          "auth.director_token_file in the config); the API never runs open")
     from .web.tls import TlsError
     from .wiring.listeners import make_certificates
+    from .wiring.standby import StandbyStopped
 
     try:
         make_certificates(settings)  # a pair that cannot serve: say so before the show opens
@@ -292,6 +294,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                            not args.no_terminal, speed))
     except (LocalTimeError, TlsError) as exc:
         raise SystemExit(f"showctl: {exc}") from None
+    except StandbyStopped:  # stopped while standing by: there was no show here to leave
+        pass
     return 0
 
 

@@ -56,16 +56,42 @@ class ClusterNode:
         self.election = Election(me.name, timing)
         self.leader: Holder | None = None
         self._ask_peer = ask_peer
-        self._on_change = on_change
+        self._listeners: list[Callable[[Role, bool], None]] = (
+            [on_change] if on_change is not None else [])
         self._clock = clock
         self._wake = asyncio.Event()
         self._seen: tuple[Role, bool] = (self.election.role, False)
         self._tasks: list[asyncio.Task[None]] = []
+        self.renewals = 0  # lease renewals that succeeded (metrics)
 
     # --- what the rest of the controller asks -----------------------------------------------
 
     def drives(self) -> bool:
         return self.election.drives(self._clock())
+
+    def drives_for(self) -> float:
+        """Seconds this node may still drive from now (0 when it may not): for the log of
+        every OBS send, so a drill can check each was inside its lease."""
+        now = self._clock()
+        if not self.election.drives(now):
+            return 0.0
+        e = self.election
+        return max(e.lease_deadline - e.timing.margin_s, e.peer_promise_until) - now
+
+    def handed_over(self) -> bool:
+        """Whether this node just gave the lead up on purpose (it yields for a while)."""
+        return self._clock() < self.election.yield_until
+
+    def etcd_reachable(self) -> bool:
+        return self.election.etcd_reachable(self._clock())
+
+    @property
+    def role(self) -> Role:
+        return self.election.tick(self._clock())
+
+    def listen(self, callback: Callable[[Role, bool], None]) -> None:
+        """`callback(role, drives)` whenever either changes (from the event loop)."""
+        self._listeners.append(callback)
 
     @property
     def lease(self) -> int:
@@ -106,8 +132,8 @@ class ClusterNode:
             self._seen = now
             log.info("cluster: %s is %s%s", self.me.name, now[0].value,
                      " (driving)" if now[1] else "")
-            if self._on_change is not None:
-                self._on_change(*now)
+            for listener in list(self._listeners):
+                listener(*now)
 
     async def _lease_loop(self) -> None:
         while True:
@@ -143,7 +169,9 @@ class ClusterNode:
             lease = await self.client.keepalive(e.lease)
             if lease.alive:
                 e.renewed(lease.ttl_s, sent, self._clock())
+                self.renewals += 1
             else:
+                log.warning("cluster: %s: etcd says lease %x is gone", self.me.name, e.lease)
                 e.expired(self._clock())
         elif action is Action.CHECK:
             self._saw((await self.client.get(p.Get(self.keys.leader))).first())
@@ -174,6 +202,9 @@ class ClusterNode:
             self.election.key_gone(self._clock())
         else:
             self.leader = Holder.decode(kv.value)
+            if self.election.lease and kv.lease != self.election.lease:
+                log.info("cluster: %s sees the leader key held by %s", self.me.name,
+                         self.leader.name)
             self.election.key_held(self.leader.name, kv.lease, self._clock())
 
     async def _watch_loop(self) -> None:

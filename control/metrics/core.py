@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from .cluster import ClusterCollector
 from .guests import GuestCollector
 from .obs import ObsCollector
 from .show import ShowCollector
@@ -63,6 +64,7 @@ class Sources:
     - ``websocket_clients``: connected state-websocket clients, by role ({role: count}).
     - ``journal_ok``: False while journal writes fail (the records wait in memory).
     - ``screens``: the hosts' screens connected, by page ({"presenter": n, "prompter": n}).
+    - ``cluster``: a standby pair's election and mirror (control/metrics/cluster.py).
     """
 
     show: Callable[[], Mapping[str, Any] | None] | None = None
@@ -74,6 +76,7 @@ class Sources:
     websocket_clients: Callable[[], Mapping[str, int]] | None = None
     journal_ok: Callable[[], bool] | None = None
     screens: Callable[[], Mapping[str, int]] | None = None
+    cluster: Callable[[], Mapping[str, Any] | None] | None = None
 
 
 class SampleFeed:
@@ -222,10 +225,12 @@ class Metrics:
         self._errors: dict[str, int] = {}
         self._takes = _Takes()
         self._guest_collector = GuestCollector(sources.guests, sources.mix)
+        self._cluster_collector = ClusterCollector(sources.cluster)
         guarded: list[tuple[str, Collector]] = [
             ("show", ShowCollector(sources.show)),
             ("obs", ObsCollector(sources.obs)),
             ("guests", self._guest_collector),
+            ("cluster", self._cluster_collector),
             ("takes", self._takes),
             ("controller", _Controller(sources.websocket_clients,
                                        version or package_version(), sources.journal_ok,
@@ -269,6 +274,11 @@ class Metrics:
         the gateway and the mixer after the metrics)."""
         self.sources = replace(self.sources, guests=guests, mix=mix)
         self._guest_collector.lend(guests, mix)
+
+    def lend_cluster(self, cluster: Callable[[], Mapping[str, Any] | None]) -> None:
+        """Set ``Sources.cluster`` after construction (a pair's leader is wired after)."""
+        self.sources = replace(self.sources, cluster=cluster)
+        self._cluster_collector.source = cluster
 
     def observe_mix_frame(self, seconds: float) -> None:
         """For the program mixer (any thread): one composed frame took ``seconds``."""

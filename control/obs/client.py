@@ -29,6 +29,7 @@ from control.obs.errors import (
     ObsConnectionError,
     ObsFatalError,
     ObsNotConnected,
+    ObsNotDriving,
     ObsProtocolError,
 )
 from control.obs.messages import Event, Hello, Request, RequestResult
@@ -97,10 +98,16 @@ class EventStream:
         return await self._queue.get()
 
 
+SendGate = Callable[[tuple[str, ...]], bool]
+"""Asked with the request types before every request or batch is sent: False refuses it
+(``ObsNotDriving``). The wiring's, for a standby pair (docs/redundancy.md)."""
+
+
 class ObsClient:
     """Supervised obs-websocket client. ``call``/``batch`` use the current session and fail
     fast with ``ObsNotConnected`` while there is none; in-flight calls fail with
-    ``ConnectionLost`` the moment the socket drops."""
+    ``ConnectionLost`` the moment the socket drops. With a ``may_send`` gate, every request
+    asks it first, at the moment of sending."""
 
     def __init__(
         self,
@@ -113,6 +120,7 @@ class ObsClient:
         ping_interval: float | None = 5.0,
         ping_timeout: float | None = 5.0,
         backoff: Backoff = Backoff(),
+        may_send: SendGate | None = None,
     ) -> None:
         try:  # a typo in the settings must fail now, not retry quietly forever
             parse_uri(url)
@@ -128,6 +136,7 @@ class ObsClient:
             "ping_timeout": ping_timeout,
         }
         self.backoff = backoff
+        self.may_send = may_send
         self._conn: ObsConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._state = asyncio.Condition()
@@ -220,7 +229,9 @@ class ObsClient:
     ) -> dict[str, Any]:
         """One request; returns ``responseData``. Raises ``ObsRequestError`` (OBS refused),
         ``ObsTimeoutError``, ``ConnectionLost`` or ``ObsNotConnected``."""
-        return await self._session().call(request_type, request_data, timeout=timeout)
+        session = self._session()
+        self._gate((request_type,))
+        return await session.call(request_type, request_data, timeout=timeout)
 
     async def batch(
         self,
@@ -231,12 +242,20 @@ class ObsClient:
         timeout: float | None = None,
     ) -> list[RequestResult]:
         """A RequestBatch; failures are in the results (``result.raise_for_status()``)."""
-        return await self._session().batch(
+        session = self._session()
+        requests = [r if isinstance(r, Request) else Request(*r) for r in requests]
+        self._gate(tuple(r.request_type for r in requests))
+        return await session.batch(
             requests,
             execution_type=execution_type,
             halt_on_failure=halt_on_failure,
             timeout=timeout,
         )
+
+    def _gate(self, request_types: tuple[str, ...]) -> None:
+        if self.may_send is not None and not self.may_send(request_types):
+            raise ObsNotDriving(f"not sent ({', '.join(request_types)}): this controller "
+                                "does not drive OBS now")
 
     async def reidentify(self, event_subscriptions: int, *, timeout: float | None = None) -> None:
         """Change event subscriptions now and for every later reconnect."""

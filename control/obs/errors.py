@@ -55,6 +55,11 @@ class ObsNotConnected(ObsConnectionError):
     """A request was made while no identified session exists (OBS down, reconnecting)."""
 
 
+class ObsNotDriving(ObsConnectionError):
+    """The send gate refused the request: this controller does not drive OBS now (a standby,
+    or a leader whose lease may have ended: docs/redundancy.md#the-fencing-rule)."""
+
+
 class ConnectionLost(ObsConnectionError):
     """The socket closed while the request was in flight; whether OBS applied it is unknown."""
 

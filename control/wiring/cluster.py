@@ -39,6 +39,7 @@ from control.cluster.replica import (
 from control.config import Settings
 from control.journal.records import JournalError
 from control.journal.store import Journal, archive
+from control.web.clusterview import ClusterStatus
 
 log = logging.getLogger("showctl.cluster")
 WRITE_TIMEOUT_S = 10.0  # a bound on one step's etcd write, retries included
@@ -102,19 +103,23 @@ class ReplicatedJournal:
 
     def append_all(self, records: list[dict[str, Any]]) -> float:
         began = time.perf_counter()
+        first = self.outbox.next_seq  # given back if nothing is written: no gap
         items = [*self.backlog, *self.outbox.add(records)]
         try:
             outcome = self._to_etcd(items)
         except ReplicaError as exc:  # no lease: we never led, or lost it
+            self.outbox.next_seq = first
             raise JournalError(f"not written: this controller does not lead ({exc})") from exc
         except EtcdUnavailable as exc:
             if not self.part.node.drives():
+                self.outbox.next_seq = first
                 raise JournalError(f"not written: etcd away and the lease ended ({exc})") \
                     from exc
             log.warning("journal: etcd away, %d record(s) kept for it: %s", len(items), exc)
             self.backlog = items
         else:
             if outcome is Outcome.FENCED:
+                self.outbox.next_seq = first
                 raise JournalError("not written: this controller no longer leads (fenced)")
             self.backlog = []
         self.local.append_all(records)
@@ -133,11 +138,25 @@ class ReplicatedJournal:
 class Mirror:
     """The follower's copy of the replicated journal, in a local journal file."""
 
-    def __init__(self, path: Path, keys: Keys) -> None:
+    def __init__(self, path: Path, keys: Keys,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self.tail = Tail(keys)
         self.journal: Journal | None = None
         self.records = 0
+        self.following = False  # caught up, and etcd's watch stream open
+        self._clock = clock
+        self._complete_at = clock()  # when the mirror was last known complete
+
+    def lag_s(self) -> float:
+        """0 while the mirror follows etcd's watch after a complete read; else how long
+        since it was last known complete (a broken stream, etcd away, starting again)."""
+        self._seen_complete()
+        return 0.0 if self.following else self._clock() - self._complete_at
+
+    def _seen_complete(self) -> None:
+        if self.following:
+            self._complete_at = self._clock()
 
     def apply(self, records: Sequence[Record]) -> None:
         if not records:
@@ -161,6 +180,8 @@ class Mirror:
         while True:
             try:
                 self.apply(await catch_up(client, self.tail))
+                self.following = True
+                self._seen_complete()
                 async for records in follow(client, self.tail):
                     self.apply(records)
             except EtcdUnavailable as exc:
@@ -169,6 +190,9 @@ class Mirror:
                 log.warning("mirror: starting again: %s", exc)
                 self.close()
                 self.tail = Tail(self.tail.keys)
+            finally:
+                self._seen_complete()
+                self.following = False
             await asyncio.sleep(retry_s)
 
     def close(self) -> None:
@@ -177,9 +201,71 @@ class Mirror:
             self.journal = None
 
 
+def cluster_source(part: ClusterPart, mirror: Mirror | None) -> Callable[[], dict[str, Any]]:
+    """What the metrics read of the pair (control/metrics/cluster.py): the mirror's lag
+    while this controller stands by (`mirror`), none once it leads (None)."""
+    def read() -> dict[str, Any]:
+        node = part.node
+        return {"role": node.role.value, "lease_renewals": node.renewals,
+                "etcd_reachable": node.etcd_reachable(),
+                "standby_lag_seconds": mirror.lag_s() if mirror is not None else None}
+    return read
+
+
+class PairView:
+    """The pair as the web layer sees it (control/web/clusterview.py `ClusterView`): this
+    node's role from the election, the peer's name and lag from its `/cluster/status`
+    (`poll_peer`), the hand-over."""
+
+    def __init__(self, part: ClusterPart, peer_url: str, mirror: Mirror | None = None) -> None:
+        self.part = part
+        self.peer_url = peer_url
+        self.mirror = mirror  # while standing by: our own lag
+        self.peer_name: str | None = None
+        self.peer_lag_s: float | None = None
+
+    def status(self) -> ClusterStatus:
+        node = self.part.node
+        leader = node.me if node.drives() else node.leader
+        nodes = {node.me.name: node.me.url}
+        if self.peer_name is not None:
+            nodes[self.peer_name] = self.peer_url
+        if leader is not None and leader.url:
+            nodes.setdefault(leader.name, leader.url)
+        lag = self.mirror.lag_s() if self.mirror is not None else self.peer_lag_s
+        return ClusterStatus(name=node.me.name, role=node.role.value,
+                             leader=leader.name if leader else None,
+                             leader_url=leader.url if leader else None, nodes=nodes,
+                             standby_lag_s=lag, etcd_reachable=node.etcd_reachable())
+
+    def hand_over(self) -> bool:
+        """Planned maintenance: give the lead to the standby (docs/redundancy.md)."""
+        return self.part.node.hand_over()
+
+    def saw_peer(self, answer: dict[str, Any] | None) -> None:
+        if answer is None:
+            self.peer_lag_s = None
+            return
+        name, lag = answer.get("name"), answer.get("standby_lag_s")
+        self.peer_name = name if isinstance(name, str) and name else self.peer_name
+        self.peer_lag_s = float(lag) if isinstance(lag, int | float) else None
+
+    async def poll_peer(self, session: aiohttp.ClientSession, every_s: float = 1.0) -> None:
+        """The peer's status, every second, for ever (its name, and its lag as a standby)."""
+        while True:
+            try:
+                async with session.get(self.peer_url.rstrip("/") + STATUS_PATH,
+                                       timeout=aiohttp.ClientTimeout(total=every_s)) as resp:
+                    self.saw_peer(await resp.json() if resp.status == 200 else None)
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                self.saw_peer(None)
+            await asyncio.sleep(every_s)
+
+
 # --- the peer's promise over HTTP (docs/redundancy.md#the-fencing-rule) -------------------
 
 PROMISE_PATH = "/cluster/promise"
+STATUS_PATH = "/cluster/status"
 PEER_TIMEOUT_S = 0.2
 
 

@@ -12,24 +12,26 @@ from typing import Any
 
 from control.config import Settings
 from control.osc import OscInput
-from control.runner import Change
+from control.runner import Change, JournalWriter
 from control.show import view
 from control.show.commands import Command
 from control.show.diagnostics import Diagnostic, RundownError
 from control.show.readmodel import ReadModel
 from control.web.auth import authorizer
+from control.web.clusterview import ClusterView
 from control.web.hub import StateHub
 from control.web.port import Output
 
 from .guests import Guests
 from .http import http_server, make_app, make_auth
 from .metrics import count, make_metrics
-from .obs import make_obs_link
+from .obs import ObsLink, make_obs_link
 from .osc import start_osc
 from .overlays import make_overlays
 from .rundown import read_rundown_file
 from .show import Opened, make_runner, open_show
 from .stage import make_stage
+from .standby import run_clustered
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +42,22 @@ class LiveShow:
     OBS first (take latency), the consoles last."""
 
     def __init__(self, opened: Opened, settings: Settings,
-                 rundown_path: Path | None = None) -> None:
+                 rundown_path: Path | None = None, *, obs: ObsLink | None = None,
+                 journal: JournalWriter | None = None,
+                 cluster: ClusterView | None = None) -> None:
+        """`obs`, `journal`, `cluster`: a standby pair's leader brings its gated OBS link
+        (connected while it stood by), its journal through etcd and its view of the pair
+        (control/wiring/standby.py)."""
+        self.cluster = cluster  # the web app's `cluster=` (control/web/clusterview.py)
         self.rundown_path = rundown_path  # what POST /api/reload reads again
         self.speed = opened.speed  # > 1: compressed-time rehearsal (read model, alarms)
-        self.obs = make_obs_link(settings)
-        self.runner = make_runner(opened, self.obs.lead(settings, opened.speed))
+        self.obs = obs or make_obs_link(settings)
+        self.runner = make_runner(opened, self.obs.lead(settings, opened.speed), journal)
         self.hub = StateHub()  # the consoles' state websocket
         self.auth = make_auth(settings)
         self.metrics = make_metrics(self.runner, self.obs, self.hub,
                                     screens=lambda: self.stage.hub.screens())
-        self.app = make_app(self, self.auth, self.hub, self.metrics, settings)
+        self.app = make_app(self, self.auth, self.hub, self.metrics, settings, cluster=cluster)
         self.overlays = make_overlays(settings)
         self.overlays.install(self.app, authorizer(self.auth))
         self.stage = make_stage(settings, self.auth, authorizer(self.auth), self.runner.command)
@@ -140,9 +148,17 @@ class LiveShow:
 
 @contextlib.asynccontextmanager
 async def run_show(rundown_path: Path, settings: Settings, *, start: str | None = None,
-                   fresh: bool = False, speed: float = 1.0) -> AsyncIterator[LiveShow]:
+                   fresh: bool = False, speed: float = 1.0,
+                   stop: asyncio.Event | None = None) -> AsyncIterator[LiveShow]:
     """Everything running: OBS link, sync, runner, API. Leaves on exit, in order.
-    `speed` > 1: a compressed-time rehearsal (the show clock N times the wall clock)."""
+    `speed` > 1: a compressed-time rehearsal (the show clock N times the wall clock).
+    With `cluster:` settings, first stands by until this controller leads (StandbyStopped
+    if `stop` is set meanwhile), and sets `stop` when another takes the lead."""
+    if settings.cluster_endpoints:
+        async with run_clustered(rundown_path, settings, LiveShow, start=start, fresh=fresh,
+                                 speed=speed, stop=stop or asyncio.Event()) as show:
+            yield show
+        return
     opened = open_show(rundown_path, settings, start=start, fresh=fresh, speed=speed)
     for note in opened.notes:
         log.warning("%s", note)

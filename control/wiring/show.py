@@ -19,7 +19,7 @@ from control.journal import (
     session_record,
     session_state,
 )
-from control.runner import Runner, ScaledClock, wall_clock_ms
+from control.runner import JournalWriter, Runner, ScaledClock, wall_clock_ms
 from control.show.shift import start_shift
 from control.show.state import ShowState
 
@@ -98,7 +98,10 @@ def show_clock(opened: Opened) -> Callable[[], int]:
             else wall_clock_ms)
 
 
-def make_runner(opened: Opened, lead: Callable[[], int | None]) -> Runner:
-    """The one writer over the opened show; `lead`: how far ahead a take is sent (show ms)."""
-    return Runner(opened.state, opened.journal, lead_source=lead, clock=show_clock(opened),
+def make_runner(opened: Opened, lead: Callable[[], int | None],
+                journal: JournalWriter | None = None) -> Runner:
+    """The one writer over the opened show; `lead`: how far ahead a take is sent (show ms);
+    `journal`: what it journals through (a standby pair's leader: etcd, then the file)."""
+    return Runner(opened.state, journal or opened.journal, lead_source=lead,
+                  clock=show_clock(opened),
                   max_lead_ms=round(MAX_LEAD_MS * opened.speed))

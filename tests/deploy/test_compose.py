@@ -18,8 +18,10 @@ from rundowns import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = ("obs_password", "director_token", "producer_token", "viewer_token",
-           "grafana_admin_password", "srt_passphrase", "turn_secret", "tls_cert", "tls_key")
+           "grafana_admin_password", "srt_passphrase", "turn_secret", "tls_cert", "tls_key",
+           "cluster_secret")
 FILES = {"tls_cert": "tls_cert.pem", "tls_key": "tls_key.pem"}  # the rest: the secret's name
+CLUSTER = {"backup", "etcd1", "etcd2", "etcd3"}  # the `cluster` profile (docs/redundancy.md)
 ENV = {"SHOWCTL_OBS_URL": "ws://broadcast-pc.example:4455",
        "SHOWCTL_MIXER_HOST": "broadcast-pc.example", "SHOWCTL_TURN_HOST": "turn.example.org"}
 
@@ -56,13 +58,13 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert set(config["services"]) == {"controller", "coturn", "prometheus", "alertmanager",
-                                       "grafana"}
+                                       "grafana", *CLUSTER}
     controller = config["services"]["controller"]
     env = controller["environment"]
     assert env["SHOWCTL_OBS_URL"] == ENV["SHOWCTL_OBS_URL"]
     assert {s["source"] for s in controller["secrets"]} == {
         "obs_password", "director_token", "producer_token", "viewer_token", "srt_passphrase",
-        "turn_secret", "tls_cert", "tls_key"}
+        "turn_secret", "tls_cert", "tls_key", "cluster_secret"}
     # the feed to OBS is SRT to the broadcast PC; guests get TURN on the relay's name
     assert env["SHOWCTL_MIXER_TRANSPORT"] == "srt"
     assert env["SHOWCTL_MIXER_HOST"] == ENV["SHOWCTL_MIXER_HOST"]
@@ -73,6 +75,14 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
     script = " ".join(coturn["command"])
     assert "--use-auth-secret" in script and "--realm=turn.example.org" in script
     assert "static-auth-secret=%s" in script and "not-a-real-secret" not in script
+    # one machine unless told: no etcd endpoints, so no election, no etcd (docs/redundancy.md)
+    assert env["SHOWCTL_CLUSTER_ENDPOINTS"] == ""
+    # the backup is the controller's twin for show night (same feed, door, TURN, secrets)
+    backup = config["services"]["backup"]
+    for key in ("SHOWCTL_MIXER_TRANSPORT", "SHOWCTL_MIXER_HOST", "SHOWCTL_ICE_SERVERS",
+                "SHOWCTL_TLS_CERT_FILE", "SHOWCTL_DOOR_PORT"):
+        assert backup["environment"][key] == env[key], key
+    assert {s["source"] for s in backup["secrets"]} == {s["source"] for s in controller["secrets"]}
     assert {s["source"] for s in config["services"]["prometheus"]["secrets"]} == {"viewer_token"}
     for name in SECRETS:
         assert config["secrets"][name]["file"] == str(secrets_dir / FILES.get(name, name))
@@ -100,6 +110,26 @@ def test_it_refuses_to_start_without_obs_address_or_secrets(secrets_dir: Path, m
     result = run_config(env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_the_cluster_profile_is_three_etcd_members_and_the_backup():
+    services = raw()["services"]
+    for name, service in services.items():
+        assert (service.get("profiles") == ["cluster"]) == (name in CLUSTER), name
+    backup, main = services["backup"]["environment"], services["controller"]["environment"]
+    assert backup["SHOWCTL_CLUSTER_NAME"] == "backup" and main["SHOWCTL_CLUSTER_NAME"] == "main"
+    assert backup["SHOWCTL_CLUSTER_PEER_URL"] == main["SHOWCTL_CLUSTER_URL"]
+    assert main["SHOWCTL_CLUSTER_PEER_URL"] == backup["SHOWCTL_CLUSTER_URL"]
+    members = [f"etcd{i}" for i in (1, 2, 3)]
+    for name in members:
+        flags = dict(a.split("=", 1) for a in services[name]["command"] if "=" in a)
+        assert flags["--name"] == name
+        assert flags["--initial-cluster"] == ",".join(f"{m}=http://{m}:2380" for m in members)
+        assert flags["--heartbeat-interval"] == "50" and flags["--election-timeout"] == "500"
+        assert not services[name].get("ports")  # only the controllers talk to etcd
+    assert set(backup["SHOWCTL_CLUSTER_ENDPOINTS"].rsplit(":-", 1)[1].rstrip("}").split(",")) \
+        == {f"http://{m}:2379" for m in members}
+    assert services["backup"]["volumes"] != services["controller"]["volumes"]  # own state
 
 
 def test_every_file_it_mounts_exists():

@@ -86,6 +86,9 @@ class Fakes:
         self.clients = {"director": 1, "viewer": 1}
         self.journal_ok = True
         self.screens = {"presenter": 1, "prompter": 1}
+        self.cluster: dict[str, Any] | None = {"role": "leader", "lease_renewals": 12,
+                                                "etcd_reachable": True,
+                                                "standby_lag_seconds": 0.0}
 
     def sources(self) -> Sources:
         return Sources(show=lambda: show_view(self.state, self.now), obs=lambda: self.obs,
@@ -94,7 +97,7 @@ class Fakes:
                        journal_seconds=lambda: self.journal,
                        websocket_clients=lambda: self.clients,
                        journal_ok=lambda: self.journal_ok,
-                       screens=lambda: self.screens)
+                       screens=lambda: self.screens, cluster=lambda: self.cluster)
 
     def metrics(self) -> Metrics:
         metrics = Metrics(self.sources(), version="9.9.9")
