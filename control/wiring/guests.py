@@ -40,6 +40,8 @@ from control.show.state import ShowState
 
 from .guest_controls import GuestApi
 from .guest_controls import install as install_guest_controls
+from .iso import IsoApi
+from .iso import install as install_iso_api
 from .listeners import public_base_url
 
 
@@ -72,6 +74,7 @@ class Guests:
         self.iso = IsoStore(settings.state_dir / "iso",  # full-quality recordings (ISO)
                             Limits(max_guest_bytes=settings.guest_iso_max_mb * MIB))
         install_iso(app, self.pages, self.iso, self.segment_ids)
+        install_iso_api(app, IsoApi(self.iso, self.roster))  # the console's list, downloads
         self.controls: GuestApi = install_guest_controls(app, GuestApi(
             roster=self.roster, deliver=self.pages.message, secret=self.secret,
             invites=self.invites, revoke=self.pages.revoke,

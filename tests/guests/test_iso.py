@@ -5,6 +5,7 @@ after a restart, and a file that is whole only once every chunk is verified."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -270,3 +271,30 @@ async def test_once_bound_only_the_bound_browser_uploads(client):
     r = await client.post("/guest/ada/iso", json={"key": "key-0001", "segment": "talk"},
                           headers=auth(rejoin=secret))
     assert r.status == 201
+
+
+# --- the as-run report links them --------------------------------------------------------
+
+def test_the_asrun_report_links_complete_recordings(tmp_path: Path):
+    from journal.test_asrun import run
+
+    from control.asrun import COLUMNS, asrun_rows, iso_links, write_csv
+
+    store = IsoStore(tmp_path / "iso")
+    for guest, segment, key, finish in (("bob", "b", "key-0001", True),
+                                        ("ada", "b", "key-0002", True),
+                                        ("ada", "b", "key-0003", True),
+                                        ("ada", "c", "key-0004", False)):
+        up, _ = store.ledger.open(guest, segment, key, now=1.0)
+        store.append(up, b"x", sha(b"x"))
+        if finish:
+            store.complete(up, 1, None, now=2.0)
+    links = iso_links(tmp_path / "iso")
+    assert links == {"b": ["iso/ada/b-1.webm", "iso/ada/b-2.webm", "iso/bob/b-1.webm"]}
+    rows = {r["id"]: r for r in asrun_rows(run(), links)}
+    assert rows["b"]["iso"] == "iso/ada/b-1.webm iso/ada/b-2.webm iso/bob/b-1.webm"
+    assert rows["c"]["iso"] is None and "iso" in COLUMNS  # still uploading: not linked
+    assert all((tmp_path / p).is_file() for p in rows["b"]["iso"].split())
+    out = io.StringIO()
+    write_csv(list(rows.values()), out)
+    assert "iso/bob/b-1.webm" in out.getvalue()

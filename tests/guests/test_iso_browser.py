@@ -4,8 +4,9 @@ closed port, no mixer), is recorded by their own page while on air, and uploads 
 the segment. The page is closed mid-upload (its chunk 2 never gets through), reopened in the
 same browser, and the upload completes from where the server stopped. The file arrives
 whole (every chunk verified; ffmpeg decodes it to the end without an error, sound and
-picture) and its length matches the time on air within a generous bound. Re-runs itself in a
-loopback-only namespace, like test_tab_close."""
+picture) and its length matches the time on air within a generous bound; the director's
+console lists it and downloads it. Re-runs itself in a loopback-only namespace, like
+test_tab_close."""
 
 from __future__ import annotations
 
@@ -119,9 +120,20 @@ async def test_the_recording_arrives_whole_and_resumes(tmp_path: Path):
         await again.goto(link)
         await until(lambda: upload.phase.value == "complete", 60, "the upload completing")
         await page_until(again, "showctlGuest.iso().phase === 'done'", 10, "the page saying so")
+        console = await browser.new_page()  # the director's console lists it, with a download
+        await console.goto(f"http://127.0.0.1:{port}/?token={settings.director_token}")
+        item = '#guests-list li.guest[data-id="ada"] .guest-iso li.iso-complete'
+        await page_until(console, f"!!document.querySelector('{item} a.iso-download')", 20,
+                         "the console listing the recording")
+        listed = await console.evaluate(f"document.querySelector('{item}').textContent")
+        href = await console.evaluate(f"document.querySelector('{item} a').href")
+        downloaded = await console.evaluate(
+            "async (url) => (await (await fetch(url)).arrayBuffer()).byteLength", href)
         await browser.close()
+    assert "talk-1.webm" in listed and "0:0" in listed, listed  # ~6 s on air: 0:05..0:07
     final = state / "iso" / "ada" / "talk-1.webm"
     assert final.stat().st_size == upload.size == sum(n for _, n in upload.chunks)
+    assert downloaded == upload.size
     assert not final.with_name("talk-1.webm.part").exists()
     found = probe(final)
     length = found["ends"]["v"][1] - found["ends"]["v"][0]
