@@ -248,7 +248,9 @@ class IsoStore:
         folder = self.dir(upload.guest)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = folder / f".{upload.name}.json.tmp"
-        tmp.write_text(json.dumps(upload.to_json()), "utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(upload.to_json()))
         os.replace(tmp, folder / f"{upload.name}.json")
 
     def append(self, upload: Upload, data: bytes, sha: str) -> None:
