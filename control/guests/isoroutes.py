@@ -10,7 +10,8 @@ secret (header Showctl-Rejoin): only the guest's own page in the guest's own bro
 their uploads (control.guests.routes.GuestRoutes.admit_bound). Answers are JSON; refusals
 ``{"error": reason}`` with 400 (malformed), 401/403 (the invite), 404 (no such upload or
 segment), 408 (too slow), 409 (out of order, another checksum, incomplete), 413 (too big,
-over the guest's quota). Disk work runs on a thread: the loop never waits on it.
+over the guest's quota), 429 (more chunks at once than one page sends). Disk work runs on
+a thread: the loop never waits on it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CHECKSUM = "Showctl-Sha256"
 MAX_JSON = 4096
 JSON_TIMEOUT_S = 10.0
 CHUNK_TIMEOUT_S = 120.0  # a throttled page on a slow link sends a chunk within this
+MAX_READING = 2  # chunk bodies of one guest read at once (the page sends one at a time)
 Segments = Callable[[], Collection[str]]
 
 
@@ -41,7 +43,7 @@ def _json(status: int, body: dict[str, Any], **headers: str) -> web.Response:
 
 
 def _refuse(e: IsoError) -> web.Response:
-    extra = {"Connection": "close"} if e.status in (408, 413) else {}
+    extra = {"Connection": "close"} if e.status in (408, 413, 429) else {}
     return _json(e.status, {"error": e.reason}, **extra)
 
 
@@ -82,6 +84,7 @@ class IsoRoutes:
         self.segments = segments
         self.clock = clock
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}  # one request per upload
+        self._reading: dict[str, int] = {}  # guest -> chunk bodies being read (memory bound)
 
     def _lock(self, guest: str, name: str) -> asyncio.Lock:
         return self._locks.setdefault((guest, name), asyncio.Lock())
@@ -124,8 +127,7 @@ class IsoRoutes:
             n, sha = int(text), request.headers.get(CHECKSUM, "").strip().lower()
             if not SHA256.fullmatch(sha):
                 raise IsoError(400, f"header {CHECKSUM}: the chunk's SHA-256, 64 hex digits")
-            data = await _body(request, self.store.ledger.limits.max_chunk_bytes,
-                               CHUNK_TIMEOUT_S)
+            data = await self._read_chunk(request, guest)
             if sha256_hex(data) != sha:
                 raise IsoError(400, f"chunk {n}: the bytes do not match {CHECKSUM}: send it "
                                "again")
@@ -138,6 +140,18 @@ class IsoRoutes:
             log.warning("guest %s: ISO chunk not written: %s", guest, e)
             return _json(507, {"error": f"the server could not write the chunk: {e.strerror}"})
         return _json(200, upload.view())
+
+    async def _read_chunk(self, request: web.Request, guest: str) -> bytes:
+        """The chunk's body; at most MAX_READING of one guest's at a time (429 beyond: each
+        is held in memory until written)."""
+        if self._reading.get(guest, 0) >= MAX_READING:
+            raise IsoError(429, "one chunk at a time: wait for the answer to the last one")
+        self._reading[guest] = self._reading.get(guest, 0) + 1
+        try:
+            return await _body(request, self.store.ledger.limits.max_chunk_bytes,
+                               CHUNK_TIMEOUT_S)
+        finally:
+            self._reading[guest] -= 1
 
     async def done(self, request: web.Request) -> web.StreamResponse:
         guest = self.pages.admit_bound(request)

@@ -4,21 +4,24 @@ after a restart, and a file that is whole only once every chunk is verified."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from helpers import until
 
 from control.guests.bindings import BindingStore
 from control.guests.gateway import Gateway, HeldFrames
 from control.guests.invites import make_token
 from control.guests.iso import IsoError, IsoStore, Ledger, Limits, Phase, Step
-from control.guests.isoroutes import CHECKSUM
+from control.guests.isoroutes import CHECKSUM, MAX_READING
 from control.guests.isoroutes import install as install_iso
 from control.guests.routes import REJOIN, install
 
@@ -163,10 +166,10 @@ async def serve(state: Path, limits: Limits | None = None) -> TestClient:
     pages = install(app, gateway, secret=SECRET, roster=lambda: ROSTER,
                     status=lambda g: {"status": "invited", "on_air": False}, store=store)
     iso = IsoStore(state / "iso", limits)
-    install_iso(app, pages, iso, lambda: SEGMENTS)
+    routes = install_iso(app, pages, iso, lambda: SEGMENTS)
     client = TestClient(TestServer(app))
     await client.start_server()
-    client.iso, client.bindings = iso, store.bindings  # type: ignore[attr-defined]
+    client.iso, client.bindings, client.routes = iso, store.bindings, routes  # type: ignore
     return client
 
 
@@ -261,6 +264,29 @@ async def test_the_quota_and_chunk_size_are_enforced(tmp_path: Path):
         assert (tmp_path / "iso" / "ada" / "talk-1.webm.part").stat().st_size == 1000
     finally:
         await client.close()
+
+
+async def test_a_guest_sending_many_chunks_at_once_is_refused(client):
+    r = await client.post("/guest/ada/iso", json={"key": "key-0001", "segment": "talk"},
+                          headers=auth())
+    name = (await r.json())["name"]
+    release = asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:  # a body that arrives when the test says
+        yield b"da"
+        await release.wait()
+        yield b"ta"
+
+    held = [asyncio.create_task(client.put(
+        f"/guest/ada/iso/{name}/chunks/0", data=slow(),
+        headers=auth(**{CHECKSUM: sha(b"data")}))) for _ in range(MAX_READING)]
+    await until(lambda: client.routes._reading.get("ada") == MAX_READING, 5, "bodies reading")
+    r = await put(client, name, 0, b"data")
+    assert r.status == 429, await r.text()
+    assert (await put(client, name, 0, b"data", guest="bob")).status == 404  # bob: unaffected
+    release.set()
+    assert sorted([(await t).status for t in held]) == [200] * MAX_READING  # one, one repeat
+    assert client.iso.ledger.find("ada", name).next == 1
 
 
 async def test_once_bound_only_the_bound_browser_uploads(client):

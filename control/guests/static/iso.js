@@ -46,7 +46,7 @@ export class Iso {
     this.phase = "idle";     // idle | recording | waiting | uploading | done | failed
     this.sent = 0; this.total = 0; this.error = "";
     this.writing = Promise.resolve();
-    this.pumping = false;
+    this.pumping = false; this.again = false;
     this.db.then(() => this.recover()).then(() => this.pump()).catch((e) => this.fail(e));
   }
 
@@ -131,8 +131,8 @@ export class Iso {
 
   // upload every finished recording, oldest first; paused while live, retried on errors
   async pump() {
-    if (this.pumping) return;
-    this.pumping = true;
+    if (this.pumping) { this.again = true; return; }  // once the one under way ends
+    this.pumping = true; this.again = false;
     try {
       for (const rec of await this.recordings()) {
         if (this.live) break;
@@ -144,10 +144,12 @@ export class Iso {
     } finally {
       this.pumping = false;
       this.render();
+      if (this.again) setTimeout(() => this.pump(), 0);
     }
   }
 
   async upload(rec) {
+    if (!rec.count) { await this.forget(rec); return; }  // on air too briefly for a piece
     const json = { "Content-Type": "application/json" };
     const opened = await this.api("POST", "", JSON.stringify({ key: rec.key, segment: rec.segment }), json);
     if (opened.status >= 300) throw new Error(opened.data.error);
