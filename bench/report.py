@@ -1,13 +1,14 @@
 """The benchmark report: every benchmark, each figure next to its baseline, in one document.
 
-Runs bench/take_latency.py, fanout.py, mixer.py and overlays.py (each one after the other,
-each bounded in count and time, loopback only), then writes the figures of every area as
-markdown and JSON and prints the markdown:
+Runs bench/take_latency.py, fanout.py, mixer.py, overlays.py and prompter_scroll.py (one
+after the other, each bounded in count and time, loopback only), then writes the figures of
+every area as markdown and JSON and prints the markdown:
 
     take latency vs a bare obs-websocket client, hard-start error, mixer CPU per frame vs
     ffmpeg, glass-to-glass latency (mixer vs ffmpeg), cue-to-pixel latency (overlay page vs a
     bare websocket page), state fan-out to N consoles (controller vs a bare aiohttp
-    broadcast), event-loop lag (controller vs the same probe in a bare loop)
+    broadcast), event-loop lag (controller vs the same probe in a bare loop), prompter scroll
+    from the operator to another screen (controller vs a bare aiohttp relay)
 
 with medians and spread, ratios, and the machine it ran on (load average at start and end).
 
@@ -59,6 +60,8 @@ BENCHES: tuple[Bench, ...] = (
     Bench("fanout", {"clients": 200, "takes": 50}, {"clients": 20, "takes": 10}, 300),
     Bench("mixer", {"seconds": 20.0}, {"seconds": 6.0}, 240),
     Bench("overlays", {"runs": 50, "frames": 300}, {"runs": 10, "frames": 120}, 300),
+    Bench("prompter_scroll", {"positions": 600, "screens": 1},
+          {"positions": 100, "screens": 1}, 180),
 )
 NAMES = tuple(b.name for b in BENCHES)
 
@@ -210,15 +213,26 @@ def _fanout(r: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _prompter(r: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _figure("Hosts' screens", "prompter scroll: operator -> another prompter screen", "ms",
+                "prompter_scroll", r.get("showctl"), r.get("bare_aiohttp_relay"),
+                "bare aiohttp websocket relay", note=f"{r.get('positions')} positions, "
+                f"{r.get('screens')} screen(s), delivered {_num(r.get('delivered'))}"),
+    ]
+
+
 EXTRACTORS: dict[str, Extractor] = {"take_latency": _take, "mixer": _mixer,
-                                    "overlays": _overlays, "fanout": _fanout}
+                                    "overlays": _overlays, "fanout": _fanout,
+                                    "prompter_scroll": _prompter}
 
 
 def _goals(results: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
     def res(name: str) -> dict[str, Any]:
         return results.get(name, {}).get("result") or {}
 
-    take, fan = res("take_latency"), res("fanout")
+    take, fan, scroll = res("take_latency"), res("fanout"), res("prompter_scroll")
+    scroll_p99 = _get(scroll, "showctl", "p99_ms")
     hard = take.get("hard_start_abs_p95_ms")
     lag_max = _get(fan, "loop_lag", "controller_during_fanout", "max_ms")
     fan_p99 = _get(fan, "controller_take_to_last_client", "p99_ms")
@@ -226,6 +240,8 @@ def _goals(results: dict[str, dict[str, Any]]) -> dict[str, bool | None]:
         "hard start within one frame (|error| p95)": None if hard is None else hard <= FRAME_MS,
         "fan-out p99 <= 50 ms": None if fan_p99 is None else fan_p99 <= 50,
         "no event-loop stall over 50 ms": None if lag_max is None else lag_max <= 50,
+        "prompter scroll p99 within one frame": (None if scroll_p99 is None
+                                                 else scroll_p99 <= FRAME_MS),
     }
     for name, ok in (res("mixer").get("goals") or {}).items():
         goals[f"mixer: {name.replace('_', ' ')}"] = ok

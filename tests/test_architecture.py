@@ -28,7 +28,7 @@ FORBIDDEN_IN_CORE = {"asyncio", "aiohttp", "websockets", "socket", "time", "os",
 # them. Every other package is an adapter: from control it sees only the core, itself and
 # the shared plumbing.
 WIRING = {"wiring", "drill"}
-SHARED = {"fanout", "pagelib", "networks"}
+SHARED = {"fanout", "pagelib", "networks", "bodies"}
 
 
 def module_name(path: Path) -> str:

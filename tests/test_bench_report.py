@@ -63,6 +63,8 @@ STUB: dict[str, dict[str, Any]] = {
                  "countdown_agreement": {"clock_estimate_difference_ms": 0.2,
                                          "different_second_shown": 0,
                                          "same_moment_comparisons": 100}},
+    "prompter_scroll": {"positions": 100, "screens": 1, "showctl": stats(1.0, 100),
+                        "bare_aiohttp_relay": stats(0.5, 100), "delivered": 1.0},
 }
 
 
@@ -80,10 +82,10 @@ def test_every_area_has_a_figure_next_to_its_baseline_and_a_ratio() -> None:
     assert composed["machine"] == MACHINE
     figures = {f["figure"]: f for f in composed["figures"]}
     assert {f["area"] for f in figures.values()} == {"Takes", "Mixer", "Graphics", "Consoles",
-                                                     "Event loop"}
+                                                     "Event loop", "Hosts' screens"}
     names = " / ".join(figures)
     for what in ("take latency", "hard-start error", "CPU per output frame", "glass-to-glass",
-                 "cue-to-pixel", "state fan-out", "loop lag"):
+                 "cue-to-pixel", "state fan-out", "loop lag", "prompter scroll"):
         assert what in names
     for f in figures.values():
         assert f["showctl"] and "median" in f["showctl"]
@@ -96,6 +98,10 @@ def test_every_area_has_a_figure_next_to_its_baseline_and_a_ratio() -> None:
     assert figures["CPU per output frame"]["showctl"] == {"median": 19.0}
     assert all(composed["goals"].values())
     assert composed["benchmarks"]["fanout"]["result"] is STUB["fanout"]
+    slow = {**STUB["prompter_scroll"], "showctl": stats(20.0, 100)}  # p99 40 ms: over a frame
+    goals = report.compose(entries(prompter_scroll={"status": "ok", "result": slow}), MACHINE,
+                           setting="quick")["goals"]
+    assert goals["prompter scroll p99 within one frame"] is False
 
 
 def test_the_markdown_has_the_table_goals_machine_and_runs() -> None:
@@ -106,7 +112,7 @@ def test_the_markdown_has_the_table_goals_machine_and_runs() -> None:
         assert f"\n{heading}\n" in md
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     table = [r for r in rows if r.split("|")[1].strip() in
-             {"Takes", "Mixer", "Graphics", "Consoles", "Event loop"}]
+             {"Takes", "Mixer", "Graphics", "Consoles", "Event loop", "Hosts' screens"}]
     assert len(table) == len(composed["figures"])
     assert all(r.count("|") == 6 for r in table)  # 5 columns, none broken by a value
     assert "| Consoles | state fan-out: take -> last of 20 clients (ms) | **20.00** (p95 30.00, " \
@@ -238,7 +244,7 @@ async def test_the_probe_keeps_each_wake_ups_overshoot() -> None:
 async def test_the_debug_endpoint_wants_a_token_and_runs_a_window() -> None:
     app = web.Application()
     probe = LoopLagProbe()
-    install_debug(app, probe, token_ok=lambda token: token == "good")
+    install_debug(app, probe, token_ok=lambda token, _request: token == "good")
     async with TestClient(TestServer(app)) as client:
         assert (await client.get("/debug/looplag")).status == 401
         bad = await client.post("/debug/looplag", headers={"Authorization": "Bearer bad"})

@@ -27,21 +27,27 @@ def test_validate_the_shipped_rundowns():
 
 def test_validate_reports_every_error_as_file_line_col(tmp_path: Path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(SAMPLE.read_text("utf-8")
-                   .replace("    scene: Studio Wide\n    transition: cut\n",
-                            "    scen: Studio Wide\n    transition: cut\n", 1)
-                   .replace("duration: 8m\n", "duration: 8\n", 1)
-                   .replace("guests: [gou-lijun]", "guests: [gou-li-jun]"), "utf-8")
+    text = (SAMPLE.read_text("utf-8")
+            .replace("    scene: Studio Wide\n    transition: cut\n",
+                     "    scen: Studio Wide\n    transition: cut\n", 1)
+            .replace("duration: 8m\n", "duration: 8\n", 1)
+            .replace("guests: [gou-lijun]", "guests: [gou-li-jun]"))
+    bad.write_text(text, "utf-8")
+
+    def at(needle: str) -> int:  # where the broken key is, however the sample grows
+        return text[:text.index(needle)].count("\n") + 1
+
     out = showctl("validate", str(bad))
     assert out.returncode == 1
     lines = [line for line in out.stderr.splitlines() if ": error: " in line]
     assert lines == [
-        f"{bad}:37:5: error: segment 'opening': missing 'scene'",
-        f"{bad}:41:5: error: segment 'opening': unknown key 'scen' (did you mean 'scene'?)",
-        f"{bad}:58:15: error: segment 'partners' duration: cannot read duration '8': "
-        "write e.g. 90s, 1m30s, 500ms, 1h or 00:01:30",
-        f"{bad}:117:14: error: segment 'midnight-sky': guest 'gou-li-jun' is not in guests "
-        "(did you mean 'gou-lijun'?)",
+        f"{bad}:{at('- id: opening')}:5: error: segment 'opening': missing 'scene'",
+        f"{bad}:{at('scen: Studio Wide')}:5: error: segment 'opening': unknown key 'scen' "
+        "(did you mean 'scene'?)",
+        f"{bad}:{at('duration: 8' + chr(10))}:15: error: segment 'partners' duration: "
+        "cannot read duration '8': write e.g. 90s, 1m30s, 500ms, 1h or 00:01:30",
+        f"{bad}:{at('guests: [gou-li-jun]')}:14: error: segment 'midnight-sky': guest "
+        "'gou-li-jun' is not in guests (did you mean 'gou-lijun'?)",
     ]
 
 

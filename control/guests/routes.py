@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from control import pagelib
+from control.bodies import BodyError, read_body
 from control.guests.bindings import BindingStore, Decision, Verdict
 from control.guests.gateway import Gateway, GatewayError
 from control.guests.invites import InviteError, check_token
@@ -233,7 +234,9 @@ class GuestRoutes:
         if decision.verdict is not Verdict.ADMIT:
             return _text(409, IN_USE, **{CLAIM: decision.claim or ""})
         try:
-            offer = (await request.read()).decode("utf-8")
+            offer = (await read_body(request)).decode("utf-8")
+        except BodyError as e:  # too slow, too big, cut off (control/bodies.py)
+            return _text(e.status, e.reason, **e.headers)
         except UnicodeDecodeError:
             return _text(400, "the SDP offer is not UTF-8 text")
         try:

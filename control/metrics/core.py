@@ -61,6 +61,7 @@ class Sources:
       and the Runner keep; new ones go into histograms (``SampleFeed``).
     - ``websocket_clients``: connected state-websocket clients, by role ({role: count}).
     - ``journal_ok``: False while journal writes fail (the records wait in memory).
+    - ``screens``: the hosts' screens connected, by page ({"presenter": n, "prompter": n}).
     """
 
     show: Callable[[], Mapping[str, Any] | None] | None = None
@@ -71,6 +72,7 @@ class Sources:
     journal_seconds: Callable[[], Sequence[float]] | None = None
     websocket_clients: Callable[[], Mapping[str, int]] | None = None
     journal_ok: Callable[[], bool] | None = None
+    screens: Callable[[], Mapping[str, int]] | None = None
 
 
 class SampleFeed:
@@ -135,10 +137,12 @@ class _Controller:
     """The controller itself: websocket clients, its journal, build info."""
 
     def __init__(self, clients: Callable[[], Mapping[str, int]] | None, version: str,
-                 journal_ok: Callable[[], bool] | None = None) -> None:
+                 journal_ok: Callable[[], bool] | None = None,
+                 screens: Callable[[], Mapping[str, int]] | None = None) -> None:
         self._clients = clients
         self._version = version
         self._journal_ok = journal_ok
+        self._screens = screens
 
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("showctl_build_info", "The running showctl: always 1; the "
@@ -152,6 +156,14 @@ class _Controller:
             for role, count in sorted(self._clients().items()):
                 clients.add_metric([role], count)
             yield clients
+        if self._screens is not None:
+            screens = GaugeMetricFamily("showctl_stage_screens", "The hosts' screens "
+                                        "connected (presenter, prompter): a screen on the "
+                                        "studio floor that went dark shows here first.",
+                                        labels=["screen"])
+            for screen, count in sorted(self._screens().items()):
+                screens.add_metric([screen], count)
+            yield screens
         if self._journal_ok is not None:
             yield GaugeMetricFamily("showctl_journal_ok", "1 while the journal is written; 0 "
                                     "when writes fail (disk full, I/O error): the show goes "
@@ -215,7 +227,8 @@ class Metrics:
             ("guests", self._guest_collector),
             ("takes", self._takes),
             ("controller", _Controller(sources.websocket_clients,
-                                       version or package_version(), sources.journal_ok)),
+                                       version or package_version(), sources.journal_ok,
+                                       sources.screens)),
         ]
         for name, collector in guarded:
             self.registry.register(_Guarded(name, collector, self._errors))  # type: ignore[arg-type]

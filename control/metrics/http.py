@@ -29,17 +29,22 @@ def bearer(request: web.Request) -> str | None:
     return token
 
 
+TokenCheck = Callable[[str, web.Request], bool]
+
+
 def install(app: web.Application, metrics: Metrics, *,
-            token_ok: Callable[[str], bool], public: bool = False) -> None:
+            token_ok: TokenCheck, public: bool = False) -> None:
     """Add the two routes and run the loop-lag probe while the app runs.
 
-    ``token_ok(token)`` says whether a bearer token is valid (any role will do: metrics are
-    read-only); with ``public`` a scrape needs none (only on a trusted network).
+    ``token_ok(token, request)`` says whether a bearer token is valid (any role will do:
+    metrics are read-only); it may raise an aiohttp HTTP error (429 for an address that
+    tried too many wrong tokens: the wiring's throttle). With ``public`` a scrape needs
+    none (only on a trusted network).
     """
 
     def allowed(request: web.Request) -> bool:
         token = bearer(request)
-        return public or (token is not None and token_ok(token))
+        return public or (token is not None and token_ok(token, request))
 
     async def scrape(request: web.Request) -> web.Response:
         if not allowed(request):

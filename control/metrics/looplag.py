@@ -89,12 +89,13 @@ class LoopLagProbe:
 
 
 def install_debug(app: web.Application, probe: LoopLagProbe, *,
-                  token_ok: Callable[[str], bool]) -> None:
-    """Add ``/debug/looplag`` (POST start, GET read, DELETE stop) for ``probe``."""
+                  token_ok: Callable[[str, web.Request], bool]) -> None:
+    """Add ``/debug/looplag`` (POST start, GET read, DELETE stop) for ``probe``.
+    ``token_ok(token, request)`` as for ``/metrics`` (control/metrics/http.py)."""
 
     def denied(request: web.Request) -> web.Response | None:
         token = bearer(request)
-        if token is not None and token_ok(token):
+        if token is not None and token_ok(token, request):
             return None
         return web.json_response({"error": "a token is required: Authorization: Bearer TOKEN"},
                                  status=401, headers={"WWW-Authenticate": CHALLENGE})

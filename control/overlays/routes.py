@@ -35,6 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import pagelib
+from ..bodies import MAX_BODY, BodyError, read_body
 from .board import BUSES, PROGRAM, Bus, OverlayError
 from .hub import OverlayHub, dumps
 from .keys import key_matches
@@ -47,7 +48,6 @@ API_ROLE = "producer"  # the director and producers
 STATE_PATH = "/api/overlays"
 VERB_PATH = "/api/overlays/{template}/{verb}"
 VERBS = ("play", "update", "next", "stop", "preview")
-MAX_BODY = 64 * 1024
 ASSET_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,63})\.(js|schema\.json)$")
 PAGE_HEADERS = {
     # data is inserted as text by the templates; this is the second lock: no inline script,
@@ -198,22 +198,10 @@ def _not_json(name: str) -> Any:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise _Bad(413, "too_large", f"the body is over {MAX_BODY} bytes")
-    # read(n) returns what has arrived so far, not n bytes: read to the end (or past the
-    # limit), or a body that comes in several packets would be parsed cut short
-    chunks: list[bytes] = []
-    size = 0
     try:
-        while chunk := await request.content.read(MAX_BODY + 1 - size):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise _Bad(413, "too_large", f"the body is over {MAX_BODY} bytes")
-    except web.RequestPayloadError as exc:  # a broken Content-Encoding or chunked framing
-        raise _Bad(400, "bad_body", f"the request body cannot be read: "
-                   f"{getattr(exc.__cause__, 'message', None) or exc}") from None
-    raw = b"".join(chunks)
+        raw = await read_body(request, MAX_BODY)
+    except BodyError as e:  # too slow, too big, cut off (control/bodies.py)
+        raise _Bad(e.status, e.code, e.reason) from None
     if not raw.strip():
         return {}
     try:

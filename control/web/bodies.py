@@ -6,26 +6,18 @@ so a person at the console, or whoever writes an OSC bridge, can fix it without 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import math
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
+from control import bodies
 from control.show.commands import json_type
 
 from .errors import ApiError
 
-log = logging.getLogger(__name__)
-
-MAX_BODY = 64 * 1024  # commands are tiny; anything bigger is a mistake or an attack
-# seconds a whole body may take to arrive: a client trickling it (slow loris) holds a
-# handler and its buffers; the wiring sets it from http.max_body_time
-BODY_TIMEOUT: web.AppKey[float] = web.AppKey("body_timeout", float)
-DEFAULT_BODY_TIMEOUT_S = 10.0
+MAX_BODY = bodies.MAX_BODY  # the app's client_max_size too
 
 
 def _no_constant(name: str) -> Any:
@@ -55,26 +47,11 @@ async def read_json(request: web.Request) -> Any:
 
 
 async def read_body(request: web.BaseRequest) -> bytes:
-    """The whole body within the app's BODY_TIMEOUT. Too slow is a 408, too big a 413; a
-    client that hangs up mid-body or breaks the framing is a 400 logged in one quiet line
-    (nobody is left to read the answer, and it is no fault of the server's)."""
-    timeout = request.config_dict.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT_S)
+    """The whole body (control/bodies.py: size and time limits), or an ApiError."""
     try:
-        async with asyncio.timeout(timeout):
-            return await request.read()
-    except TimeoutError:
-        log.info("%s %s from %s: the body took over %g s; refused", request.method,
-                 request.path, request.remote, timeout)
-        raise ApiError(408, "body_timeout", f"the request body did not arrive within "
-                       f"{timeout:g} s", {"Connection": "close"}) from None
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, "too_large", f"the request body is over {MAX_BODY} bytes") from None
-    except (web.RequestPayloadError, ConnectionError, HttpProcessingError) as e:
-        # a broken Content-Encoding or chunked framing, or the client gone mid-body
-        why = getattr(e.__cause__, "message", None) or getattr(e, "message", None) or e
-        log.info("%s %s from %s: the body cannot be read: %s", request.method, request.path,
-                 request.remote, why)
-        raise ApiError(400, "bad_body", f"the request body cannot be read: {why}") from None
+        return await bodies.read_body(request)
+    except bodies.BodyError as e:
+        raise ApiError(e.status, e.code, e.reason, e.headers or None) from None
 
 
 def _encodes(value: Any) -> bool:

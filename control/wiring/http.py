@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from control.bodies import BODY_TIMEOUT
 from control.config import Settings
 from control.metrics import Metrics
 from control.metrics import install as install_metrics
@@ -18,7 +19,7 @@ from control.overlays import api_routes as overlay_api_routes
 from control.web.accesslog import AccessLogger
 from control.web.app import create_app
 from control.web.auth import Auth
-from control.web.bodies import BODY_TIMEOUT
+from control.web.errors import ApiError
 from control.web.hosts import AllowedHosts
 from control.web.hub import StateHub
 from control.web.port import ShowPort
@@ -57,8 +58,12 @@ def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
                                                  settings.http_host]))
     app[BODY_TIMEOUT] = settings.max_body_seconds
 
-    def token_ok(token: str) -> bool:  # metrics are read only: any role
-        return auth.role_of(token) is not None
+    def token_ok(token: str, request: web.Request) -> bool:
+        """Any role (metrics are read only), throttled per address like every token."""
+        try:
+            return auth.check_token(token, request) is not None
+        except ApiError as e:  # the address is blocked: 429, its token never looked at
+            raise web.HTTPTooManyRequests(text=f"{e.reason}\n", headers=e.headers) from None
 
     install_metrics(app, metrics, token_ok=token_ok, public=settings.metrics_public)
     install_looplag(app, LoopLagProbe(), token_ok=token_ok)

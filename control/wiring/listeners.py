@@ -18,13 +18,13 @@ from aiohttp import web
 from yarl import URL
 
 from control import pagelib
+from control.bodies import BODY_TIMEOUT, MAX_BODY
 from control.config import Settings
 from control.guests.isoroutes import ROUTE_NAMES as ISO_ROUTES
 from control.networks import parse_networks
 from control.overlays import base_url
 from control.overlays.urls import WILDCARD_HOSTS
 from control.web import forwarded, serverheader
-from control.web.bodies import BODY_TIMEOUT, MAX_BODY
 from control.web.door import door_app
 from control.web.hosts import AllowedHosts
 from control.web.tls import Certificates, TlsFiles

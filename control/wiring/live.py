@@ -47,7 +47,8 @@ class LiveShow:
         self.runner = make_runner(opened, self.obs.lead(settings, opened.speed))
         self.hub = StateHub()  # the consoles' state websocket
         self.auth = make_auth(settings)
-        self.metrics = make_metrics(self.runner, self.obs, self.hub)
+        self.metrics = make_metrics(self.runner, self.obs, self.hub,
+                                    screens=lambda: self.stage.hub.screens())
         self.app = make_app(self, self.auth, self.hub, self.metrics, settings)
         self.overlays = make_overlays(settings)
         self.overlays.install(self.app, authorizer(self.auth))

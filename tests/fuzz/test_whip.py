@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 from fuzz.strategies import texts
-from fuzz.support import GUEST, Live, assert_clean_error, fuzz
+from fuzz.support import BODY_TIMEOUT_S, GUEST, Live, assert_clean_error, fuzz
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -167,3 +168,22 @@ def test_garbage_and_oversized_offers(live: Live, offer: str) -> None:
         whip(live, body)
 
     run()
+
+
+def test_a_slow_offer_is_cut_with_a_408(live: Live) -> None:
+    """An offer trickled in (slow loris) holds the WHIP handler no longer than the body
+    timeout (control/bodies.py, shared with the API), and is answered in WHIP's plain text."""
+    headers = {"Content-Type": "application/sdp"}
+    if REJOIN.get(id(live)):
+        headers["Showctl-Rejoin"] = REJOIN[id(live)]
+    head = (f"POST /whip/{GUEST} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n"
+            f"Connection: close\r\nAuthorization: Bearer {live.guest_token()}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "Content-Length: 4000\r\n\r\nv=0\r\n").encode()
+    before = live.snapshot()
+    started = time.monotonic()
+    resp = live.send(head, timeout=BODY_TIMEOUT_S + 10)  # and the rest never comes
+    assert resp.status == 408, (resp.status, resp.body[:200])
+    assert_clean_error(resp, json_body=False)
+    assert time.monotonic() - started < BODY_TIMEOUT_S + 5
+    assert live.snapshot() == before

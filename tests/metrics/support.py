@@ -84,6 +84,7 @@ class Fakes:
         self.journal: list[float] = [0.0012]
         self.clients = {"director": 1, "viewer": 1}
         self.journal_ok = True
+        self.screens = {"presenter": 1, "prompter": 1}
 
     def sources(self) -> Sources:
         return Sources(show=lambda: show_view(self.state, self.now), obs=lambda: self.obs,
@@ -91,7 +92,8 @@ class Fakes:
                        take_latencies=lambda: self.latencies,
                        journal_seconds=lambda: self.journal,
                        websocket_clients=lambda: self.clients,
-                       journal_ok=lambda: self.journal_ok)
+                       journal_ok=lambda: self.journal_ok,
+                       screens=lambda: self.screens)
 
     def metrics(self) -> Metrics:
         metrics = Metrics(self.sources(), version="9.9.9")

@@ -33,6 +33,7 @@ SPEC_NAMES = {  # the names the issue asks for, all of which the controller must
     "showctl_guest_received_bytes_total", "showctl_mix_fps", "showctl_mix_frame_seconds_bucket",
     "showctl_audio_peak_dbfs", "showctl_event_loop_lag_seconds_bucket",
     "showctl_websocket_clients", "showctl_journal_write_seconds_bucket", "showctl_build_info",
+    "showctl_stage_screens",
 }
 
 
@@ -235,11 +236,14 @@ def test_a_failing_source_costs_only_its_own_metrics():
         raise RuntimeError("boom")
 
     metrics = Metrics(Sources(show=broken, obs=lambda: {"connected": True},
-                              websocket_clients=lambda: {"director": 1, "viewer": 3}))
+                              websocket_clients=lambda: {"director": 1, "viewer": 3},
+                              screens=lambda: {"presenter": 2, "prompter": 0}))
     text = metrics.render()
     assert value(text, "showctl_obs_up") == 1
     assert value(text, "showctl_websocket_clients", role="viewer") == 3
     assert value(text, "showctl_websocket_clients", role="director") == 1
+    assert value(text, "showctl_stage_screens", screen="presenter") == 2
+    assert value(text, "showctl_stage_screens", screen="prompter") == 0
     assert value(text, "showctl_metrics_collect_errors_total", collector="show") == 1
     assert "showctl_show_on_air" not in series_names(text)
 

@@ -16,7 +16,7 @@ TOKENS = {"viewer-token", "director-token"}
 
 async def serve(public: bool) -> TestClient:
     app = web.Application()
-    install(app, Fakes().metrics(), token_ok=lambda t: t in TOKENS, public=public)
+    install(app, Fakes().metrics(), token_ok=lambda t, _request: t in TOKENS, public=public)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return client

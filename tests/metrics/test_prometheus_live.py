@@ -238,9 +238,11 @@ def test_the_alert_rules_evaluate_on_real_data(prometheus: Prometheus):
 def test_a_real_scrape_passes_promtool_and_needs_the_token(controller: Controller):
     wait_for(lambda: value(controller.request("GET", "/metrics")[1], "showctl_obs_up") == 1,
              20, "OBS connected")
+    # OBS's figures come with the first stats poll after the connection, not with it
+    wait_for(lambda: (value(controller.request("GET", "/metrics")[1],
+                            "showctl_obs_memory_bytes") or 0) > 0, 20, "OBS's stats")
     status, text = controller.request("GET", "/metrics")
     assert status == 200
-    assert value(text, "showctl_obs_memory_bytes") > 0
     result = subprocess.run([tool("promtool"), "check", "metrics"], input=text,
                             capture_output=True, timeout=30)
     assert result.returncode == 0, (result.stdout + result.stderr).decode()

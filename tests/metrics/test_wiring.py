@@ -68,3 +68,30 @@ async def test_metrics_from_the_wired_controller(tmp_path: Path):
                 lambda t: value(t, "showctl_websocket_clients", role="viewer") == 1), 10)
         assert value(text, "showctl_event_loop_lag_seconds_count") is not None
         assert ctl.runner.state.on_air == "talk"
+
+
+async def test_wrong_metrics_tokens_back_off_like_every_token(tmp_path: Path):
+    """/metrics and /debug/looplag check tokens through the same per-address throttle as the
+    API: guessing the viewer token on the scrape port gains nothing either."""
+    rundown = tmp_path / "show.yaml"
+    rundown.write_text(RUNDOWN, "utf-8")
+    port = free_port()
+    settings = Settings(obs_url=f"ws://127.0.0.1:{free_port()}", http_port=port,
+                        director_token=DIRECTOR, viewer_token=VIEWER,
+                        state_dir=tmp_path / "state", login_failures_per_address=3)
+    base = f"http://127.0.0.1:{port}"
+    async with run_show(rundown, settings, start="now", fresh=True), \
+            aiohttp.ClientSession() as http:
+        statuses = []
+        for n in range(5):
+            async with http.get(f"{base}/metrics",
+                                headers={"Authorization": f"Bearer wrong-guess-{n:020d}"}) as r:
+                statuses.append(r.status)
+        assert statuses[:3] == [401, 401, 401] and statuses[-1] == 429, statuses
+        async with http.get(f"{base}/metrics", headers={"Authorization": f"Bearer {VIEWER}"}) as r:
+            assert r.status == 429 and int(r.headers["Retry-After"]) >= 1  # not even looked at
+        async with http.get(f"{base}/debug/looplag",
+                            headers={"Authorization": f"Bearer {VIEWER}"}) as r:
+            assert r.status == 429
+        async with http.get(f"{base}/healthz") as r:
+            assert r.status == 200  # the health check needs no token and is never throttled

@@ -5,7 +5,7 @@ prompter's script on a take."""
 from __future__ import annotations
 
 import pytest
-from rundowns import load
+from rundowns import REHEARSAL, SAMPLE, load
 
 from control.show import commands as C
 from control.show.engine import Refused, apply
@@ -179,3 +179,17 @@ def test_tally() -> None:
     assert presenter_view(state, t0, DEFAULTS)["tally"] == "rehearsal"
     state = apply(state, C.SetMode("live"), t0).state
     assert presenter_view(state, t0, DEFAULTS)["tally"] == "on-air"
+
+
+@pytest.mark.parametrize("path", [SAMPLE, REHEARSAL], ids=lambda p: p.name)
+def test_the_shipped_rundowns_give_the_prompter_the_opening_in_both_languages(path) -> None:
+    """`make run` and the demo show the prompter working: the opening has a script."""
+    r = load(path.read_text("utf-8")).rundown
+    state = initial_state(r, armed=False)
+    before = presenter_view(state, r.show.start_ms - 60_000, DEFAULTS)["script"]
+    assert before is not None and before["id"] == r.segments[0].id and not before["on_air"]
+    state = apply(state, C.Take(), r.show.start_ms).state
+    script = presenter_view(state, r.show.start_ms, DEFAULTS)["script"]
+    assert script is not None and script["on_air"]
+    assert script["en"] and "welcome" in script["en"].lower()
+    assert script["zh"] and "晚上好" in script["zh"]

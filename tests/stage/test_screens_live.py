@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import urllib.request
 
 from helpers import wait_for
 from playwright.sync_api import Browser, Page, expect
@@ -64,7 +65,19 @@ def test_the_presenter_numbers_are_the_read_models(controller: Controller,
     expect(page.locator("#hard-label")).to_have_text("To Countdown")
     words = flex_advice(after, after["hard_starts"][0])["text"]
     assert page.locator("#flex").inner_text().startswith(words)
+    # the engineers see the screen connected (a dark screen on the floor shows as 0)
+    wait_for(lambda: screens(controller).get("presenter", 0) >= 1, 15, "the screens metric")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def screens(ctl: Controller) -> dict[str, float]:
+    """`showctl_stage_screens` by screen, from the controller's /metrics."""
+    req = urllib.request.Request(ctl.url + "/metrics",
+                                 headers={"Authorization": f"Bearer {ctl.token}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        text = resp.read().decode()
+    found = re.findall(r'^showctl_stage_screens\{screen="(\w+)"\} (\S+)$', text, re.M)
+    return {screen: float(n) for screen, n in found}
 
 
 def test_the_clock_turns_amber_then_red_then_counts_over_time(controller: Controller,

@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from web.support import DIRECTOR, TOKENS, VIEWER, FakeShow, bearer, call, make_app
 
+from control.bodies import BODY_TIMEOUT
 from control.web.auth import Auth
-from control.web.bodies import BODY_TIMEOUT
 from control.web.sessions import COOKIE, Sessions
 from control.web.throttle import Throttle
 
