@@ -25,6 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
+from control.bodies import BodyError, read_body
+
 from .iso import SHA256, IsoError, IsoStore, Step, sha256_hex
 from .routes import NO_STORE, GuestRoutes
 
@@ -32,7 +34,6 @@ log = logging.getLogger(__name__)
 
 CHECKSUM = "Showctl-Sha256"
 MAX_JSON = 4096
-JSON_TIMEOUT_S = 10.0
 CHUNK_TIMEOUT_S = 120.0  # a throttled page on a slow link sends a chunk within this
 MAX_READING = 2  # chunk bodies of one guest read at once (the page sends one at a time)
 Segments = Callable[[], Collection[str]]
@@ -48,7 +49,9 @@ def _refuse(e: IsoError) -> web.Response:
 
 
 async def _body(request: web.Request, limit: int, timeout: float) -> bytes:
-    """At most ``limit`` bytes within ``timeout``: IsoError 413 / 408 / 400 otherwise."""
+    """A chunk: at most ``limit`` bytes within ``timeout``: IsoError 413 / 408 / 400
+    otherwise. Not control.bodies.read_body: a chunk is megabytes from a guest's uplink and
+    gets longer than the app's limit for small bodies (http.max_body_time)."""
     if request.content_length is not None and request.content_length > limit:
         raise IsoError(413, f"the body is over {limit} bytes")
     buf = bytearray()
@@ -66,7 +69,10 @@ async def _body(request: web.Request, limit: int, timeout: float) -> bytes:
 
 
 async def _object(request: web.Request) -> dict[str, Any]:
-    raw = await _body(request, MAX_JSON, JSON_TIMEOUT_S)
+    try:
+        raw = await read_body(request, MAX_JSON)
+    except BodyError as e:
+        raise IsoError(e.status, e.reason) from None
     try:
         data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
     except (UnicodeDecodeError, ValueError, RecursionError):
