@@ -1,7 +1,7 @@
 """The guest's full-quality recording (ISO) end to end in Chromium (fake camera and
 microphone): the guest joins, goes on air in the running show (controller in-process, OBS a
 closed port, no mixer), is recorded by their own page while on air, and uploads it after
-the segment. The page is closed mid-upload (its chunk 2 never gets through), reopened in the
+the segment (no upload request before the take that ends it). The page is closed mid-upload (its chunk 2 never gets through), reopened in the
 same browser, and the upload completes from where the server stopped. The file arrives
 whole (every chunk verified; ffprobe decodes every frame without an error, sound and
 picture) and its length matches the time on air within a generous bound; the director's
@@ -88,8 +88,10 @@ async def test_the_recording_arrives_whole_and_resumes(tmp_path: Path):
         browser = await launch_chromium(pw, media=True)
         context = await browser.new_context()  # one browser: its IndexedDB, its rejoin secret
         blocked: list[str] = []
+        sent: list[float] = []  # when the page made each upload request
 
         async def hold_chunk_2(route: Any) -> None:  # the upload stops there: close the page
+            sent.append(time.monotonic())
             if "/chunks/" in route.request.url and int(route.request.url.rsplit("/", 1)[1]) >= 2:
                 blocked.append(route.request.url)
                 await route.abort()
@@ -106,11 +108,13 @@ async def test_the_recording_arrives_whole_and_resumes(tmp_path: Path):
         await page_until(page, "showctlGuest.iso().recording", 15, "the page recording")
         on = time.monotonic()
         await until(lambda: time.monotonic() - on >= ON_AIR_S, ON_AIR_S + 1, "time on air")
+        off = time.monotonic()
         await ctl.command(Take(segment_id="outro"))
         await page_until(page, "!showctlGuest.state().onAir", 15, "the page off air")
         on_air_s = time.monotonic() - on
         assert await page.evaluate("showctlGuest.iso().recording") is False
         await until(lambda: blocked, 30, "the upload reaching chunk 2")
+        assert sent and min(sent) > off, "an upload request while the guest was on air"
         upload = ctl.guests.iso.ledger.find("ada", "talk-1")
         assert upload.next == 2 and upload.phase.value == "uploading"
         await page.close()  # mid-upload
