@@ -50,7 +50,7 @@ EXPOSE 8080
 
 # /healthz is open and says only "ok": the controller's HTTP server answers
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('SHOWCTL_HTTP_PORT', '8080') + '/healthz', timeout=2)"]
+    CMD ["python", "-c", "import os, ssl, urllib.request; tls = bool(os.environ.get('SHOWCTL_TLS_CERT_FILE')); urllib.request.urlopen(('https' if tls else 'http') + '://127.0.0.1:' + os.environ.get('SHOWCTL_HTTP_PORT', '8080') + '/healthz', timeout=2, context=ssl._create_unverified_context() if tls else None)"]
 
 # `showctl run` without the terminal UI; the rundown is the last argument (Compose passes
 # the one to run: a file of the image's rundown/ or a mounted one).

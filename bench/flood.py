@@ -28,7 +28,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import load_average, machine, ratio, summary, write_result  # noqa: E402
+from control.drill.hostile import RETRY_PAUSE_S, attack_process  # noqa: E402
 from control.obs.launcher import free_port  # noqa: E402
 from control.overlays import read_key  # noqa: E402
 
@@ -49,11 +49,9 @@ DIRECTOR, VIEWER = "flood-director-token-0123456", "flood-viewer-token-012345678
 TAKE_PAUSE_S = 0.6       # past the controller's 500 ms between takes
 HEALTH_EVERY_S = 0.1
 STARTUP_S = 90.0
-# a refused attacker (429: its address broke a limit) tries again after this: each try is a
-# whole HTTP request, so a shorter pause turns the socket flood into a request flood, which
-# no websocket limit answers (that is a proxy's job); --retry-pause 0.05 measures it anyway
-RETRY_PAUSE_S = 1.0
-STALL_S = 1.0            # an attacker's socket that takes nothing this long is dropped
+# a refused attacker (429: its address broke a limit) tries again after RETRY_PAUSE_S: each
+# try is a whole HTTP request, so a shorter pause turns the socket flood into a request flood,
+# which no websocket limit answers (that is a proxy's job); --retry-pause 0.05 measures it
 MAX_RUN_S = 60.0         # per phase: a stalled controller ends the phase, not the bench
 
 
@@ -65,73 +63,7 @@ def rundown_text(segments: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- the attackers (a process of their own) ------------------------------------------------
-
-def _frame(text: str) -> bytes:
-    """A masked client text frame (mask key 0: the payload as it is)."""
-    payload = text.encode()
-    assert len(payload) < 126
-    return bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
-
-
-def _handshake(path: str, port: int) -> bytes:
-    return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n").encode()
-
-
-async def _attacker(port: int, path: str, message: str, until: float,
-                    counts: dict[str, int], retry_pause: float) -> None:
-    """One socket that sends `message` without reading, reconnecting whenever it is cut."""
-    burst = _frame(message) * 64
-    while time.monotonic() < until:
-        writer = None
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            sock = writer.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            writer.write(_handshake(path, port))
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            if b" 101 " not in head.split(b"\r\n", 1)[0]:
-                counts["refused"] += 1
-                await asyncio.sleep(retry_pause)
-                continue
-            counts["connected"] += 1
-            writer.transport.pause_reading()  # never read again
-            while time.monotonic() < until:
-                writer.write(burst)
-                counts["sent"] += 64
-                # a server that cut us leaves the socket unwritable (its window closed, its
-                # FIN unread): a persistent attacker gives up on it after a second and
-                # comes back on a new one
-                await asyncio.wait_for(writer.drain(), STALL_S)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            counts["cut"] += 1
-        except TimeoutError:
-            counts["stalled"] += 1
-        finally:
-            if writer is not None:
-                writer.transport.abort()
-
-
-async def _attack(port: int, sockets: int, key: str, seconds: float,
-                  retry_pause: float) -> dict[str, int]:
-    counts = {"connected": 0, "refused": 0, "cut": 0, "stalled": 0, "sent": 0}
-    until = time.monotonic() + seconds
-    overlay = f"/overlays/ws?key={key}"
-    viewer = f"/api/ws?delta=1&token={VIEWER}"
-    await asyncio.gather(
-        *(_attacker(port, overlay, '{"type":"resync"}', until, counts, retry_pause)
-          for _ in range(sockets)),
-        *(_attacker(port, viewer, '{"type":"ping","t0":1}', until, counts, retry_pause)
-          for _ in range(sockets)))
-    return counts
-
-
-def attack_process(port: int, sockets: int, key: str, seconds: float, retry_pause: float,
-                   out: Any) -> None:
-    out.send(asyncio.run(_attack(port, sockets, key, seconds, retry_pause)))
-    out.close()
+# the attackers: control/drill/hostile.py (the drill's flood fault runs the same ones)
 
 
 # -- the measuring side ------------------------------------------------------------------------
@@ -227,7 +159,8 @@ async def measure(base: str, pid: int, port: int, takes: int, sockets: int,
         receiver, sender = multiprocessing.Pipe(duplex=False)
         attackers = multiprocessing.Process(
             target=attack_process, args=(port, sockets, read_key(DIRECTOR, None, VIEWER),
-                                         attack_seconds, retry_pause, sender), daemon=True)
+                                         VIEWER, attack_seconds, retry_pause, sender),
+            daemon=True)
         attackers.start()
         await asyncio.sleep(1.0)  # the flood is on before the first take
         attacked = await phase(http, base, pid, takes)

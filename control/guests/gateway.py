@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from control.guests.avframes import AudioConverter, video_from_av
+from control.guests.health import clean_report
 from control.guests.iceservers import IceServer, TurnRest, minted
 from control.guests.linkstats import LinkMeter
 from control.guests.liveness import Liveness
@@ -172,6 +173,8 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.phases: dict[str, str] = {}  # guest -> one of PHASES (absent: invited)
         self.link: dict[str, dict[str, Any]] = {}  # guest -> the page's own getStats()
+        # guest -> [frames received, skipped: a newer one came before the mixer took it]
+        self.video_frames: dict[str, list[int]] = {}
         self._lock = asyncio.Lock()
         self.on_change: Callable[[], None] | None = None
         """Called (on the event loop) when a session begins, connects or ends."""
@@ -348,12 +351,16 @@ class Gateway:
         from aiortc.mediastreams import MediaStreamError
 
         holder = self.sink.frames(guest)
+        counts = self.video_frames[guest] = [0, 0]  # this session's: received, skipped
         try:
             while True:
                 frame = await track.recv()
+                counts[0] += 1
                 queue = getattr(track, "_queue", None)
                 while queue is not None and queue.qsize() > 0:  # newest only, never a backlog
                     frame = await track.recv()
+                    counts[0] += 1
+                    counts[1] += 1
                 holder = self.sink.frames(guest)
                 if self._media(guest):
                     holder.put(video_from_av(frame, time.monotonic()))
@@ -381,19 +388,9 @@ class Gateway:
         return phase
 
     def report(self, guest: str, stats: dict[str, Any]) -> None:
-        """The guest page's own getStats() (RTT, jitter, packetsLost), numbers only."""
-        clean = {k: v for k, v in stats.items()
-                 if k in LINK_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
-                 and abs(v) < 1e12}  # finite: no NaN, Infinity or 10**400 in the read model
-        if isinstance(stats.get("candidateType"), str):
-            clean["candidateType"] = stats["candidateType"][:16]
-        if isinstance(stats.get("qualityLimitationReason"), str):
-            clean["qualityLimitationReason"] = stats["qualityLimitationReason"][:16]
-        self.link[guest] = {**clean, "at": round(time.time(), 3)}
-
-
-LINK_KEYS = ("rtt_ms", "jitter_ms", "packetsLost", "loss_pct", "framesPerSecond",
-             "bitrate_kbps")
+        """The guest page's own getStats() and battery (control.guests.health.clean_report:
+        known keys in range only); ReportError when it is not a report."""
+        self.link[guest] = {**clean_report(stats), "at": round(time.time(), 3)}
 
 
 def guest_statuses(roster: Sequence[dict[str, Any]], gateway: Gateway, on_air: Iterable[str],

@@ -35,6 +35,7 @@ from control import pagelib
 from control.bodies import BodyError, read_body
 from control.guests.bindings import BindingStore, Decision, Verdict
 from control.guests.gateway import Gateway, GatewayError
+from control.guests.health import ReportError
 from control.guests.invites import InviteError, check_token
 from control.guests.ratelimit import JoinLimiter
 
@@ -57,6 +58,8 @@ ZH = {"revoked": "此邀请链接已被撤销：请向制片人索取新链接�
       "guest list": "此嘉宾不在今晚的嘉宾名单中。"}
 ZH_ANY = "此邀请链接无效：请向制片人索取新链接。"
 DENIED = "the director did not let this browser in: this invite link is in use elsewhere"
+DEVICE_KINDS = ("camera", "microphone")  # what the director may ask a guest to switch
+DEVICE_OUTCOMES = ("accepted", "declined", "failed")
 WS_IN_USE = "this invite link is in use in another browser: join to ask the director"
 
 
@@ -91,19 +94,38 @@ class GuestRoutes:
         self.sockets: set[web.WebSocketResponse] = set()
         self.pages: dict[str, set[web.WebSocketResponse]] = {}  # guest -> their open pages
         self.page_secret: dict[web.WebSocketResponse, str | None] = {}
+        self.device_answers: dict[str, dict[str, Any]] = {}  # guest -> their last answer
 
     async def message(self, guest: str, text: str) -> int:
         """Show ``text`` on the guest's open pages ({"type": "message", "text"}) of the
         browser the link is bound to; how many."""
+        return await self.send(guest, {"type": "message", "text": text})
+
+    async def send(self, guest: str, payload: dict[str, Any]) -> int:
+        """``payload`` to the guest's open pages of the browser the link is bound to (never
+        another guest's); how many."""
         sent = 0
         bindings = self.store.bindings
         for ws in list(self.pages.get(guest, ())):
             if bindings.bound(guest) and not bindings.holds(guest, self.page_secret.get(ws)):
                 continue  # a page opened before the link was bound, in another browser
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_json({"type": "message", "text": text})
+                await ws.send_json(payload)
                 sent += 1
         return sent
+
+    def device_answer(self, guest: str, answer: Mapping[str, Any]) -> None:
+        """The guest's answer to the director's request to switch a device (logged, kept as
+        ``device_answers[guest]``); anything else is dropped."""
+        kind, outcome = answer.get("kind"), answer.get("outcome")
+        if kind not in DEVICE_KINDS or outcome not in DEVICE_OUTCOMES:
+            return
+        detail = answer.get("detail")
+        detail = detail[:120] if isinstance(detail, str) else ""
+        self.device_answers[guest] = {"kind": kind, "outcome": outcome, "detail": detail,
+                                      "at": self.clock()}
+        log.info("guest %s %s switching %s%s", guest, outcome, kind,
+                 f" ({detail!r})" if detail else "")
 
     def _admit(self, request: web.Request) -> tuple[str, int] | web.Response:
         """(guest, the token's generation), or the refusal (401, 403, 404)."""
@@ -291,8 +313,14 @@ class GuestRoutes:
                     continue
                 with contextlib.suppress(ValueError, RecursionError):  # not JSON, too deep
                     data = json.loads(msg.data)
-                    if isinstance(data, dict) and isinstance(data.get("stats"), dict):
-                        self.gateway.report(guest, data["stats"])
+                    if isinstance(data, dict) and isinstance(data.get("device"), dict):
+                        self.device_answer(guest, data["device"])
+                    elif isinstance(data, dict) and "stats" in data:
+                        try:
+                            self.gateway.report(guest, data["stats"])
+                        except ReportError as e:  # said back to the page; the socket stays
+                            with contextlib.suppress(ConnectionError):
+                                await ws.send_json({"type": "error", "error": str(e)})
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):

@@ -53,7 +53,8 @@ class Sources:
       ``stats`` in base units, ``reconnects``...), optionally with ``connection_attempts``.
     - ``guests``: one mapping per roster guest that has a session: ``id``, ``connected``,
       ``rtt_seconds``, ``jitter_seconds``, ``loss_ratio``, ``received_bytes`` (cumulative),
-      ``audio_peak_dbfs``; a guest who leaves is simply not in the list any more.
+      ``audio_peak_dbfs``, ``health`` (0..100, control.guests.health); a guest who leaves
+      is simply not in the list any more.
     - ``mix``: the program mixer: ``fps``, ``audio_peak_dbfs``, ``feed_restarts`` ({reason:
       count}: OBS's program feed source restarted, control.obs.mediafeed). Compose times go
       into ``showctl_mix_frame_seconds`` through ``observe_mix_frame``.

@@ -21,6 +21,9 @@ GUEST_GAUGES = (
      "media."),
     ("showctl_guest_loss_ratio", "loss_ratio", "Fraction of the guest's packets lost "
      "recently, 0 to 1."),
+    ("showctl_guest_health", "health", "The guest's health figure, 0 (lost) to 100 "
+     "(good): the worst of loss, RTT, jitter, dropped frames, the browser's quality limit "
+     "and battery (docs/guests.md#guest-health); under 45 is poor."),
 )
 
 

@@ -171,6 +171,10 @@ class LinkView(TypedDict, total=False):
     bitrate_kbps: float
     candidateType: str
     qualityLimitationReason: str
+    frames_dropped_pct: float
+    framesSent: float
+    battery_pct: float
+    power: str  # battery | charging (only where the browser tells: Chromium)
     at: str | None
     at_ms: int
 
@@ -197,6 +201,16 @@ class InviteView(TypedDict):
     claim: ClaimView | None
 
 
+class HealthView(TypedDict):
+    """A guest's health figure (control.guests.health): the console's signal meter."""
+
+    score: int  # 0..100
+    grade: str  # good | fair | poor | lost
+    bars: int  # 0..4
+    cause: str | None  # loss | rtt | jitter | frames | late | cpu | bandwidth | battery | silent
+    value: float | None  # the cause's figure: %, ms, battery %, seconds silent
+
+
 class GuestView(TypedDict):
     id: str
     name: str
@@ -208,6 +222,7 @@ class GuestView(TypedDict):
     level: LevelView
     av_offset_ms: int
     invite: InviteView
+    health: HealthView | None
 
 
 class Alarm(TypedDict):

@@ -10,6 +10,7 @@ each other (tests/test_architecture.py).
     POST /api/guests/{id}/revoke     every link of the guest stops       director
     POST /api/guests/{id}/release    unbind the link from its browser     director
     POST /api/guests/{id}/claim      {"claim", "allow": bool}            director
+    POST /api/guests/{id}/switch-device {"kind": camera|microphone}     director  -> guest page
     GET  /api/guests/{id}/thumbnail.jpg                                  viewer+   -> JPEG
 
 Invites (control.guests.bindings): only the director mints, revokes, releases, and answers
@@ -36,6 +37,7 @@ from control.config import Settings
 from control.guests.avsync import MAX_OFFSET_MS
 from control.guests.bindings import BindingStore
 from control.guests.invites import invite_link, make_token
+from control.guests.routes import DEVICE_KINDS
 from control.guests.thumbnails import Pictures, Thumbnails
 from control.show.localtime import iso
 from control.show.readmodel import InviteView
@@ -55,6 +57,7 @@ INVITE_PATH = "/api/guests/{id}/invite"
 REVOKE_PATH = "/api/guests/{id}/revoke"
 RELEASE_PATH = "/api/guests/{id}/release"
 CLAIM_PATH = "/api/guests/{id}/claim"
+SWITCH_PATH = "/api/guests/{id}/switch-device"
 AV_OFFSET_PATH = "/api/guests/{id}/av-offset"
 THUMBNAIL_PATH = "/api/guests/{id}/thumbnail.jpg"
 THUMBNAIL_ROLE = "viewer"  # whoever sees the console sees who is connected
@@ -64,6 +67,7 @@ MAX_MESSAGE = 500
 Roster = Callable[[], Mapping[str, Mapping[str, Any]]]  # guest id -> {name, name_zh, role}
 Deliver = Callable[[str, str], Awaitable[int]]           # (guest, text) -> pages reached
 Revoke = Callable[[str], Awaitable[int]]                 # guest -> the new generation
+Send = Callable[[str, dict[str, Any]], Awaitable[int]]   # (guest, payload) -> pages reached
 
 
 def api_routes(role: str = API_ROLE) -> tuple[tuple[str, str, str], ...]:
@@ -71,6 +75,7 @@ def api_routes(role: str = API_ROLE) -> tuple[tuple[str, str, str], ...]:
     return (("POST", LEVEL_PATH, role), ("POST", MESSAGE_PATH, role),
             ("POST", INVITE_PATH, INVITE_ROLE), ("POST", REVOKE_PATH, INVITE_ROLE),
             ("POST", RELEASE_PATH, INVITE_ROLE), ("POST", CLAIM_PATH, INVITE_ROLE),
+            ("POST", SWITCH_PATH, INVITE_ROLE),
             ("POST", AV_OFFSET_PATH, role), ("GET", THUMBNAIL_PATH, THUMBNAIL_ROLE))
 
 
@@ -99,9 +104,11 @@ class GuestApi:
                  pictures: Pictures | None = None, av_offsets: Mapping[str, int] | None = None,
                  clock: Callable[[], float] = time.time,
                  link_base: Callable[[web.Request], str] | None = None,
-                 invites: BindingStore | None = None, revoke: Revoke | None = None) -> None:
+                 invites: BindingStore | None = None, revoke: Revoke | None = None,
+                 send: Send | None = None) -> None:
         self.roster = roster
         self.deliver = deliver
+        self.send = send  # structured messages to the guest's page (the switch request)
         self.secret = secret
         self.invites = invites or BindingStore()  # the guest routes' store (shared)
         self.revoker = revoke  # the guest routes' revoke: also closes pages and the join
@@ -234,6 +241,20 @@ class GuestApi:
         self.on_change()
         return json_ok({"ok": True, "allowed": allow})
 
+    async def switch_device(self, request: web.Request) -> web.Response:
+        """Ask the guest's page to offer another camera or microphone; the guest decides."""
+        guest = self._guest(request)
+        body = fields(await read_json(request), "kind")
+        kind = body.get("kind")
+        if kind not in DEVICE_KINDS:
+            raise bad_field("kind", f"is one of {', '.join(DEVICE_KINDS)}")
+        if self.send is None:
+            raise ApiError(409, "no_pages", "guest pages are not served by this controller")
+        delivered = await self.send(guest, {"type": "switch-device", "kind": kind})
+        log.info("guest %s: asked to switch %s (%d page%s) by %s", guest, kind, delivered,
+                 "" if delivered == 1 else "s", who(request))
+        return json_ok({"ok": True, "delivered": delivered})
+
     def invite_view(self, guest: str, tz: ZoneInfo) -> InviteView:
         """The read model's `guests[*].invite`: generation, bound, the pending claim."""
         bindings = self.invites.bindings
@@ -259,6 +280,7 @@ def install(app: web.Application, api: GuestApi) -> GuestApi:
     app.router.add_route("POST", REVOKE_PATH, api.revoke, name="guest_revoke")
     app.router.add_route("POST", RELEASE_PATH, api.release, name="guest_release")
     app.router.add_route("POST", CLAIM_PATH, api.claim, name="guest_claim")
+    app.router.add_route("POST", SWITCH_PATH, api.switch_device, name="guest_switch_device")
     app.router.add_route("POST", AV_OFFSET_PATH, api.set_av_offset, name="guest_av_offset")
     app.router.add_route("GET", THUMBNAIL_PATH, api.thumbnail, name="guest_thumbnail")
     return api
@@ -340,6 +362,17 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         {"type": "object", "properties": {"ok": {"type": "boolean"},
                                           "allowed": {"type": "boolean"}}},
         conflict=True),
+    SWITCH_PATH: _post(
+        "Guests: ask the guest to switch camera or microphone",
+        "The guest's page (its websocket: `{\"type\": \"switch-device\", \"kind\"}`) "
+        "shows a prompt listing its devices; if the guest accepts, the new device replaces "
+        "the old on the same connection (no rejoin). `delivered`: how many open pages got "
+        "the request (0: the page is not open). The guest's answer is logged. Director "
+        "only; logged with who.",
+        {"type": "object", "additionalProperties": False, "required": ["kind"],
+         "properties": {"kind": {"type": "string", "enum": list(DEVICE_KINDS)}}},
+        {"type": "object", "properties": {"ok": {"type": "boolean"},
+                                          "delivered": {"type": "integer", "minimum": 0}}}),
     AV_OFFSET_PATH: _post(
         "Guests: A/V offset (lip sync)",
         "Delays the guest's sound (positive ms) or picture (negative ms) so they match in "

@@ -5,6 +5,7 @@ the console's guest controls (/api/guests/*), statuses and link stats in the rea
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
@@ -17,6 +18,15 @@ from control.guests.bindings import BindingStore
 from control.guests.feed import Transport
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
 from control.guests.gateway import parse_hosts as parse_ice_hosts
+from control.guests.health import (
+    Cause,
+    FrameWindow,
+    Grade,
+    Health,
+    assess,
+    frame_window,
+    signals,
+)
 from control.guests.iceservers import TurnRest, parse_ice_servers
 from control.guests.invites import SECRET_ENV, load_secret
 from control.guests.iso import MIB, IsoStore, Limits
@@ -35,7 +45,7 @@ from control.show.desired import Desired
 from control.show.engine import next_segment
 from control.show.localtime import iso, zone
 from control.show.model import Guest, Rundown
-from control.show.readmodel import GuestView, LevelView, LinkView
+from control.show.readmodel import GuestView, HealthView, LevelView, LinkView
 from control.show.state import ShowState
 
 from .guest_controls import GuestApi
@@ -60,6 +70,7 @@ class Guests:
         sink = self.mixer or HeldFrames()  # without a mixer: frames held for thumbnails
         self.gateway = make_gateway(settings, sink)
         self.gateway.on_change = self.changed
+        self.frames: dict[str, FrameWindow] = {}  # guest -> the receive side's skipped share
         self.secret = load_secret(settings.state_dir, {SECRET_ENV: settings.guest_secret or ""})
         # SRT: OBS's listener opens the stream when the mixer connects, so it starts on a
         # flowing stream without a restart (docs/guests.md)
@@ -77,7 +88,7 @@ class Guests:
         install_iso_api(app, IsoApi(self.iso, self.roster))  # the console's list, downloads
         self.controls: GuestApi = install_guest_controls(app, GuestApi(
             roster=self.roster, deliver=self.pages.message, secret=self.secret,
-            invites=self.invites, revoke=self.pages.revoke,
+            invites=self.invites, revoke=self.pages.revoke, send=self.pages.send,
             ttl_s=settings.guest_invite_ttl_ms / 1000, mixer=lambda: self.mixer,
             on_change=publish, pictures=sink.picture,
             av_offsets=dict(settings.guest_av_offsets),
@@ -120,7 +131,31 @@ class Guests:
                  "status": g["status"], "on_air": g["on_air"], "link": _link(g["link"], tz),
                  "level": cast(LevelView, self.controls.level(g["id"])),
                  "av_offset_ms": self.controls.av_offset(g["id"]),
-                 "invite": self.controls.invite_view(g["id"], tz)} for g in statuses]
+                 "invite": self.controls.invite_view(g["id"], tz),
+                 "health": self.health_view(g["id"], g["status"])} for g in statuses]
+
+    def health_view(self, guest: str, status: str) -> HealthView | None:
+        """The guest's health figure while they have a session (None: never joined)."""
+        if status in ("invited", "connecting"):
+            return None
+        health = self.health(guest)
+        return cast(HealthView, health.view()) if health is not None else None
+
+    def health(self, guest: str) -> Health | None:
+        """From the page's report, its age and the server's own loss (control.guests.health)."""
+        if guest not in self.gateway.sessions:
+            return None
+        if self.gateway.phase(guest) == "disconnected":
+            return Health(0, Grade.LOST, Cause.SILENT)
+        link = self.gateway.link.get(guest)
+        at = link.get("at") if link else None
+        age = max(0.0, time.time() - at) if isinstance(at, int | float) else None
+        loss = self.gateway.meter.metrics(guest)["loss_ratio"]
+        counts = self.gateway.video_frames.get(guest)
+        if counts is not None:
+            self.frames[guest] = frame_window(self.frames.get(guest), *counts)
+        late = self.frames[guest].late_pct if guest in self.frames else None
+        return assess(signals(link, loss, age, late))
 
     def status(self, guest: str) -> dict[str, Any]:
         """What the guest's own page shows of them."""
@@ -132,7 +167,7 @@ class Guests:
         return {"status": "invited", "on_air": False, "segment": None}
 
     def link_metrics(self) -> list[dict[str, Any]]:
-        """Per connected guest, for Prometheus: bytes, loss, RTT, jitter, audio peak."""
+        """Per connected guest, for Prometheus: bytes, loss, RTT, jitter, audio peak, health."""
         peaks = ({g["id"]: g["audio_peak_dbfs"] for g in self.mixer.stats()["guests"]}
                  if self.mixer is not None and self.mixing is not None and self.mixing.running
                  else {})
@@ -145,7 +180,8 @@ class Guests:
                         "rtt_seconds": rtt / 1000 if isinstance(rtt, int | float) else None,
                         "jitter_seconds": (jitter / 1000 if isinstance(jitter, int | float)
                                            else None),
-                        "audio_peak_dbfs": peaks.get(gid)})
+                        "audio_peak_dbfs": peaks.get(gid),
+                        "health": getattr(self.health(gid), "score", None)})
         return out
 
     def mix_metrics(self) -> dict[str, Any] | None:

@@ -18,8 +18,10 @@ from rundowns import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = ("obs_password", "director_token", "producer_token", "viewer_token",
-           "grafana_admin_password")
-ENV = {"SHOWCTL_OBS_URL": "ws://broadcast-pc.example:4455"}
+           "grafana_admin_password", "srt_passphrase", "turn_secret", "tls_cert", "tls_key")
+FILES = {"tls_cert": "tls_cert.pem", "tls_key": "tls_key.pem"}  # the rest: the secret's name
+ENV = {"SHOWCTL_OBS_URL": "ws://broadcast-pc.example:4455",
+       "SHOWCTL_MIXER_HOST": "broadcast-pc.example", "SHOWCTL_TURN_HOST": "turn.example.org"}
 
 
 def compose_cli() -> list[str] | None:
@@ -31,7 +33,7 @@ def compose_cli() -> list[str] | None:
 @pytest.fixture
 def secrets_dir(tmp_path: Path) -> Path:
     for name in SECRETS:
-        (tmp_path / name).write_text("not-a-real-secret\n", "utf-8")
+        (tmp_path / FILES.get(name, name)).write_text("not-a-real-secret\n", "utf-8")
     return tmp_path
 
 
@@ -53,14 +55,27 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
     result = run_config({**ENV, "SHOWCTL_SECRETS": str(secrets_dir)})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
-    assert set(config["services"]) == {"controller", "prometheus", "alertmanager", "grafana"}
+    assert set(config["services"]) == {"controller", "coturn", "prometheus", "alertmanager",
+                                       "grafana"}
     controller = config["services"]["controller"]
-    assert controller["environment"]["SHOWCTL_OBS_URL"] == ENV["SHOWCTL_OBS_URL"]
+    env = controller["environment"]
+    assert env["SHOWCTL_OBS_URL"] == ENV["SHOWCTL_OBS_URL"]
     assert {s["source"] for s in controller["secrets"]} == {
-        "obs_password", "director_token", "producer_token", "viewer_token"}
+        "obs_password", "director_token", "producer_token", "viewer_token", "srt_passphrase",
+        "turn_secret", "tls_cert", "tls_key"}
+    # the feed to OBS is SRT to the broadcast PC; guests get TURN on the relay's name
+    assert env["SHOWCTL_MIXER_TRANSPORT"] == "srt"
+    assert env["SHOWCTL_MIXER_HOST"] == ENV["SHOWCTL_MIXER_HOST"]
+    assert env["SHOWCTL_ICE_SERVERS"] == ("turn:turn.example.org:3478?transport=udp,"
+                                          "turn:turn.example.org:3478?transport=tcp")
+    coturn = config["services"]["coturn"]
+    assert {s["source"] for s in coturn["secrets"]} == {"turn_secret"}
+    script = " ".join(coturn["command"])
+    assert "--use-auth-secret" in script and "--realm=turn.example.org" in script
+    assert "static-auth-secret=%s" in script and "not-a-real-secret" not in script
     assert {s["source"] for s in config["services"]["prometheus"]["secrets"]} == {"viewer_token"}
     for name in SECRETS:
-        assert config["secrets"][name]["file"] == str(secrets_dir / name)
+        assert config["secrets"][name]["file"] == str(secrets_dir / FILES.get(name, name))
     for service in config["services"].values():  # published on loopback unless told otherwise
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), port
@@ -77,7 +92,8 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
     assert "controller" in controller["environment"]["SHOWCTL_ALLOWED_HOSTS"].split(",")
 
 
-@pytest.mark.parametrize("missing", ["SHOWCTL_OBS_URL", "SHOWCTL_SECRETS"])
+@pytest.mark.parametrize("missing", ["SHOWCTL_OBS_URL", "SHOWCTL_SECRETS", "SHOWCTL_MIXER_HOST",
+                                     "SHOWCTL_TURN_HOST"])
 def test_it_refuses_to_start_without_obs_address_or_secrets(secrets_dir: Path, missing: str):
     env = {**ENV, "SHOWCTL_SECRETS": str(secrets_dir)}
     del env[missing]

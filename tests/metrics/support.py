@@ -64,7 +64,8 @@ OBS_UP: dict[str, Any] = {
 }
 GUESTS: list[dict[str, Any]] = [
     {"id": "zhu", "connected": True, "rtt_seconds": 0.08, "jitter_seconds": 0.004,
-     "loss_ratio": 0.001, "received_bytes": 1_000_000, "audio_peak_dbfs": -14.0},
+     "loss_ratio": 0.001, "received_bytes": 1_000_000, "audio_peak_dbfs": -14.0,
+     "health": 97},
     {"id": "song", "connected": False},
 ]
 MIX: dict[str, Any] = {"fps": 30.0, "audio_peak_dbfs": -9.5, "feed_link": "sending",

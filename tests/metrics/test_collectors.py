@@ -29,7 +29,7 @@ SPEC_NAMES = {  # the names the issue asks for, all of which the controller must
     "showctl_obs_stream_frames_total", "showctl_obs_stream_congestion_ratio",
     "showctl_obs_stream_sent_bytes_total", "showctl_obs_record_active",
     "showctl_obs_reconnects_total", "showctl_guest_connected", "showctl_guest_rtt_seconds",
-    "showctl_guest_jitter_seconds", "showctl_guest_loss_ratio",
+    "showctl_guest_jitter_seconds", "showctl_guest_loss_ratio", "showctl_guest_health",
     "showctl_guest_received_bytes_total", "showctl_mix_fps", "showctl_mix_frame_seconds_bucket",
     "showctl_audio_peak_dbfs", "showctl_event_loop_lag_seconds_bucket",
     "showctl_websocket_clients", "showctl_journal_write_seconds_bucket", "showctl_build_info",
@@ -160,6 +160,7 @@ def test_guest_series_go_away_when_a_guest_leaves_and_labels_are_roster_ids():
     assert value(text, "showctl_guest_connected", guest="zhu") == 1
     assert value(text, "showctl_guest_connected", guest="song") == 0
     assert value(text, "showctl_guest_rtt_seconds", guest="zhu") == 0.08
+    assert value(text, "showctl_guest_health", guest="zhu") == 97
     assert value(text, "showctl_guest_received_bytes_total", guest="zhu") == 1_000_000
     assert value(text, "showctl_audio_peak_dbfs", source="zhu") == -14
     assert value(text, "showctl_audio_peak_dbfs", source="mix") == -9.5

@@ -11,7 +11,8 @@
 
 import { initI18n, lang, onLangChange, setLang, t } from "/lib/i18n.js";
 import { Socket, wsUrl } from "/lib/socket.js";
-import { Iso } from "/guest-assets/iso.js";
+import { healthFigures, onPageMessage, state as healthState } from "./health.js";
+import { Iso } from "./iso.js";
 
 const STATUSES = ["invited", "connecting", "green-room", "ready", "on-air", "disconnected"];
 const boot = JSON.parse(document.getElementById("boot").textContent);
@@ -54,15 +55,16 @@ async function devices() {
   }
 }
 
-let meterCtx = null;
-function meter(s) {
+let meterCtx = null, meterRun = 0;
+function meter(s) {  // again after a microphone switch (health.js): the old loop stops
+  const run = ++meterRun;
   try {
     meterCtx = meterCtx || new AudioContext();
     const an = meterCtx.createAnalyser(); an.fftSize = 512;
     meterCtx.createMediaStreamSource(s).connect(an);
     const buf = new Float32Array(an.fftSize);
     const tick = () => {
-      if (stream !== s) return;
+      if (stream !== s || run !== meterRun) return;
       an.getFloatTimeDomainData(buf);
       let peak = 0; for (const v of buf) peak = Math.max(peak, Math.abs(v));
       $("level").style.width = Math.min(100, peak * 100).toFixed(0) + "%";
@@ -214,6 +216,7 @@ async function report() {
       if (local && local.candidateType) out.candidateType = local.candidateType;
     }
   });
+  Object.assign(out, await healthFigures(stats));  // dropped frames, battery (health.js)
   socket.send({ stats: out });
 }
 setInterval(report, 2000);
@@ -238,6 +241,8 @@ const iso = new Iso({ guest: boot.guest, line: $("iso"),
 const socket = new Socket({
   url: () => wsUrl(`/guest/${encodeURIComponent(boot.guest)}/ws`, { t: token, r: rejoin }),
   onMessage: (message) => {
+    if (onPageMessage(message, { pc: () => pc, stream: () => stream, send: (m) => socket.send(m),
+      switched: () => meter(stream) })) return;
     if (message.type === "message") {
       showMessage(String(message.text));
       return;
@@ -280,5 +285,6 @@ window.showctlGuest = {
   state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject,
     notice: $("notice").textContent, ended, claim }),
   pc: () => pc,
+  health: () => healthState,
   iso: () => iso.state(),
 };

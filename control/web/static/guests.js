@@ -1,8 +1,10 @@
 // The guests panel: every roster guest with status, a live thumbnail while connected, link
-// quality, and (producer+) volume, mute, A/V offset, a message to the guest's page; the
-// director's invite controls: a link, revoke, release, and the prompt when another browser
+// quality and a signal meter (the health figure, its cause in the tooltip), and (producer+) volume, mute, A/V offset, a message to the guest's page; the
+// director's invite controls: a link, revoke, release, asking the guest to switch camera or
+// microphone, and the prompt when another browser
 // asks to use a guest's bound link (allow / refuse); each guest's full-quality recordings.
-// Rows are built once per roster and updated in place, so a field being typed in is never replaced by a push.
+// Rows are built once per roster and updated in place, so a field being typed in is never
+// replaced by a push.
 
 import { api } from "./api.js";
 import { lang, t } from "/lib/i18n.js";
@@ -17,6 +19,14 @@ const STATUS_KEYS = {
   "on-air": "gstatus.on-air",
   disconnected: "gstatus.disconnected",
 };
+// the health figure's words (control/guests/health.py): grade, and the cause with its value
+const GRADE_KEYS = { good: "health.good", fair: "health.fair", poor: "health.poor", lost: "health.lost" };
+const CAUSE_KEYS = {
+  loss: "health.cause.loss", rtt: "health.cause.rtt", jitter: "health.cause.jitter",
+  frames: "health.cause.frames", late: "health.cause.late", cpu: "health.cause.cpu", bandwidth: "health.cause.bandwidth",
+  battery: "health.cause.battery", silent: "health.cause.silent",
+};
+export const BARS = 4;
 // past these the number is a warning (amber)
 export const LIMITS = { rtt_ms: 300, loss_pct: 5, jitter_ms: 30 };
 const MAX_GAIN_DB = 24;
@@ -137,7 +147,12 @@ export class GuestsPanel {
     const other = el("span", "guest-name-other muted");
     names.append(name, other);
     const status = el("span", "pill guest-status");
-    head.append(thumb, names, status);
+    // the signal meter: bars from the health figure, its cause in the tooltip
+    const meter = el("span", "signal");
+    meter.setAttribute("role", "img");
+    for (let i = 0; i < BARS; i++) meter.append(el("i", `bar bar-${i + 1}`));
+    show(meter, false);
+    head.append(thumb, names, meter, status);
     const link = el("div", "guest-link tnum");
     const parts = {};
     for (const key of ["rtt_ms", "loss_pct", "jitter_ms", "bitrate_kbps", "path"]) {
@@ -161,7 +176,7 @@ export class GuestsPanel {
     const iso = el("ul", "guest-iso"); // full-quality recordings (refreshIso)
     iso.setAttribute("aria-label", t("guests.iso_title"));
     li.append(head, link, claim, iso);
-    const row = { li, thumb, name, other, status, link, parts, claim, claimText, iso,
+    const row = { li, thumb, name, other, status, meter, link, parts, claim, claimText, iso,
       connected: false, thumbLoading: false };
     this.showIso(row, this.recordings.filter((r) => r.guest === g.id));
     if (this.canAct) li.append(this.controls(g.id, row));
@@ -202,7 +217,9 @@ export class GuestsPanel {
     if (this.canInvite) {
       for (const [cls, key, fn] of [["invite-btn", "guests.invite", () => this.invite(id)],
         ["revoke-btn", "guests.revoke", () => this.revoke(id)],
-        ["release-btn", "guests.release", () => this.release(id)]]) {
+        ["release-btn", "guests.release", () => this.release(id)],
+        ["switch-camera-btn", "guests.switch_camera", () => this.switchDevice(id, "camera")],
+        ["switch-microphone-btn", "guests.switch_microphone", () => this.switchDevice(id, "microphone")]]) {
         const b = el("button", `btn btn-small ${cls}`, t(key));
         b.type = "button";
         b.addEventListener("click", fn);
@@ -262,6 +279,7 @@ export class GuestsPanel {
     }
     show(row.link, Boolean(link));
     setClass(row.li, "link-warn", warned);
+    this.updateMeter(row.meter, g.health || null);
 
     if (row.gain) {
       const level = g.level || { gain_db: 0, muted: false };
@@ -278,6 +296,35 @@ export class GuestsPanel {
     if (row.offset && document.activeElement !== row.offset) {
       const value = String(g.av_offset_ms ?? 0);
       if (row.offset.value !== value) row.offset.value = value;
+    }
+  }
+
+  /** The signal meter: lit bars, the grade as a class, the cause in words (tooltip). */
+  updateMeter(meter, health) {
+    show(meter, Boolean(health));
+    if (!health) return;
+    const bars = Math.max(0, Math.min(BARS, Number(health.bars) || 0));
+    meter.dataset.grade = String(health.grade);
+    meter.dataset.bars = String(bars);
+    meter.querySelectorAll(".bar").forEach((b, i) => setClass(b, "lit", i < bars));
+    const grade = GRADE_KEYS[health.grade] ? t(GRADE_KEYS[health.grade]) : String(health.grade);
+    const v = typeof health.value === "number"
+      ? (Number.isInteger(health.value) ? String(health.value) : fixed(health.value, 1)) : "—";
+    const cause = CAUSE_KEYS[health.cause] ? t(CAUSE_KEYS[health.cause], { v }) : "";
+    const text = cause ? t("health.tooltip_cause", { grade, score: health.score, cause })
+      : t("health.tooltip", { grade, score: health.score });
+    if (meter.title !== text) {
+      meter.title = text;
+      meter.setAttribute("aria-label", text);
+    }
+  }
+
+  async switchDevice(id, kind) {
+    try {
+      const data = await api("POST", `/api/guests/${encodeURIComponent(id)}/switch-device`, { kind });
+      toast(data?.delivered ? t("guests.switch_asked") : t("guests.not_delivered"), data?.delivered ? "" : "warn");
+    } catch (e) {
+      this.refused(e);
     }
   }
 
