@@ -126,6 +126,9 @@ export class Iso {
     const r = await fetch(`/guest/${encodeURIComponent(this.guest)}/iso${path}`, {
       method, body, headers: { ...this.headers(), ...extra } });
     const data = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
+    if ([401, 403].includes(r.status) || (r.status === 409 && !r.headers.get("Content-Type")?.includes("json"))) {
+      throw Object.assign(new Error(data.error), { final: true });  // the link is no longer this browser's
+    }
     return { status: r.status, data };
   }
 
@@ -140,7 +143,7 @@ export class Iso {
       }
     } catch (e) {
       this.fail(e);
-      setTimeout(() => this.pump(), RETRY_MS);
+      if (!e.final) setTimeout(() => this.pump(), RETRY_MS);  // else: the next reload
     } finally {
       this.pumping = false;
       this.render();
