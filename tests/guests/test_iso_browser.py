@@ -34,7 +34,7 @@ from control.wiring.live import LiveShow, run_show
 
 INNER = "SHOWCTL_TEST_NETNS_ISO"
 ON_AIR_S = 6.0
-BOUND_S = 2.0  # the file's length against the time on air the page showed (1 s pieces)
+BOUND_S = 2.0  # the file's length against the time the page showed ON AIR (1 s pieces)
 RUNDOWN = """\
 show:
   title: ISO
@@ -130,10 +130,14 @@ async def recorded_and_resumed(tmp_path: Path, open_tab: OpenTab,
         tab = await open_tab(link)
         await tab.evaluate("showctlGuest.join()")
         await until(lambda: ctl.guests.gateway.phase("ada") == "connected", 30, "ada connected")
+        await until(lambda: tab.evaluate("showctlGuest.state().status === 'ready'"), 15,
+                    "the page next up", interval=0.05)  # (its capture for the ISO opens)
         await ctl.command(Take(segment_id="talk"))
+        await until(lambda: tab.evaluate("showctlGuest.state().onAir"), 15,
+                    "the page on air", interval=0.05)
+        on = time.monotonic()
         await until(lambda: tab.evaluate("showctlGuest.iso().recording"), 15,
                     "the page recording", interval=0.05)
-        on = time.monotonic()
         await until(lambda: time.monotonic() - on >= ON_AIR_S, ON_AIR_S + 1, "time on air")
         off = time.monotonic()
         await ctl.command(Take(segment_id="outro"))

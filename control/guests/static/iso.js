@@ -12,7 +12,9 @@ const DB = "showctl-iso";
 const RATE = 2_000_000;  // bytes a second at most while uploading
 const SLICE_MS = 1000;   // one piece (one upload chunk) a second
 const RETRY_MS = 5000;
-const TYPES = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"];
+// VP8 first: its encoder costs less CPU than VP9's (the live sender needs the CPU), Chromium
+// and Firefox both record it, and at 8 Mbit/s it is master quality for a talking head
+const TYPES = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm"];
 
 function request(r) {
   return new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
@@ -42,6 +44,7 @@ export class Iso {
     Object.assign(this, { guest, headers, devices, line });
     this.db = openDb();
     this.recorder = null; this.current = null;  // the recording under way
+    this.warm = null;        // a promise of the capture, opened while next up
     this.live = false;       // on air or next up: no upload
     this.phase = "idle";     // idle | recording | waiting | uploading | done | failed
     this.sent = 0; this.total = 0; this.error = "";
@@ -72,6 +75,9 @@ export class Iso {
     const want = onAir && segment ? segment : null;
     if (this.current && this.current.segment !== want) this.stop();
     if (want && !this.current) this.start(want).catch((e) => this.fail(e));
+    // next up: the capture is opened now, so the recording starts with the take
+    if (!want && status === "ready" && !this.warm) this.warm = this.capture().catch(() => null);
+    if (!want && status !== "ready" && this.warm) this.cool();
     if (!this.live) this.pump();
     this.render();
   }
@@ -85,11 +91,19 @@ export class Iso {
         : { channelCount: { ideal: 2 } } });
   }
 
+  cool() {
+    const warm = this.warm;
+    this.warm = null;
+    warm.then((stream) => stream && stream.getTracks().forEach((tr) => tr.stop()));
+  }
+
   async start(segment) {
     const rec = { key: newKey(), guest: this.guest, segment, started: Date.now(), last: null,
       stopped: null, count: 0, state: "recording" };
     this.current = rec;
-    const stream = await this.capture();
+    const warm = this.warm;
+    this.warm = null;
+    const stream = (warm && await warm) || await this.capture();
     if (this.current !== rec) { stream.getTracks().forEach((tr) => tr.stop()); return; }
     const mimeType = TYPES.find((type) => MediaRecorder.isTypeSupported(type)) || "";
     const recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 8_000_000,
