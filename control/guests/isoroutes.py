@@ -110,6 +110,9 @@ class IsoRoutes:
                 log.info("guest %s: ISO recording %s opened", guest, upload.name)
         except IsoError as e:
             return _refuse(e)
+        except OSError as e:  # (kept in the ledger: the first chunk writes the manifest)
+            log.warning("guest %s: ISO manifest not written: %s", guest, e)
+            return _json(507, {"error": f"the server could not keep the recording: {e.strerror}"})
         return _json(201 if new else 200, upload.view())
 
     async def status(self, request: web.Request) -> web.StreamResponse:

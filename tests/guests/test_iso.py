@@ -324,3 +324,20 @@ def test_the_asrun_report_links_complete_recordings(tmp_path: Path):
     out = io.StringIO()
     write_csv(list(rows.values()), out)
     assert "iso/bob/b-1.webm" in out.getvalue()
+
+
+async def test_a_full_disk_is_507_and_the_upload_goes_on_after(client, monkeypatch):
+    r = await client.post("/guest/ada/iso", json={"key": "key-0001", "segment": "talk"},
+                          headers=auth())
+    name = (await r.json())["name"]
+    real = client.iso.append
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(client.iso, "append", full)
+    r = await put(client, name, 0, b"data")
+    assert r.status == 507 and "No space left" in (await r.json())["error"]
+    monkeypatch.setattr(client.iso, "append", real)
+    assert (await put(client, name, 0, b"data")).status == 200
+    assert client.iso.ledger.find("ada", name).next == 1
