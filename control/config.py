@@ -96,6 +96,13 @@ class Settings:
     cluster_peer_url: str = ""       # the other controller's URL
     cluster_lease_ttl_s: int = 1     # the leader's lease: a takeover comes 1-1.5 TTL after
     cluster_secret: str | None = None  # the two controllers' shared secret (peer calls)
+    # an SFU in front of the mixer (docs/scaling.md#janus); off: guests connect to showctl
+    guest_sfu: str = "off"           # off | janus
+    janus_url: str = "http://127.0.0.1:8088/janus"  # Janus's HTTP API (keep it private)
+    janus_room: int = 1234           # the VideoRoom showctl makes for the guests
+    janus_admin_key: str | None = None  # the VideoRoom plugin's admin_key (from env/a file)
+    janus_room_secret: str | None = None  # the room's secret; None: from the admin key
+    janus_forward_host: str = "127.0.0.1"  # where Janus sends the guests' RTP (this machine)
     source: str = "defaults"
 
 
@@ -163,6 +170,12 @@ _KEYS: dict[str, tuple[str, str]] = {
     "cluster.peer_url": ("cluster_peer_url", "http_url"),
     "cluster.lease_ttl": ("cluster_lease_ttl_s", "ttl"),
     "cluster.secret_file": ("cluster_secret", "secret_file"),
+    "guests.sfu": ("guest_sfu", "sfu"),
+    "janus.url": ("janus_url", "http_url"),
+    "janus.room": ("janus_room", "count"),
+    "janus.admin_key_file": ("janus_admin_key", "secret_file"),
+    "janus.room_secret_file": ("janus_room_secret", "secret_file"),
+    "janus.forward_host": ("janus_forward_host", "str"),
 }
 # environment variable -> (Settings field, kind)
 _ENV: dict[str, tuple[str, str]] = {
@@ -230,6 +243,13 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_CLUSTER_LEASE_TTL": ("cluster_lease_ttl_s", "ttl"),
     "SHOWCTL_CLUSTER_SECRET": ("cluster_secret", "secret"),
     "SHOWCTL_CLUSTER_SECRET_FILE": ("cluster_secret", "secret_file"),
+    "SHOWCTL_GUEST_SFU": ("guest_sfu", "sfu"),
+    "SHOWCTL_JANUS_URL": ("janus_url", "http_url"),
+    "SHOWCTL_JANUS_ROOM": ("janus_room", "count"),
+    "SHOWCTL_JANUS_ADMIN_KEY": ("janus_admin_key", "secret"),
+    "SHOWCTL_JANUS_ADMIN_KEY_FILE": ("janus_admin_key", "secret_file"),
+    "SHOWCTL_JANUS_ROOM_SECRET_FILE": ("janus_room_secret", "secret_file"),
+    "SHOWCTL_JANUS_FORWARD_HOST": ("janus_forward_host", "str"),
 }
 
 
@@ -363,7 +383,7 @@ def _convert(name: str, kind: str, value: Any, base: Path) -> Any:
     raise AssertionError(kind)
 
 
-CHOICES = {"transport": ("udp", "srt"), "mode": ("rehearsal", "live")}
+CHOICES = {"transport": ("udp", "srt"), "mode": ("rehearsal", "live"), "sfu": ("off", "janus")}
 
 
 def _secret_file(name: str, text: str, base: Path) -> str | None:
@@ -476,7 +496,19 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(f"guests.ice_servers (SHOWCTL_ICE_SERVERS): {exc}") from None
     _check_listeners(settings)
     _check_feed(settings)
+    _check_sfu(settings)
     return settings
+
+
+def _check_sfu(s: Settings) -> None:
+    """Janus in front: the VideoRoom's admin key is needed (rooms and RTP forwarders are
+    locked with it, so a stranger on Janus's API can neither make rooms nor copy a guest's
+    media elsewhere)."""
+    if s.guest_sfu == "janus" and not s.janus_admin_key:
+        raise ConfigError("guests.sfu is janus, so the VideoRoom's admin key is needed: "
+                          "janus.admin_key_file (SHOWCTL_JANUS_ADMIN_KEY[_FILE]), the "
+                          "admin_key of Janus's janus.plugin.videoroom.jcfg "
+                          "(docs/scaling.md#janus)")
 
 
 SRT_PASSPHRASE_CHARS = frozenset(

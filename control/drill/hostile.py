@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from typing import Any
 
@@ -33,13 +34,15 @@ def _handshake(path: str, port: int) -> bytes:
 
 
 async def attacker(port: int, path: str, message: str, until: float,
-                   counts: dict[str, int], retry_pause: float = RETRY_PAUSE_S) -> None:
-    """One socket that sends `message` without reading, reconnecting whenever it is cut."""
+                   counts: dict[str, int], retry_pause: float = RETRY_PAUSE_S,
+                   tls: ssl.SSLContext | None = None) -> None:
+    """One socket that sends `message` without reading, reconnecting whenever it is cut
+    (over TLS with `tls`)."""
     burst = _frame(message) * 64
     while time.monotonic() < until:
         writer = None
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             writer.write(_handshake(path, port))
@@ -67,7 +70,8 @@ async def attacker(port: int, path: str, message: str, until: float,
 
 
 async def attack(port: int, sockets: int, overlay_key: str, viewer_token: str,
-                 seconds: float, retry_pause: float = RETRY_PAUSE_S) -> dict[str, int]:
+                 seconds: float, retry_pause: float = RETRY_PAUSE_S,
+                 tls: ssl.SSLContext | None = None) -> dict[str, int]:
     """`sockets` resync floods on the overlay key and as many ping floods on the viewer
     token, for `seconds`: what each attacker saw, summed."""
     counts = {"connected": 0, "refused": 0, "cut": 0, "stalled": 0, "sent": 0}
@@ -75,8 +79,10 @@ async def attack(port: int, sockets: int, overlay_key: str, viewer_token: str,
     overlay = f"/overlays/ws?key={overlay_key}"
     viewer = f"/api/ws?delta=1&token={viewer_token}"
     await asyncio.gather(
-        *(attacker(port, overlay, RESYNC, until, counts, retry_pause) for _ in range(sockets)),
-        *(attacker(port, viewer, PING, until, counts, retry_pause) for _ in range(sockets)))
+        *(attacker(port, overlay, RESYNC, until, counts, retry_pause, tls)
+          for _ in range(sockets)),
+        *(attacker(port, viewer, PING, until, counts, retry_pause, tls)
+          for _ in range(sockets)))
     return counts
 
 
@@ -90,7 +96,8 @@ def attack_process(port: int, sockets: int, overlay_key: str, viewer_token: str,
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m control.drill.hostile PORT SOCKETS OVERLAY_KEY SECONDS`, the viewer token
-    in SHOWCTL_VIEWER_TOKEN (never on a command line): a line `started` when the attack
+    in SHOWCTL_VIEWER_TOKEN (never on a command line), over TLS trusting the CA file in
+    SHOWCTL_DRILL_CA when set: a line `started` when the attack
     begins (the caller's clock starts there, not at the slower interpreter start), then the
     counts as JSON on stdout."""
     import json
@@ -98,9 +105,12 @@ def main(argv: list[str] | None = None) -> None:
     import sys
 
     port, sockets, key, seconds = (argv if argv is not None else sys.argv[1:])[:4]
+    ca = os.environ.get("SHOWCTL_DRILL_CA")
+    tls = ssl.create_default_context(cafile=ca) if ca else None
     print("started", flush=True)
     counts = asyncio.run(attack(int(port), int(sockets), key,
-                                os.environ["SHOWCTL_VIEWER_TOKEN"], float(seconds)))
+                                os.environ["SHOWCTL_VIEWER_TOKEN"], float(seconds),
+                                tls=tls))
     print(json.dumps(counts), flush=True)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import aiohttp
 from ..obs.launcher import ObsLauncher, free_port
 from .readmodel import ReadModel, Record
 from .result import DrillError
+from .tls import DrillTls
 from .wait import until
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m control.cli` runs here
@@ -28,10 +30,12 @@ class ControllerProcess:
 
     def __init__(self, root: Path, rundown: Path, speed: float, obs: ObsLauncher,
                  tokens: dict[str, str], guests: dict[str, str] | None = None,
-                 start: str = "now") -> None:
+                 start: str = "now", tls: DrillTls | None = None) -> None:
         self.rundown, self.speed, self.tokens, self.start_spec = rundown, speed, tokens, start
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # HTTPS with the drill's own CA, as on show night
+        self.ssl: ssl.SSLContext | bool = tls.context if tls is not None else True
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.state_dir = root / "state"
         self.log = root / "controller.log"
         self.env = {**os.environ, "SHOWCTL_OBS_URL": obs.url,
@@ -41,7 +45,7 @@ class ControllerProcess:
                     "SHOWCTL_DIRECTOR_TOKEN": tokens["director"],
                     "SHOWCTL_VIEWER_TOKEN": tokens["viewer"],
                     "SHOWCTL_MIXER_ENABLED": "false", "SHOWCTL_OSC_ENABLED": "false",
-                    **(guests or {})}
+                    **(tls.env() if tls is not None else {}), **(guests or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.http: aiohttp.ClientSession | None = None
         self.starts = 0
@@ -61,7 +65,8 @@ class ControllerProcess:
             self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log,
                                          stderr=log, stdin=subprocess.DEVNULL)
         if self.http is None:
-            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
+                                              connector=aiohttp.TCPConnector(ssl=self.ssl))
 
         async def up() -> bool:
             if self.proc is not None and self.proc.poll() is not None:

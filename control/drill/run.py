@@ -44,6 +44,7 @@ from .process import ROOT, ControllerProcess
 from .readmodel import CONNECTED, guest_status, instant_ms
 from .report import asrun_check, build_report, write_report
 from .result import DrillError, FaultResult, Phase
+from .tls import DrillTls
 from .wait import until
 from .watch import ConsoleClient, ProgramWatch
 
@@ -63,6 +64,7 @@ class Drill:
     after_final_s: float = 2.0  # wall seconds the show runs on after the final hard start
     log: Callable[[str], None] = print
     guests: int = 0  # headless Chromium guests (only inside the drill's network namespace)
+    tls: bool = False  # the controller on HTTPS (always with the tls-renew fault)
     results: list[FaultResult] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -85,9 +87,15 @@ class Drill:
         secret = secrets.token_urlsafe(24)
         obs = ObsLauncher(root / "obs", scenes=scenes_for(rundown))
         watch = ProgramWatch(obs)
+        tls = None
+        if self.tls or any(FAULTS[f].needs_tls for f in self.faults):
+            if guest_ids:
+                raise DrillError("HTTPS with guests is not drilled yet (their browsers would "
+                                 "need the drill's CA): drop --tls / tls-renew or --guests")
+            tls = DrillTls(root / "tls")
         ctl = ControllerProcess(root, copy, self.speed, obs, _tokens(),
                                 guest_env(secret) if guest_ids else None,
-                                self._start_spec(rundown, bool(guest_ids)))
+                                self._start_spec(rundown, bool(guest_ids)), tls)
         console = ConsoleClient(ctl)
         browsers = None
         if guest_ids:

@@ -39,7 +39,7 @@ class ConsoleClient:
     async def _run(self) -> None:
         url = self.ctl.url.replace("http", "ws", 1) + "/api/ws"
         headers = {"Authorization": f"Bearer {self.ctl.tokens['viewer']}"}
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ctl.ssl)) as http:
             while True:
                 with contextlib.suppress(TimeoutError, aiohttp.ClientError, OSError):
                     async with http.ws_connect(url, headers=headers, heartbeat=5) as ws:

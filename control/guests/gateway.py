@@ -202,11 +202,7 @@ class Gateway:
                    ) -> tuple[str, str]:
         """Answer ``guest``'s SDP offer: (session id, SDP answer). Replaces their earlier
         session. GatewayError 400 (bad offer) or 429 (too many joins from ``address``, for
-        ``guest``, or overall)."""
-        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-
-        from control.guests.returnfeed import attach_return, detach_return
-
+        ``guest``, or overall), or what ``_answer`` refuses with."""
         self._rate_limit(guest, address)
         check_offer(offer)
         async with self._lock:  # one join at a time: replacing must not interleave
@@ -214,56 +210,74 @@ class Gateway:
             if old is not None:
                 log.info("guest %s joins again: session %s replaced", guest, old.id)
                 await self._end(old, detach=False)
-            pc = RTCPeerConnection(RTCConfiguration(iceServers=[
-                server.to_aiortc() for server in self.ice_servers_for("studio", time.time())]))
-            session = Session(guest, secrets.token_urlsafe(12), pc)
-
-            @pc.on("track")
-            def on_track(track: Any) -> None:
-                consume = self._video if track.kind == "video" else self._audio
-                session.tasks.append(asyncio.create_task(consume(guest, track),
-                                                         name=f"guest-{guest}-{track.kind}"))
-
-            @pc.on("connectionstatechange")
-            async def on_state() -> None:
-                state = pc.connectionState
-                if self.sessions.get(guest) is not session:
-                    return
-                if state == "connected":
-                    self.phases[guest] = "connected"
-                    self.liveness.connected(guest, self.clock())
-                    log.info("guest %s connected (session %s)", guest, session.id)
-                    self._changed()
-                elif state in ("failed", "closed"):
-                    log.info("guest %s: connection %s", guest, state)
-                    await self.leave(guest, session.id)
-
             try:
-                await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
-                # what the guest hears (mix-minus) goes back on their audio m-line
-                session.returns = attach_return(pc, guest, self.sink)
-                answer = await pc.createAnswer()
-                answer.sdp = passive_answer(offer, answer.sdp)
-                await pc.setLocalDescription(answer)  # gathers fully
-            except Exception as exc:  # aiortc raises all kinds on a malformed offer
-                detach_return(session.returns, guest, self.sink)
-                with contextlib.suppress(Exception):  # (its close too, when half set up)
-                    await pc.close()
+                session, answer = await self._answer(guest, offer)
+            except GatewayError:
                 if old is not None:  # (a refused offer leaves the guest's phase as it was)
                     self.phases[guest] = "disconnected"
-                # the library's words stay in the log: they name its internals and version
-                log.info("guest %s: the SDP offer cannot be used: %s: %s", guest,
-                         type(exc).__name__, exc)
-                raise GatewayError(400, "the SDP offer cannot be used (its media sections, "
-                                   "codecs or ICE/DTLS attributes are not what WebRTC "
-                                   "expects)") from None
+                raise
             self.sessions[guest] = session
             self.phases[guest] = "connecting"
             self.liveness.start(guest)
             if self._watch is None or self._watch.done():
                 self._watch = asyncio.create_task(self._watchdog(), name="guest-watchdog")
             self._changed()
-            return session.id, pc.localDescription.sdp
+            return session.id, answer
+
+    async def _answer(self, guest: str, offer: str) -> tuple[Session, str]:
+        """The guest's media session and the SDP answer: here an aiortc peer connection of
+        our own (an SFU in front answers in a subclass the wiring chooses: docs/scaling.md).
+        GatewayError 400 when the offer cannot be used."""
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+        from control.guests.returnfeed import attach_return, detach_return
+
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[
+            server.to_aiortc() for server in self.ice_servers_for("studio", time.time())]))
+        session = Session(guest, secrets.token_urlsafe(12), pc)
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            consume = self._video if track.kind == "video" else self._audio
+            session.tasks.append(asyncio.create_task(consume(guest, track),
+                                                     name=f"guest-{guest}-{track.kind}"))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            state = pc.connectionState
+            if state == "connected":
+                self.connected(session)
+            elif state in ("failed", "closed") and self.sessions.get(guest) is session:
+                log.info("guest %s: connection %s", guest, state)
+                await self.leave(guest, session.id)
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            # what the guest hears (mix-minus) goes back on their audio m-line
+            session.returns = attach_return(pc, guest, self.sink)
+            answer = await pc.createAnswer()
+            answer.sdp = passive_answer(offer, answer.sdp)
+            await pc.setLocalDescription(answer)  # gathers fully
+        except Exception as exc:  # aiortc raises all kinds on a malformed offer
+            detach_return(session.returns, guest, self.sink)
+            with contextlib.suppress(Exception):  # (its close too, when half set up)
+                await pc.close()
+            # the library's words stay in the log: they name its internals and version
+            log.info("guest %s: the SDP offer cannot be used: %s: %s", guest,
+                     type(exc).__name__, exc)
+            raise GatewayError(400, "the SDP offer cannot be used (its media sections, "
+                               "codecs or ICE/DTLS attributes are not what WebRTC "
+                               "expects)") from None
+        return session, pc.localDescription.sdp
+
+    def connected(self, session: Session) -> None:
+        """The guest's media connection is up (ignored for a session already replaced)."""
+        if self.sessions.get(session.guest) is not session:
+            return
+        self.phases[session.guest] = "connected"
+        self.liveness.connected(session.guest, self.clock())
+        log.info("guest %s connected (session %s)", session.guest, session.id)
+        self._changed()
 
     async def leave(self, guest: str, session_id: str) -> bool:
         """End that session (False: no such session, e.g. already replaced)."""

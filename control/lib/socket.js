@@ -14,6 +14,14 @@
 //   `/api/ws?delta=1` (docs/api.md) and the overlay pages' `/overlays/ws` (docs/overlays.md).
 // - `ClockSampler`: pings for the ServerClock (clock.js): a burst on connect, again every
 //   second until the clock is precise, then every 10-20 s.
+// - Following the leader (two controllers: docs/redundancy.md, "Pages and sessions"): the
+//   controller tells its pages the nodes in a cookie (none on one machine: nothing
+//   changes, nothing is asked); the first Socket a page starts then asks its own
+//   controller `GET /cluster/leader`. Given the nodes, a socket that closes (or is refused with
+//   `NOT_LEADER_CLOSE` by a node that does not lead) first asks every node who leads, and
+//   when one says it does and it is not this page's origin, the page moves there: the same
+//   path and query, plus what `setCarry` adds (the console's resume ticket, a guest's
+//   rejoin secret) in the fragment, which no server and no log sees.
 
 export const Status = Object.freeze({
   CONNECTING: "connecting",
@@ -25,6 +33,118 @@ export const Status = Object.freeze({
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
 const CONNECT_TIMEOUT_MS = 5000;
+const CLUSTER_BACKOFF_MAX_MS = 1000;  // with a standby to find, ask again at least each second
+const ASK_TIMEOUT_MS = 1500;          // a node that does not answer by then is away
+export const NOT_LEADER_CLOSE = 4421; // the server's close: this node does not lead
+export const LEADER_PATH = "/cluster/leader";
+const NODES_COOKIE = "showctl_nodes";  // set by a controller of two on its pages
+
+/** What the page knows of the controllers: `nodes` ({name: URL}) once its own controller
+ * said it is one of two (null: one machine, or not asked yet); `moving` once it is leaving
+ * for the leader. */
+export const cluster = { nodes: null, moving: false, carry: null, joined: null };
+
+/** `carry()` gives the fragment (without "#") the page takes to the leader, or "". */
+export function setCarry(carry) {
+  cluster.carry = carry;
+}
+
+/** The leader's URL from the nodes' answers to /cluster/leader (sans-I/O): the first node
+ * that says itself it leads, or null. An answer naming a leader that has not said so itself
+ * is not enough: two nodes that each think the other leads must not send pages back and
+ * forth. */
+export function chooseLeader(answers) {
+  for (const answer of answers) {
+    if (answer && answer.leads === true && typeof answer.url === "string") return answer.url;
+  }
+  return null;
+}
+
+async function ask(base, fetchFn) {
+  const response = await fetchFn(new URL(LEADER_PATH, base).href, {
+    cache: "no-store", credentials: "omit", signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
+  if (!response.ok) throw new Error(`${response.status}`);
+  return response.json();
+}
+
+/** Ask every known node (and this page's own) at once; the leader's URL as soon as one says
+ * it leads, null when none does. */
+export function askLeader(fetchFn = fetch) {
+  const bases = new Set([location.origin, ...Object.values(cluster.nodes || {})]);
+  return new Promise((resolve) => {
+    let pending = bases.size;
+    for (const base of bases) {
+      ask(base, fetchFn).then((answer) => {
+        const url = chooseLeader([answer]);
+        if (url) resolve(url);
+      }, () => {}).finally(() => {
+        pending -= 1;
+        if (pending === 0) resolve(null);
+      });
+    }
+  });
+}
+
+function elsewhere(url) {
+  try {
+    return new URL(url).origin !== location.origin;
+  } catch {
+    return false;
+  }
+}
+
+/** Move the page to the leader at `url` (same path and query, the carried fragment). */
+export async function moveTo(url) {
+  cluster.moving = true;
+  let fragment = "";
+  try {
+    fragment = cluster.carry ? await cluster.carry() : "";
+  } catch {
+    fragment = "";
+  }
+  const target = new URL(location.pathname + location.search, url);
+  target.hash = fragment || "";
+  location.replace(target.href);
+}
+
+/** When the leader is known and is not this page's controller, go there; true if moving. */
+export async function followLeader() {
+  if (cluster.moving) return true;
+  if (!cluster.nodes) return false;
+  const url = await askLeader();
+  if (!url || !elsewhere(url)) return false;
+  await moveTo(url);
+  return true;
+}
+
+/** The nodes a controller of two tells its pages in a cookie (null: one machine). */
+export function cookieNodes(cookies = document.cookie) {
+  for (const part of cookies.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name !== NODES_COOKIE) continue;
+    try {
+      const nodes = JSON.parse(decodeURIComponent(rest.join("=")));
+      if (nodes && typeof nodes === "object" && Object.keys(nodes).length > 1) return nodes;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Once per page: is this controller one of two, and does it lead? (Not: the page moves.)
+ * One machine sets no cookie: its pages ask nothing. */
+export function joinCluster(fetchFn = fetch) {
+  if (!cluster.joined) {
+    cluster.nodes = cookieNodes();
+    cluster.joined = !cluster.nodes ? Promise.resolve() : ask(location.origin, fetchFn).then(
+      async (answer) => {
+        if (answer && answer.nodes && typeof answer.nodes === "object") cluster.nodes = answer.nodes;
+        if (answer && answer.leads === false) await followLeader();
+      }, () => {});  // no answer: the socket's closes will ask again
+  }
+  return cluster.joined;
+}
 
 /** The wait before attempt `attempt` (1, 2, ...): doubling from `min` to `max`, jittered
  * to between half and all of it. */
@@ -74,6 +194,7 @@ export class Socket {
 
   start() {
     if (this.status !== Status.STOPPED) return;
+    joinCluster();
     this.connect();
   }
 
@@ -141,10 +262,11 @@ export class Socket {
       }
       if (message !== null && typeof message === "object") this.onMessage(message, received);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.clearTimers();
+      if (event.code === NOT_LEADER_CLOSE) this.attempt = 0;  // told where to look: at once
       if (this.status !== Status.STOPPED) this.retry();
     };
   }
@@ -171,10 +293,13 @@ export class Socket {
   retry() {
     this.attempt += 1;
     this.setStatus(Status.WAITING);
-    this.later(backoff(this.attempt), () => this.reconnect());
+    const max = cluster.nodes ? CLUSTER_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
+    this.later(backoff(this.attempt, { max }), () => this.reconnect());
   }
 
   async reconnect() {
+    if (this.status === Status.STOPPED) return;
+    if (cluster.nodes && await followLeader()) return;  // the page is leaving for the leader
     if (this.status === Status.STOPPED) return;
     if (this.allowed && this.attempt > 1) {
       // a refused upgrade looks like any failure: ask whether we may still connect

@@ -39,16 +39,18 @@ from control.show.diagnostics import RundownError
 from control.show.engine import Refused
 from control.show.state import Mode
 
+from . import cluster as pair
 from . import openapi, serverheader
 from .audit import audit
 from .auth import ROLE, Access, Auth, Endpoint, clear_cookie_header, guard
 from .bodies import MAX_BODY, bad_field, boolean, choice, fields, number, read_json
+from .clusterview import ClusterView
 from .console import Console, set_session_cookie
 from .errors import ApiError, json_errors, json_ok
 from .hosts import AllowedHosts
 from .hub import StateHub
 from .port import Output, OutputFailed, ShowPort
-from .sessions import COOKIE
+from .sessions import COOKIE, ResumeTickets
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,9 @@ def permissions_with(extra_routes: Iterable[ExtraRoute]) -> dict[Endpoint, Acces
 def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
                static_dir: Path | None = None, extra_routes: Iterable[ExtraRoute] = (),
                openapi_paths: Mapping[str, Mapping[str, Any]] | None = None,
-               allowed_hosts: AllowedHosts | None = None) -> web.Application:
+               allowed_hosts: AllowedHosts | None = None,
+               cluster: ClusterView | None = None,
+               cluster_secret: str | None = None) -> web.Application:
     """The API and console app; `app["hub"]` is the StateHub to publish every new read model
     into. `static_dir`: the console's files (default control/web/static).
 
@@ -124,7 +128,9 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
     `app["permissions"]` is the whole table, for the adapter to check its routes are in it.
     `openapi_paths`: the adapters' routes for the OpenAPI document (every extra route, and
     only those). `allowed_hosts`: the Host names served (hosts.py; default localhost and
-    any address literal)."""
+    any address literal). `cluster`: the pair of controllers (cluster.py: the routes, and
+    the gate that refuses control on a node that does not lead); None, one machine.
+    `cluster_secret`: the secret the two share, to carry console sessions across."""
     permissions = permissions_with(extra_routes)
     extra = set(permissions) - set(PERMISSIONS)
     documented = {(m.upper(), path) for path, item in (openapi_paths or {}).items()
@@ -133,8 +139,12 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
         raise ValueError(f"openapi_paths must document the extra routes, no more and no less: "
                          f"{sorted(documented ^ extra)}")
     hosts = allowed_hosts if allowed_hosts is not None else AllowedHosts()
+    gate = pair.Gate(cluster) if cluster is not None else None
+    if cluster is not None:
+        permissions.update({(m, path): cast(Access, role) for m, path, _, role in pair.ROUTES})
     app = web.Application(client_max_size=MAX_BODY,
                           middlewares=[hosts.middleware(), json_errors, audit,
+                                       *([gate.middleware] if gate else []),
                                        guard(auth, permissions, QUERY_TOKEN)])
     serverheader.install(app)
     states = hub if hub is not None else StateHub()  # (not `hub or`: an empty hub is falsy)
@@ -144,10 +154,15 @@ def create_app(show: ShowPort, auth: Auth, *, hub: StateHub | None = None,
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["hub"] = states
         app["permissions"] = MappingProxyType(permissions)
-    api = _Api(show, states, auth, openapi.document(openapi_paths))
+    documented_paths = {**(openapi_paths or {}), **(pair.OPENAPI_PATHS if cluster else {})}
+    api = _Api(show, states, auth, openapi.document(documented_paths))
     for method, path, name, _ in ROUTES:
         app.router.add_route(method, path, getattr(api, name), name=name)
     Console(auth, static_dir).add_routes(app)
+    if cluster is not None and gate is not None:
+        tickets = ResumeTickets(cluster_secret) if cluster_secret else None
+        pair.ClusterRoutes(cluster, auth, tickets).add_routes(app)
+        app.cleanup_ctx.append(gate.watch)
 
     async def close_sockets(app: web.Application) -> None:
         await states.close()

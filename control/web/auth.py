@@ -137,6 +137,11 @@ class Auth:
             return None
         return cast(Role, session.role)
 
+    def opener_valid(self, opener: str, role: str) -> bool:
+        """Whether a session opened by the token of `token_id` `opener` as `role` may live
+        (a resume ticket's: the token is still configured, for that role)."""
+        return self._token_ids.get(opener) == role
+
     def identify(self, request: web.Request, *, query_token: bool = False
                  ) -> tuple[Role | None, Via | None]:
         """The role of the request's credential (None: 401) and which credential it was

@@ -8,13 +8,21 @@ a hash: a rotated token ends its sessions) and when it expires.
 With a `path`, sessions survive a controller restart: a crash mid-show must not log the
 director out. The file is written atomically (temp file, fsync, rename) with mode 0600,
 off the event loop.
+
+With two controllers (docs/redundancy.md, "Pages and sessions") a session moves to the
+other node by a resume ticket: `ResumeTickets.issue` signs the session's role and opener
+with the secret the two share (HMAC-SHA256) for a few minutes; the other node checks the
+signature, the expiry and that the opener is still one of its tokens, takes each ticket
+once, and opens a session of its own (`Sessions.resume`) in its own HttpOnly cookie.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -80,9 +88,13 @@ class Sessions:
 
     async def create(self, role: str, token: str) -> str:
         """A new session for `role`; returns its id (for the cookie, and nowhere else)."""
+        return await self.resume(role, token_id(token))
+
+    async def resume(self, role: str, opener: str) -> str:
+        """A new session for `role` opened by the token whose `token_id` is `opener` (a
+        resume ticket's: the token itself never travels)."""
         session_id = secrets.token_urlsafe(32)
         self._expire()
-        opener = token_id(token)
         mine = [d for d, s in self._by_digest.items() if s.token_id == opener]
         if len(mine) >= self.max_per_token:  # this token's oldest go first
             mine.sort(key=lambda d: self._by_digest[d].expires)
@@ -132,6 +144,79 @@ class Sessions:
             except OSError as exc:
                 log.warning("%s: cannot save the console sessions: %s (they last until the "
                             "controller stops)", self.path, exc)
+
+
+TICKET_TTL_S = 300.0     # a page renews its ticket every minute; a lost one lives this long
+_TICKET_CONTEXT = b"showctl-resume-ticket\0"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    role: str
+    token_id: str
+    expires: float  # epoch seconds
+    nonce: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class ResumeTickets:
+    """Signed, short-lived, single-use tickets that carry a session to the other node.
+
+    Sans-I/O: a secret and a clock. A ticket is `payload.signature`, the payload the JSON
+    of a `Ticket`, the signature HMAC-SHA256 under the shared secret; it names the token
+    that opened the session only by its `token_id`, so a rotated token ends it too."""
+
+    def __init__(self, secret: str | bytes, *, ttl_s: float = TICKET_TTL_S,
+                 clock: Callable[[], float] = time.time) -> None:
+        key = secret.encode("utf-8") if isinstance(secret, str) else secret
+        if len(key) < 16:
+            raise ValueError("the cluster secret is too short to sign sessions (16 bytes "
+                             "at least)")
+        self._key = hashlib.sha256(_TICKET_CONTEXT + key).digest()
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._taken: dict[str, float] = {}  # nonce -> its ticket's expiry
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+
+    def issue(self, session: Session) -> str:
+        """A ticket for `session`, valid for `ttl_s` (never past the session's own end)."""
+        expires = min(session.expires, self._clock() + self.ttl_s)
+        claims = {"role": session.role, "tid": session.token_id, "exp": expires,
+                  "n": secrets.token_urlsafe(16)}
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
+        return f"{payload}.{self._sign(payload)}"
+
+    def take(self, ticket: str) -> Ticket | None:
+        """The ticket's claims, once: None when the signature is wrong, it has expired, it
+        was taken before, or it is malformed."""
+        now = self._clock()
+        for nonce in [n for n, exp in self._taken.items() if exp <= now]:
+            del self._taken[nonce]
+        if len(ticket) > 1000 or not ticket.isascii():
+            return None
+        payload, dot, signature = ticket.partition(".")
+        if not dot or not hmac.compare_digest(self._sign(payload).encode(),
+                                              signature.encode("ascii")):
+            return None
+        try:
+            claims = json.loads(_unb64(payload))
+            found = Ticket(str(claims["role"]), str(claims["tid"]), float(claims["exp"]),
+                           str(claims["n"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if found.expires <= now or found.nonce in self._taken:
+            return None
+        self._taken[found.nonce] = found.expires
+        return found
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

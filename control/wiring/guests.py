@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from control.config import Settings
-from control.guests.bindings import BindingStore
+from control.guests.bindings import CLAIM_TTL_S, BindingStore, Claim
 from control.guests.feed import Transport
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, guest_statuses
 from control.guests.gateway import parse_hosts as parse_ice_hosts
@@ -53,6 +53,7 @@ from .guest_controls import install as install_guest_controls
 from .iso import IsoApi
 from .iso import install as install_iso_api
 from .listeners import public_base_url
+from .sfu import JanusGateway, janus_room
 
 
 class Guests:
@@ -81,7 +82,11 @@ class Guests:
         self.pages: GuestRoutes = install_guest_pages(
             app, self.gateway, secret=self.secret, roster=self.roster, status=self.status,
             store=self.invites)
-        self.pages.on_claim = publish  # the director's prompt
+        self.claims = ClaimPrompts(publish, lambda: [
+            claim for guest in self.roster()
+            if (claim := self.invites.bindings.pending(guest, self.pages.clock())) is not None],
+            self.pages.clock)
+        self.pages.on_claim = self.claims.changed  # the director's prompt
         self.iso = IsoStore(settings.state_dir / "iso",  # full-quality recordings (ISO)
                             Limits(max_guest_bytes=settings.guest_iso_max_mb * MIB))
         install_iso(app, self.pages, self.iso, self.segment_ids)
@@ -96,6 +101,8 @@ class Guests:
         if self.mixer is not None:
             self.mixer.feed.on_compose = metrics.observe_mix_frame  # mix frame seconds
         metrics.lend_guests(self.link_metrics, self.mix_metrics)
+        if isinstance(self.gateway, JanusGateway):  # connects (and reconnects) to Janus
+            app.on_startup.append(self._start_sfu)
         app.on_startup.append(self._start_feed_watch)
         app.on_cleanup.append(self._close)
 
@@ -190,6 +197,9 @@ class Guests:
         stats = self.mixer.stats() if self.mixing.running else {"fps": 0.0}
         return {**stats, "feed_restarts": dict(self.feed_watch.restarts)}
 
+    async def _start_sfu(self, _app: web.Application) -> None:
+        cast(JanusGateway, self.gateway).start()
+
     async def _start_feed_watch(self, _app: web.Application) -> None:
         """OBS's "Program Feed" media source restarted when it stops or stalls while the
         mixer sends."""
@@ -200,12 +210,41 @@ class Guests:
                 name="feed-watch"))
 
     async def _close(self, _app: web.Application) -> None:
+        self.claims.close()
         for task in self._feed_tasks:
             task.cancel()
         await asyncio.gather(*self._feed_tasks, return_exceptions=True)
         await self.gateway.close()
         if self.mixing is not None:
             await self.mixing.close()
+
+
+class ClaimPrompts:
+    """The director's prompts for browsers asking in: pushed when one asks or is let in, and
+    again when its claim lapses (CLAIM_TTL_S after it was made), so the prompt leaves the
+    consoles then, even when that browser has stopped asking and nothing else changes."""
+
+    def __init__(self, publish: Callable[[], None], pending: Callable[[], list[Claim]],
+                 clock: Callable[[], float], ttl_s: float = CLAIM_TTL_S) -> None:
+        self.publish, self.pending, self.clock, self.ttl_s = publish, pending, clock, ttl_s
+        self._lapses: dict[str, asyncio.TimerHandle] = {}  # claim id -> its lapse's push
+
+    def changed(self) -> None:
+        self.publish()
+        loop, now = asyncio.get_running_loop(), self.clock()
+        for claim in self.pending():
+            if claim.id not in self._lapses:
+                self._lapses[claim.id] = loop.call_later(
+                    max(0.0, claim.at + self.ttl_s - now) + 0.05, self._lapsed, claim.id)
+
+    def _lapsed(self, claim_id: str) -> None:
+        self._lapses.pop(claim_id, None)
+        self.publish()
+
+    def close(self) -> None:
+        for handle in self._lapses.values():
+            handle.cancel()
+        self._lapses.clear()
 
 
 def make_mixer(settings: Settings, rundown: Rundown) -> ProgramMixer | None:
@@ -225,18 +264,24 @@ def make_mixer(settings: Settings, rundown: Rundown) -> ProgramMixer | None:
 
 def make_gateway(settings: Settings, sink: ProgramMixer | HeldFrames) -> Gateway:
     """WHIP in, frames to `sink`; STUN/TURN from the config only (checked when the settings
-    loaded; the page gets them too)."""
+    loaded; the page gets them too). With `guests.sfu: janus`, Janus answers the guests and
+    forwards their media here (control/wiring/sfu.py); the door and its limits stay ours."""
     configure_ice_hosts(parse_ice_hosts(settings.guest_ice_hosts))
     ice_servers = parse_ice_servers(settings.guest_ice_servers, settings.turn_username,
                                     settings.turn_credential,
                                     rest=settings.turn_secret is not None)
     turn = (TurnRest(settings.turn_secret, settings.guest_turn_ttl_ms / 1000)
             if settings.turn_secret else None)
-    return Gateway(sink, joins_per_minute=settings.guest_joins_per_minute,
-                   joins_per_address=settings.guest_joins_per_address,
-                   joins_per_guest=settings.guest_joins_per_guest,
-                   media_gap=settings.guest_media_gap_ms / 1000, ice_servers=ice_servers,
-                   turn=turn)
+    options: dict[str, Any] = dict(
+        joins_per_minute=settings.guest_joins_per_minute,
+        joins_per_address=settings.guest_joins_per_address,
+        joins_per_guest=settings.guest_joins_per_guest,
+        media_gap=settings.guest_media_gap_ms / 1000, ice_servers=ice_servers, turn=turn)
+    if settings.guest_sfu == "janus" and settings.janus_admin_key:  # (config checks the key)
+        room = janus_room(settings.janus_url, settings.janus_room, settings.janus_admin_key,
+                          settings.janus_room_secret, settings.janus_forward_host)
+        return JanusGateway(sink, room, **options)
+    return Gateway(sink, **options)
 
 
 def _person(g: Guest) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from control.overlays import api_routes as overlay_api_routes
 from control.web.accesslog import AccessLogger
 from control.web.app import create_app
 from control.web.auth import Auth
+from control.web.clusterview import ClusterView
 from control.web.errors import ApiError
 from control.web.hosts import AllowedHosts
 from control.web.hub import StateHub
@@ -47,15 +48,18 @@ def make_auth(settings: Settings) -> Auth:
 
 
 def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
-             settings: Settings) -> web.Application:
+             settings: Settings, *, cluster: ClusterView | None = None) -> web.Application:
     """The API and console, with the graphics' and guests' API routes in the same guard's
-    table; GET /metrics, GET /healthz and the on-demand loop-lag probe (/debug/looplag)."""
+    table; GET /metrics, GET /healthz and the on-demand loop-lag probe (/debug/looplag).
+    `cluster`: the pair's view (control/web/clusterview.py), None on one machine."""
     app = create_app(show, auth, hub=hub,
                      extra_routes=(*overlay_api_routes(), *guest_api_routes(),
                                    *iso_api_routes()),
                      openapi_paths={**OVERLAY_API_DOC, **GUEST_API_DOC, **ISO_API_DOC},
                      allowed_hosts=AllowedHosts([*settings.allowed_hosts.split(","),
-                                                 settings.http_host]))
+                                                 settings.http_host]),
+                     cluster=cluster,
+                     cluster_secret=settings.cluster_secret if cluster is not None else None)
     app[BODY_TIMEOUT] = settings.max_body_seconds
 
     def token_ok(token: str, request: web.Request) -> bool:

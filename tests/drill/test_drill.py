@@ -1,7 +1,7 @@
 """The show-day drill's short form, as CI runs it: seven minutes of show at x10 (about a
 minute of wall time) against a real OBS, with OBS killed and restarted, the controller
 killed and restarted, a double take, a viewer's take, a malformed reload and a flood of
-hostile websockets. Asserts the
+hostile websockets, all on HTTPS with the certificate renewed mid-show. Asserts the
 report's verdicts, so a regression in any recovery path fails here with the report attached.
 """
 
@@ -18,7 +18,8 @@ from rundowns import ROOT
 from control.drill import Drill
 
 SHORT = ROOT / "tests" / "drill" / "short.yaml"
-FAULTS = ("obs-kill", "double-take", "viewer-take", "bad-reload", "flood", "controller-kill")
+FAULTS = ("obs-kill", "double-take", "viewer-take", "bad-reload", "flood", "tls-renew",
+          "controller-kill")
 
 pytestmark = pytest.mark.skipif(shutil.which("obs") is None or shutil.which("Xvfb") is None,
                                 reason="needs obs-studio and xvfb (make deps)")
@@ -46,3 +47,6 @@ def test_the_short_drill_passes_every_verdict(tmp_path: Path):
     assert double["detail"]["statuses"] == [200, 409]
     flood = next(f for f in report["faults"] if f["name"] == "flood")
     assert flood["detail"]["attack"]["sent"] > 0 and flood["ok"], flood
+    renew = next(f for f in report["faults"] if f["name"] == "tls-renew")
+    assert renew["detail"]["served_after"] == renew["detail"]["renewed"] != \
+        renew["detail"]["before"], renew

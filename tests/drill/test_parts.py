@@ -44,7 +44,7 @@ def test_a_held_segment_lasts_until_the_next_hard_start_in_either_form():
 
 def test_every_fault_is_a_class_in_the_table_under_its_own_name():
     assert SHOW_FAULTS == ("obs-kill", "obs-freeze", "double-take", "viewer-take", "bad-reload",
-                           "flood", "controller-kill")
+                           "flood", "tls-renew", "controller-kill")
     assert GUEST_FAULTS == ("guest-kill", "guest-lossy")
     for name, cls in FAULTS.items():
         assert issubclass(cls, Fault) and cls.name == name
@@ -55,6 +55,7 @@ def test_every_fault_is_a_class_in_the_table_under_its_own_name():
     (["x.yaml", "--faults", "obs-kill,meteor"], "unknown fault(s) ['meteor']"),
     (["x.yaml", "--faults", "guest-kill"], "guest-kill need(s) --guests N"),
     (["x.yaml", "--guests", "-1"], "--guests must be 0 or more"),
+    (["x.yaml", "--guests", "1", "--faults", "tls-renew,guest-kill"], "not drilled with --guests"),
 ])
 def test_the_command_line_refuses_what_it_cannot_run(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:

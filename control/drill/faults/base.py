@@ -53,6 +53,7 @@ class Fault(ABC):
 
     name: ClassVar[str]
     needs_guests: ClassVar[bool] = False
+    needs_tls: ClassVar[bool] = False  # the drill then runs the controller on HTTPS
 
     def __init__(self, ctx: FaultContext, result: FaultResult) -> None:
         self.ctx, self.r = ctx, result

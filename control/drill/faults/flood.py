@@ -35,7 +35,8 @@ class Flood(Fault):
         key = read_key(ctl.tokens["director"], None, ctl.tokens["viewer"])
         attack = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "control.drill.hostile", str(ctl.port), str(SOCKETS), key,
-            str(FLOOD_S), env={**os.environ, "SHOWCTL_VIEWER_TOKEN": ctl.tokens["viewer"]},
+            str(FLOOD_S), env={**os.environ, "SHOWCTL_VIEWER_TOKEN": ctl.tokens["viewer"],
+                               **({"SHOWCTL_DRILL_CA": str(ctl.tls.ca_file)} if ctl.tls else {})},
             stdout=asyncio.subprocess.PIPE)
         try:
             assert attack.stdout is not None

@@ -10,7 +10,7 @@
 // asked; its claim id (Showctl-Claim) is repeated until the director answers (docs/guests.md).
 
 import { initI18n, lang, onLangChange, setLang, t } from "/lib/i18n.js";
-import { Socket, wsUrl } from "/lib/socket.js";
+import { Socket, followLeader, setCarry, wsUrl } from "/lib/socket.js";
 import { healthFigures, onPageMessage, state as healthState } from "./health.js";
 import { Iso } from "./iso.js";
 
@@ -27,6 +27,13 @@ function keep(secret) {
   rejoin = secret;
   try { localStorage.setItem(REJOIN_KEY, secret); } catch { /* this tab only */ }
 }
+// two controllers: the page follows the leader (/lib/socket.js) and takes this browser's
+// rejoin secret along in the fragment (another origin's storage cannot read this one's)
+if (location.hash.startsWith("#rejoin=")) {
+  keep(decodeURIComponent(location.hash.slice("#rejoin=".length)));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+setCarry(() => (rejoin ? "rejoin=" + encodeURIComponent(rejoin) : ""));
 // why a join was refused: the page says it in the guest's language and stops (or waits)
 class Refused extends Error {
   constructor(key) { super(key); this.key = key; }
@@ -131,6 +138,11 @@ async function connect() {
   });
   const r = await fetch("/whip/" + encodeURIComponent(boot.guest), {
     method: "POST", headers: joinHeaders(), body: p.localDescription.sdp });
+  if (r.status === 421) {  // this controller does not lead (two controllers): go to the one that does
+    p.close(); if (pc === p) pc = null;
+    await followLeader();
+    throw new Error("421 " + (await r.text()));
+  }
   if (r.status === 409 || r.status === 401 || r.status === 403) {
     p.close(); if (pc === p) pc = null;
     const reason = await r.text();

@@ -3,6 +3,7 @@
 import { ServerClock } from "/lib/clock.js";
 import { initI18n, lang, onLangChange, setLang, t, translate } from "/lib/i18n.js";
 import { api, ApiError, whoami } from "./api.js";
+import { ClusterPanel, resumeSession } from "./cluster.js";
 import { Controls } from "./controls.js";
 import { GraphicsPanel } from "./graphics.js";
 import { GuestsPanel } from "./guests.js";
@@ -90,6 +91,8 @@ function startConsole(role) {
   graphics.start();
   const guests = new GuestsPanel({ role, refused: (e) => controls.refused(e) });
   const hosts = new HostsPanel({ refused: (e) => controls.refused(e) });
+  const pair = new ClusterPanel({ role, refused: (e) => controls.refused(e) });
+  pair.start();
   onLangChange(() => {
     translate(document);
     controls.panicDisarm?.();
@@ -97,6 +100,7 @@ function startConsole(role) {
     graphics.relabel();
     guests.relabel();
     hosts.relabel();
+    pair.relabel();
   });
 
   const live = new Live({
@@ -112,7 +116,7 @@ function startConsole(role) {
   });
   view.setConnection(false, 0);
   live.start();
-  window.showctl = { clock, view, live, graphics, guests, hosts }; // for the engineers' devtools and the tests
+  window.showctl = { clock, view, live, graphics, guests, hosts, pair }; // for the engineers' devtools and the tests
 
   $("logout").addEventListener("click", async () => {
     try {
@@ -143,6 +147,7 @@ async function boot() {
   }
   bindLanguageSwitches();
   bindLogin();
+  await resumeSession();  // a page that followed the leader here brings its session along
   for (let attempt = 0; ; attempt += 1) {
     try {
       const role = await whoami();
