@@ -104,12 +104,12 @@ export class Iso {
     const warm = this.warm;
     this.warm = null;
     const stream = (warm && await warm) || await this.capture();
-    if (this.current !== rec) { stream.getTracks().forEach((tr) => tr.stop()); return; }
+    if (this.current === rec) await this.putRecording(rec);
+    if (this.current !== rec) { stream.getTracks().forEach((tr) => tr.stop()); return; }  // off air meanwhile
     const mimeType = TYPES.find((type) => MediaRecorder.isTypeSupported(type)) || "";
     const recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 8_000_000,
       audioBitsPerSecond: 192_000 });
-    this.recorder = recorder;
-    await this.putRecording(rec);
+    this.recorder = recorder;  // (from here to start() nothing waits: stop() finds it)
     recorder.ondataavailable = (e) => {
       if (!e.data || !e.data.size) return;
       const seq = rec.count++;
@@ -134,6 +134,7 @@ export class Iso {
     const recorder = this.recorder;
     this.recorder = null; this.current = null;
     if (recorder && recorder.state !== "inactive") recorder.stop();
+    if (this.phase === "recording") this.phase = "waiting";
   }
 
   async api(method, path, body, extra = {}) {
@@ -155,6 +156,7 @@ export class Iso {
         if (this.live) break;
         if (rec.state === "recorded") await this.upload(rec);
       }
+      if (!this.live && this.phase === "waiting" && !this.current) this.phase = "idle";
     } catch (e) {
       this.fail(e);
       if (!e.final) setTimeout(() => this.pump(), RETRY_MS);  // else: the next reload
