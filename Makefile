@@ -18,11 +18,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed deps integrations/companion/node_modules
+setup: $(VENV)/.installed deps integrations/companion/node_modules tests/browsers/node_modules
 
 # The Companion module's packages (tests/companion/test_companion.py), as locked.
 integrations/companion/node_modules: integrations/companion/package-lock.json
 	npm ci --prefix integrations/companion
+	touch $@
+
+# puppeteer-core for the Firefox tests (tests/firefox.py): drives Debian's firefox-esr, so
+# it must never download a browser.
+tests/browsers/node_modules: tests/browsers/package-lock.json
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/browsers
 	touch $@
 
 deps:

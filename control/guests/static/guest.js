@@ -38,6 +38,21 @@ setCarry(() => (rejoin ? "rejoin=" + encodeURIComponent(rejoin) : ""));
 class Refused extends Error {
   constructor(key) { super(key); this.key = key; }
 }
+// why the link to the studio failed (a key in i18n.*.json): said, then tried again
+class LinkProblem extends Error {
+  constructor(key) { super(key); this.key = key; }
+}
+// A join attempt owns its peer connection. A newer attempt (a retry, a device change,
+// Leave) supersedes it: the old one stops at its next step, quietly, and acts on nothing
+// (before, a retry closed an attempt still gathering, which then threw "Peer connection is
+// closed" and never posted its offer).
+class Superseded extends Error {}
+let attempt = 0;  // the newest attempt's number
+let problemKey = "", problemParams = {};
+function problem(key, params = {}) {  // what the guest sees when the link fails ("" clears)
+  problemKey = key; problemParams = params;
+  $("error").textContent = key ? t(key, params) : "";
+}
 
 function render() {
   document.title = t("page.title");
@@ -46,9 +61,11 @@ function render() {
   $("role").textContent = boot.role ? "— " + boot.role : "";
   $("tally").dataset.status = status;
   $("tally").textContent = STATUSES.includes(status) ? t(`status.${status}`) : status;
+  if (problemKey) problem(problemKey, problemParams);  // in the language just chosen
 }
 
 async function devices() {
+  if (!navigator.mediaDevices) return;  // not a secure context: nothing to list
   const list = await navigator.mediaDevices.enumerateDevices();
   for (const [kind, sel] of [["videoinput", $("camera")], ["audioinput", $("microphone")]]) {
     const keep = sel.value;
@@ -81,16 +98,34 @@ function meter(s) {  // again after a microphone switch (health.js): the old loo
   } catch (e) { /* no meter: not fatal */ }
 }
 
+// What the guest chose, then any camera at 720p, then whatever the device gives: a chosen
+// device may be gone (unplugged, another id after a reload in Safari), a phone may refuse
+// the size. Only "this device cannot" errors fall through; a refusal is the guest's answer.
+const FALLBACK = new Set(["OverconstrainedError", "NotFoundError", "NotReadableError"]);
+async function getMedia(cam, mic) {
+  if (!navigator.mediaDevices) throw new Error(t("device.insecure"));  // http:// not loopback
+  const tries = [
+    { video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
+      audio: mic ? { deviceId: { exact: mic } } : true },
+    { video: { width: 1280, height: 720 }, audio: true },
+    { video: true, audio: true },
+  ];
+  for (let i = 0; ; i++) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(tries[i]);
+    } catch (e) {
+      if (i === tries.length - 1 || !FALLBACK.has(e.name)) throw e;
+    }
+  }
+}
+
 async function capture() {
-  const cam = $("camera").value, mic = $("microphone").value;
-  const s = await navigator.mediaDevices.getUserMedia({
-    video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
-    audio: mic ? { deviceId: { exact: mic } } : true });
+  const s = await getMedia($("camera").value, $("microphone").value);
   if (stream) stream.getTracks().forEach((tr) => tr.stop());
   stream = s; $("preview").srcObject = s; meter(s);
   await devices();
 }
-$("camera").onchange = $("microphone").onchange = () => capture().then(() => { if (wanted) connect(); });
+$("camera").onchange = $("microphone").onchange = () => capture().then(() => { if (wanted) join(); });
 
 // The return feed. Browsers may refuse to play sound before a click: Join is one, so it
 // starts playback; if the browser still refuses, a button asks for a click of its own.
@@ -117,9 +152,46 @@ async function hangUp() {
   if (pc) { pc.close(); pc = null; }
   if (session) { fetch(session, { method: "DELETE", headers: auth }).catch(() => {}); session = null; }
 }
+// the connection's state, for the attempt that made it only: says what happens, retries
+function watch(p, mine) {
+  if (mine !== attempt) return;
+  const state = p.connectionState;
+  if (state === "connected") problem("");
+  else if (state === "failed") { problem("link.failed"); retry(); }
+  else if (state === "disconnected") { problem("link.lost"); retry(); }  // unless it recovers
+}
+function gathered(p) {  // no trickle: gather fully first (bounded)
+  return new Promise((ok) => {
+    if (p.iceGatheringState === "complete") return ok();
+    p.addEventListener("icegatheringstatechange", () => { if (p.iceGatheringState === "complete") ok(); });
+    setTimeout(ok, 3000);
+  });
+}
+const POST_TIMEOUT_MS = 10000;  // a dead network can leave a request hanging for minutes
+async function post(p, mine) {  // the offer to the gateway; a network error is said as one
+  let r;
+  try {
+    r = await fetch("/whip/" + encodeURIComponent(boot.guest), {
+      method: "POST", headers: joinHeaders(), body: p.localDescription.sdp,
+      signal: AbortSignal.timeout(POST_TIMEOUT_MS) });
+  } catch {
+    if (mine !== attempt) throw new Superseded();
+    throw new LinkProblem("link.unreachable");
+  }
+  if (mine !== attempt) {  // a newer attempt is under way: this session is nobody's
+    if (r.status === 201 && r.headers.get("Location")) {
+      fetch(r.headers.get("Location"), { method: "DELETE", headers: auth }).catch(() => {});
+    }
+    throw new Superseded();
+  }
+  return r;
+}
 async function connect() {
+  const mine = ++attempt;
+  const current = () => { if (mine !== attempt) throw new Superseded(); };
   await hangUp();
   if (!stream) await capture();
+  current();
   // the show's STUN/TURN servers (none unless configured), the same the gateway uses
   const p = new RTCPeerConnection({ iceServers: boot.ice_servers || [] });
   pc = p;
@@ -127,17 +199,18 @@ async function connect() {
   stream.getTracks().forEach((tr) => p.addTransceiver(tr, {
     direction: tr.kind === "audio" ? "sendrecv" : "sendonly", streams: [stream] }));
   p.ontrack = received;
-  p.onconnectionstatechange = () => {
-    if (p === pc && (p.connectionState === "failed" || p.connectionState === "disconnected")) retry();
-  };
+  p.onconnectionstatechange = () => watch(p, mine);
   await p.setLocalDescription(await p.createOffer());
-  await new Promise((ok) => {  // no trickle: gather fully first
-    if (p.iceGatheringState === "complete") return ok();
-    p.addEventListener("icegatheringstatechange", () => { if (p.iceGatheringState === "complete") ok(); });
-    setTimeout(ok, 3000);
-  });
-  const r = await fetch("/whip/" + encodeURIComponent(boot.guest), {
-    method: "POST", headers: joinHeaders(), body: p.localDescription.sdp });
+  current();
+  await gathered(p);
+  current();
+  // nothing to offer (no address of this browser can reach anything), or ICE gave up
+  // already: the gateway could not reach this browser either
+  if (!/^a=candidate:/m.test(p.localDescription.sdp) || p.iceConnectionState === "failed") {
+    p.close(); pc = null;
+    throw new LinkProblem("link.no_route");
+  }
+  const r = await post(p, mine);
   if (r.status === 421) {  // this controller does not lead (two controllers): go to the one that does
     p.close(); if (pc === p) pc = null;
     await followLeader();
@@ -155,6 +228,8 @@ async function connect() {
       : reason.includes("expired") ? "invite.expired" : "invite.invalid");
   }
   if (r.status !== 201) throw new Error(r.status + " " + (await r.text()));
+  const answer = await r.text();
+  current();
   session = r.headers.get("Location");
   claim = "";
   const secret = r.headers.get("Showctl-Rejoin");
@@ -163,40 +238,51 @@ async function connect() {
     socket.stop(); socket.start();
   }
   $("notice").textContent = "";
-  await p.setRemoteDescription({ type: "answer", sdp: await r.text() });
+  await p.setRemoteDescription({ type: "answer", sdp: answer });
 }
 let retrying = null;
 function retry(ms = 2000) {
   if (!wanted || retrying || ended) return;
-  retrying = setTimeout(() => { retrying = null; join(); }, ms);
+  retrying = setTimeout(() => {
+    retrying = null;
+    if (wanted && !(pc && pc.connectionState === "connected")) join();  // unless it recovered
+  }, ms);
+}
+function leave() {  // supersedes any attempt under way
+  attempt++;
+  problem("");
+  hangUp();
 }
 function end(key) {  // this link cannot be used here any more
   ended = key;
   wanted = false;
-  hangUp();
+  leave();
   socket.stop();
   $("notice").textContent = t(key);
   render();
 }
 async function join() {
-  $("error").textContent = "";
   try {
     await connect();
   } catch (e) {
-    if (e instanceof Refused && e.key === "invite.asked") {
+    if (e instanceof Superseded) {
+      return;  // a newer attempt speaks for itself
+    } else if (e instanceof LinkProblem) {
+      problem(e.key); retry();
+    } else if (e instanceof Refused && e.key === "invite.asked") {
       $("notice").textContent = t("invite.asked");
       retry(1000);  // the director's allow lets the next try in: ask again soon (repeats are free)
     } else if (e instanceof Refused) {
       end(e.key);
     } else {
-      $("error").textContent = String(e.message || e); retry();
+      problem("link.error", { reason: String(e.message || e) }); retry();
     }
   }
 }
 $("join").onclick = () => {
   if (ended) return;
   wanted = !wanted; render();
-  if (wanted) { $("return").play().catch(() => {}); join(); } else hangUp();
+  if (wanted) { $("return").play().catch(() => {}); join(); } else leave();
 };
 
 let lastSent = null;
@@ -295,7 +381,7 @@ capture().catch((e) => {
 window.showctlGuest = {
   join: () => { if (!wanted) $("join").click(); },
   state: () => ({ status, onAir, session, hearing: !$("return").paused && !!$("return").srcObject,
-    notice: $("notice").textContent, ended, claim }),
+    notice: $("notice").textContent, ended, claim, problem: problemKey, attempt }),
   pc: () => pc,
   health: () => healthState,
   iso: () => iso.state(),
