@@ -10,28 +10,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from firefox import FIREFOX, FirefoxError, available, launch_firefox
 from guests.test_iso_browser import check_file, recorded_and_resumed
 from helpers import until
 from netns import only_inside, rerun_inside
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-# tests/firefox.py (launch_firefox over puppeteer-core) comes with the Firefox work of issue 14
-firefox_driver = pytest.importorskip("firefox", reason="tests/firefox.py is not here yet")
 INNER = "SHOWCTL_TEST_NETNS_ISO_FIREFOX"
 
 
 def test_iso_firefox_in_a_loopback_namespace():
     out = rerun_inside(__file__, "::test_firefox_records_and_resumes -s", INNER, timeout=300,
-                       needs=(firefox_driver.FIREFOX, "node", "ffmpeg", "ffprobe"))
+                       needs=(FIREFOX, "node", "ffmpeg", "ffprobe"))
     print(*(line[line.index("ISO:"):] for line in out.splitlines() if "ISO:" in line), sep="\n")
 
 
 @pytest.mark.timeout(280)
 async def test_firefox_records_and_resumes(tmp_path: Path):
     only_inside(INNER, "test_iso_firefox_in_a_loopback_namespace")
-    if why := firefox_driver.available():
+    if why := available():
         pytest.skip(why)
-    async with firefox_driver.launch_firefox() as firefox:  # one browser: its IndexedDB, its rejoin secret
+    async with launch_firefox() as firefox:  # one browser: its IndexedDB, its rejoin secret
         # the first tab stays blank: closing the guest's tab must not close the window
         async def open_tab(link: str) -> Any:
             tab = await firefox.new_page()
@@ -40,7 +39,7 @@ async def test_firefox_records_and_resumes(tmp_path: Path):
             async def loaded() -> bool:
                 try:
                     return bool(await tab.evaluate("window.showctlGuest !== undefined"))
-                except firefox_driver.FirefoxError:  # still navigating: no context to evaluate in yet
+                except FirefoxError:  # still navigating: no context to evaluate in yet
                     return False
 
             await until(loaded, 15, "the page's script", interval=0.1)
