@@ -130,8 +130,8 @@ async def recorded_and_resumed(tmp_path: Path, open_tab: OpenTab,
         tab = await open_tab(link)
         await tab.evaluate("showctlGuest.join()")
         await until(lambda: ctl.guests.gateway.phase("ada") == "connected", 30, "ada connected")
-        await until(lambda: tab.evaluate("showctlGuest.state().status === 'ready'"), 15,
-                    "the page next up", interval=0.05)  # (its capture for the ISO opens)
+        await until(lambda: tab.evaluate("showctlGuest.iso().armed"), 15,
+                    "the page next up, its ISO capture open", interval=0.05)
         await ctl.command(Take(segment_id="talk"))
         await until(lambda: tab.evaluate("showctlGuest.state().onAir"), 15,
                     "the page on air", interval=0.05)

@@ -45,6 +45,7 @@ export class Iso {
     this.db = openDb();
     this.recorder = null; this.current = null;  // the recording under way
     this.warm = null;        // a promise of the capture, opened while next up
+    this.armed = false;      // that capture is open: a take starts recording at once
     this.live = false;       // on air or next up: no upload
     this.phase = "idle";     // idle | recording | waiting | uploading | done | failed
     this.sent = 0; this.total = 0; this.error = "";
@@ -76,7 +77,11 @@ export class Iso {
     if (this.current && this.current.segment !== want) this.stop();
     if (want && !this.current) this.start(want).catch((e) => this.fail(e));
     // next up: the capture is opened now, so the recording starts with the take
-    if (!want && status === "ready" && !this.warm) this.warm = this.capture().catch(() => null);
+    if (!want && status === "ready" && !this.warm) {
+      const warm = this.capture().catch(() => null);
+      this.warm = warm;
+      warm.then((stream) => { this.armed = !!stream && this.warm === warm; });
+    }
     if (!want && status !== "ready" && this.warm) this.cool();
     if (!this.live) this.pump();
     this.render();
@@ -93,7 +98,7 @@ export class Iso {
 
   cool() {
     const warm = this.warm;
-    this.warm = null;
+    this.warm = null; this.armed = false;
     warm.then((stream) => stream && stream.getTracks().forEach((tr) => tr.stop()));
   }
 
@@ -102,7 +107,7 @@ export class Iso {
       stopped: null, count: 0, state: "recording" };
     this.current = rec;
     const warm = this.warm;
-    this.warm = null;
+    this.warm = null; this.armed = false;
     const stream = (warm && await warm) || await this.capture();
     if (this.current === rec) await this.putRecording(rec);
     if (this.current !== rec) { stream.getTracks().forEach((tr) => tr.stop()); return; }  // off air meanwhile
@@ -223,6 +228,6 @@ export class Iso {
 
   state() {
     return { phase: this.phase, sent: this.sent, total: this.total, error: this.error,
-      recording: !!this.recorder, live: this.live };
+      recording: !!this.recorder, live: this.live, armed: this.armed };
   }
 }
