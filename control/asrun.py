@@ -6,13 +6,18 @@ on air counts as aired even if it was skipped before or after; one that was take
 reports its first start, its last end and its total time on air. Times are ISO 8601 in the
 show's zone (the offset changes across DST), durations in seconds, over/under positive when
 long. `asrun_rows(replay(read_journal(path)).state)` makes the report from a journal.
+The `iso` column links each segment's full-quality guest recordings (`iso_links`: paths
+relative to the state directory, e.g. `iso/ada/talk-1.webm`; docs/guests.md).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
+from control.guests.iso import IsoStore, Phase
 from control.show.durations import seconds
 from control.show.localtime import iso, zone
 from control.show.state import Aired, ShowState, Skipped
@@ -20,14 +25,28 @@ from control.show.state import Aired, ShowState, Skipped
 COLUMNS = (
     "id", "title", "status", "planned_start", "actual_start", "actual_end",
     "planned_duration_s", "actual_duration_s", "over_under_s", "skipped_reason", "skipped_by",
-    "source", "taken_by", "hard_start", "hard_start_error_s",
+    "source", "taken_by", "hard_start", "hard_start_error_s", "iso",
 )
 # aired | on air (the report was made mid-show) | skipped | not reached
 STATUSES = ("aired", "on air", "skipped", "not reached")
 
 
-def asrun_rows(state: ShowState) -> list[dict[str, Any]]:
-    """The report's rows (keys: COLUMNS). Values are str, float or None, ready for JSON."""
+def iso_links(root: Path) -> dict[str, list[str]]:
+    """Segment id -> its complete guest recordings under ``root`` (STATE_DIR/iso), as paths
+    relative to the state directory, in guest and take order."""
+    links: dict[str, list[str]] = {}
+    for upload, path in sorted(IsoStore(root).files(),
+                               key=lambda f: (f[0].guest, f[0].segment, f[0].take)):
+        if upload.phase is Phase.COMPLETE:
+            links.setdefault(upload.segment, []).append(
+                f"{root.name}/{path.relative_to(root).as_posix()}")
+    return links
+
+
+def asrun_rows(state: ShowState, recordings: Mapping[str, Sequence[str]] | None = None
+               ) -> list[dict[str, Any]]:
+    """The report's rows (keys: COLUMNS). Values are str, float or None, ready for JSON;
+    `recordings`: each segment's recordings (`iso_links`), joined by spaces."""
     rundown = state.rundown
     tz = zone(rundown.show.timezone)
     rows = []
@@ -66,6 +85,7 @@ def asrun_rows(state: ShowState) -> list[dict[str, Any]]:
             "hard_start": iso(seg.at_ms, tz),
             "hard_start_error_s": (seconds(first.start_ms - seg.at_ms)
                                    if first is not None and seg.at_ms is not None else None),
+            "iso": " ".join((recordings or {}).get(seg.id, ())) or None,
         })
     return rows
 

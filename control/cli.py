@@ -443,14 +443,14 @@ def _demo_banner(settings: Settings, obs_url: str, obs_home: str, guests: list[s
 
 
 def cmd_asrun(args: argparse.Namespace) -> int:
-    from .asrun import asrun_rows, write_csv
+    from .asrun import asrun_rows, iso_links, write_csv
     from .journal import JournalError, read_journal, replay
 
     try:
         state = replay(read_journal(Path(args.journal))).state
     except (OSError, JournalError) as exc:
         raise SystemExit(f"showctl: {args.journal}: {exc}") from None
-    rows = asrun_rows(state)
+    rows = asrun_rows(state, iso_links(Path(args.iso or Path(args.journal).parent / "iso")))
     if args.csv:
         write_csv(rows, sys.stdout)
         return 0
@@ -534,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("asrun", help="the planned-vs-actual report of a journal")
     p.add_argument("journal", metavar="JOURNAL")
     p.add_argument("--csv", action="store_true")
+    p.add_argument("--iso", metavar="DIR", help="the guests' recordings (default: iso/ beside "
+                   "the journal)")
     p.set_defaults(func=cmd_asrun)
     p = sub.add_parser("bench", help="run every benchmark into one report (from a source checkout)")
     p.add_argument("--quick", action="store_true", help="small counts: a pipeline check")

@@ -61,6 +61,7 @@ class Settings:
     turn_secret: str | None = None   # coturn's static-auth-secret: per-guest TURN credentials
     guest_turn_ttl_ms: int = 12 * 3_600_000  # how long those credentials work
     guest_joins_per_minute: int = 30  # WHIP joins accepted per minute (all guests together)
+    guest_iso_max_mb: int = 8192     # each guest's ISO recordings on disk, MiB (docs/guests.md)
     guest_joins_per_address: int = 12  # ... from one address (0: no limit, e.g. behind a proxy)
     guest_joins_per_guest: int = 8   # ... for one guest
     guest_media_gap_ms: int = 400    # a live guest sending nothing this long: slate at once
@@ -140,6 +141,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "guests.joins_per_guest": ("guest_joins_per_guest", "count0"),
     "guests.media_gap": ("guest_media_gap_ms", "duration"),
     "guests.av_offsets": ("guest_av_offsets", "av_offsets"),
+    "guests.iso_max_mb": ("guest_iso_max_mb", "count"),
     "mixer.enabled": ("mixer_enabled", "bool"),
     "mixer.host": ("mixer_host", "str"),
     "mixer.port": ("mixer_port", "port"),
@@ -210,6 +212,7 @@ _ENV: dict[str, tuple[str, str]] = {
     "SHOWCTL_TURN_SECRET_FILE": ("turn_secret", "secret_file"),
     "SHOWCTL_GUEST_TURN_TTL": ("guest_turn_ttl_ms", "duration"),
     "SHOWCTL_GUEST_AV_OFFSETS": ("guest_av_offsets", "av_offsets"),
+    "SHOWCTL_GUEST_ISO_MAX_MB": ("guest_iso_max_mb", "count"),
     "SHOWCTL_MIXER_ENABLED": ("mixer_enabled", "bool"),
     "SHOWCTL_MIXER_PORT": ("mixer_port", "port"),
     "SHOWCTL_GUEST_JOINS_PER_ADDRESS": ("guest_joins_per_address", "count0"),

@@ -142,6 +142,18 @@ class GuestRoutes:
             return _text(404, f"{guest} is not in tonight's guest list")
         return guest, generation
 
+    def admit_bound(self, request: web.Request) -> str | web.Response:
+        """The guest of a request from their page in the browser their link is bound to
+        (its ``Showctl-Rejoin`` header), or the refusal: the page's requests beside WHIP."""
+        admitted = self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        guest, generation = admitted
+        secret = request.headers.get(REJOIN) or None
+        if self.store.bindings.may_watch(guest, generation, secret) is not Verdict.ADMIT:
+            return _text(409, WS_IN_USE)
+        return guest
+
     async def close_pages(self, guest: str, reason: str, keep: str | None = None) -> int:
         """Tell the guest's open pages ``{"type": "refused", "reason"}`` (revoked | replaced)
         and close them; with ``keep`` (the new binding's secret), only pages of the browser

@@ -8,6 +8,7 @@
     stage.py           the hosts' screens (presenter view, prompter) following the show
     guests.py          remote scientists: gateway, program mixer, feed watch
     guest_controls.py  the console's guest controls (/api/guests/*): web meets guests
+    iso.py             the guests' full-quality recordings in the console (/api/iso*)
     metrics.py         Prometheus sources over the other parts' caches
     http.py            the aiohttp app: the API, the adapters' routes, one guard
     listeners.py       where it listens: HTTPS, trusted proxies, the guests-only door, and

@@ -29,6 +29,8 @@ from control.guests.health import (
 )
 from control.guests.iceservers import TurnRest, parse_ice_servers
 from control.guests.invites import SECRET_ENV, load_secret
+from control.guests.iso import MIB, IsoStore, Limits
+from control.guests.isoroutes import install as install_iso
 from control.guests.mixer import MixerSettings, ProgramMixer
 from control.guests.ondemand import OnDemand, needed
 from control.guests.routes import GuestRoutes
@@ -48,6 +50,8 @@ from control.show.state import ShowState
 
 from .guest_controls import GuestApi
 from .guest_controls import install as install_guest_controls
+from .iso import IsoApi
+from .iso import install as install_iso_api
 from .listeners import public_base_url
 from .sfu import JanusGateway, janus_room
 
@@ -83,6 +87,10 @@ class Guests:
             if (claim := self.invites.bindings.pending(guest, self.pages.clock())) is not None],
             self.pages.clock)
         self.pages.on_claim = self.claims.changed  # the director's prompt
+        self.iso = IsoStore(settings.state_dir / "iso",  # full-quality recordings (ISO)
+                            Limits(max_guest_bytes=settings.guest_iso_max_mb * MIB))
+        install_iso(app, self.pages, self.iso, self.segment_ids)
+        install_iso_api(app, IsoApi(self.iso, self.roster))  # the console's list, downloads
         self.controls: GuestApi = install_guest_controls(app, GuestApi(
             roster=self.roster, deliver=self.pages.message, secret=self.secret,
             invites=self.invites, revoke=self.pages.revoke, send=self.pages.send,
@@ -97,6 +105,9 @@ class Guests:
             app.on_startup.append(self._start_sfu)
         app.on_startup.append(self._start_feed_watch)
         app.on_cleanup.append(self._close)
+
+    def segment_ids(self) -> set[str]:
+        return {s.id for s in self.runner.state.rundown.segments}
 
     def roster(self) -> dict[str, dict[str, Any]]:
         return {g.id: _person(g) for g in self.runner.state.rundown.guests}
@@ -157,9 +168,10 @@ class Guests:
         """What the guest's own page shows of them."""
         change = self.runner.change
         for g in self.view(change.state, change.desired):
-            if g["id"] == guest:
-                return {"status": g["status"], "on_air": g["on_air"]}
-        return {"status": "invited", "on_air": False}
+            if g["id"] == guest:  # (the segment: what the page's ISO recording is of)
+                return {"status": g["status"], "on_air": g["on_air"],
+                        "segment": change.state.on_air if g["on_air"] else None}
+        return {"status": "invited", "on_air": False, "segment": None}
 
     def link_metrics(self) -> list[dict[str, Any]]:
         """Per connected guest, for Prometheus: bytes, loss, RTT, jitter, audio peak, health."""

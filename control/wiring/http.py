@@ -29,6 +29,8 @@ from control.web.throttle import Throttle
 
 from .guest_controls import OPENAPI_PATHS as GUEST_API_DOC
 from .guest_controls import api_routes as guest_api_routes
+from .iso import OPENAPI_PATHS as ISO_API_DOC
+from .iso import api_routes as iso_api_routes
 from .listeners import Listeners, make_certificates, make_door, trust_proxies
 
 # a connection with no complete request this long is closed: idle keep-alives, and slow-loris
@@ -51,8 +53,9 @@ def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
     table; GET /metrics, GET /healthz and the on-demand loop-lag probe (/debug/looplag).
     `cluster`: the pair's view (control/web/clusterview.py), None on one machine."""
     app = create_app(show, auth, hub=hub,
-                     extra_routes=(*overlay_api_routes(), *guest_api_routes()),
-                     openapi_paths={**OVERLAY_API_DOC, **GUEST_API_DOC},
+                     extra_routes=(*overlay_api_routes(), *guest_api_routes(),
+                                   *iso_api_routes()),
+                     openapi_paths={**OVERLAY_API_DOC, **GUEST_API_DOC, **ISO_API_DOC},
                      allowed_hosts=AllowedHosts([*settings.allowed_hosts.split(","),
                                                  settings.http_host]),
                      cluster=cluster,

@@ -20,6 +20,7 @@ from yarl import URL
 from control import pagelib
 from control.bodies import BODY_TIMEOUT, MAX_BODY
 from control.config import Settings
+from control.guests.isoroutes import ROUTE_NAMES as ISO_ROUTES
 from control.networks import parse_networks
 from control.overlays import base_url
 from control.overlays.urls import WILDCARD_HOSTS
@@ -30,7 +31,7 @@ from control.web.tls import Certificates, TlsFiles
 
 # what the door serves, by route name (control/guests/routes.py, control/pagelib.py)
 DOOR_ROUTES = ("guest_page", "guest_ws", "whip", "whip_session", "guest_assets",
-               pagelib.ROUTE_NAME)
+               pagelib.ROUTE_NAME, *ISO_ROUTES)
 
 
 def make_certificates(settings: Settings) -> Certificates | None:

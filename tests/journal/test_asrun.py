@@ -74,6 +74,7 @@ def test_rows_planned_against_actual():
         "actual_end": at("22:01:00"), "planned_duration_s": 60.0, "actual_duration_s": 60.0,
         "over_under_s": 0.0, "skipped_reason": None, "skipped_by": None,
         "source": "show-start", "taken_by": None, "hard_start": None, "hard_start_error_s": None,
+        "iso": None,
     }
     b = got["b"]
     assert (b["planned_start"], b["actual_start"], b["actual_end"]) == (
@@ -114,7 +115,7 @@ def test_csv_has_a_header_and_plain_numbers():
     table = list(csv.reader(io.StringIO(text, newline="")))
     assert table[0] == list(COLUMNS)
     assert table[2] == ["b", "访谈, Talk", "aired", at("22:01:00"), at("22:01:00"),
-                        at("22:03:30"), "180", "150", "-30", "", "", "auto", "", "", ""]
+                        at("22:03:30"), "180", "150", "-30", "", "", "auto", "", "", "", ""]
     assert table[4][COLUMNS.index("hard_start_error_s")] == "0"
     assert table[5][2:4] == ["skipped", at("22:06:00")] and table[5][9:11] == ["director", "bob"]
     assert len(table) == 7

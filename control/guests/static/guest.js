@@ -12,6 +12,7 @@
 import { initI18n, lang, onLangChange, setLang, t } from "/lib/i18n.js";
 import { Socket, followLeader, setCarry, wsUrl } from "/lib/socket.js";
 import { healthFigures, onPageMessage, state as healthState } from "./health.js";
+import { Iso } from "./iso.js";
 
 const STATUSES = ["invited", "connecting", "green-room", "ready", "on-air", "disconnected"];
 const boot = JSON.parse(document.getElementById("boot").textContent);
@@ -330,6 +331,10 @@ function showMessage(text) {  // from the producer: as text, newest on top
   $("messages-box").hidden = false;
 }
 
+// the full-quality recording while on air, uploaded after (iso.js)
+const iso = new Iso({ guest: boot.guest, line: $("iso"),
+  headers: () => (rejoin ? { ...auth, "Showctl-Rejoin": rejoin } : auth),
+  devices: () => ({ camera: $("camera").value, microphone: $("microphone").value }) });
 // the page's status and the producer's messages; its link stats go back on it
 const socket = new Socket({
   url: () => wsUrl(`/guest/${encodeURIComponent(boot.guest)}/ws`, { t: token, r: rejoin }),
@@ -350,12 +355,13 @@ const socket = new Socket({
     }
     status = String(message.status);
     onAir = !!message.on_air;
+    iso.follow(status, onAir, message.segment);
     render();
   },
 });
 
 $("lang").onclick = () => setLang(lang() === "zh" ? "en" : "zh");
-onLangChange(render);
+onLangChange(() => { render(); iso.render(); });
 try {
   await initI18n("/guest-assets/");
 } catch (e) {
@@ -378,4 +384,5 @@ window.showctlGuest = {
     notice: $("notice").textContent, ended, claim, problem: problemKey, attempt }),
   pc: () => pc,
   health: () => healthState,
+  iso: () => iso.state(),
 };

@@ -2,8 +2,9 @@
 // quality and a signal meter (the health figure, its cause in the tooltip), and (producer+) volume, mute, A/V offset, a message to the guest's page; the
 // director's invite controls: a link, revoke, release, asking the guest to switch camera or
 // microphone, and the prompt when another browser
-// asks to use a guest's bound link (allow / refuse). Rows are built once per roster and
-// updated in place, so a field being typed in is never replaced by a push.
+// asks to use a guest's bound link (allow / refuse); each guest's full-quality recordings.
+// Rows are built once per roster and updated in place, so a field being typed in is never
+// replaced by a push.
 
 import { api } from "./api.js";
 import { lang, t } from "/lib/i18n.js";
@@ -33,6 +34,7 @@ const MAX_AV_OFFSET_MS = 500;
 // statuses with a picture to show; the server makes at most one thumbnail a second per guest
 const CONNECTED = new Set(["green-room", "ready", "on-air"]);
 export const THUMB_MS = 1000;
+export const ISO_MS = 5000; // the recordings' list: uploads take minutes
 
 function fixed(value, digits = 0) {
   return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "—";
@@ -53,6 +55,40 @@ export class GuestsPanel {
     this.guests = [];
     this.seq = 0; // cache-busting: every thumbnail request is a new URL
     this.thumbTimer = setInterval(() => this.refreshThumbs(), THUMB_MS);
+    this.isoTimer = setInterval(() => this.refreshIso(), ISO_MS);
+    this.recordings = [];
+    this.refreshIso();
+  }
+
+  /** The guests' full-quality recordings (ISO): each guest's files, size, length and
+   * whether complete or still uploading; the director downloads complete ones. */
+  async refreshIso() {
+    if (document.hidden) return;
+    try {
+      this.recordings = (await api("GET", "/api/iso"))?.recordings || [];
+    } catch {
+      return; // not fatal: the next try
+    }
+    for (const [id, row] of this.rows) this.showIso(row, this.recordings.filter((r) => r.guest === id));
+  }
+
+  showIso(row, recordings) {
+    const items = recordings.map((r) => {
+      const li = el("li", `iso-${r.phase}`);
+      const state = t(r.phase === "complete" ? "guests.iso_complete" : "guests.iso_uploading");
+      const seconds = typeof r.duration_ms === "number" ? Math.round(r.duration_ms / 1000) : null;
+      li.append(el("span", "tnum", t("guests.iso", { file: r.file, state,
+        mb: (r.bytes / 1e6).toFixed(1),
+        duration: seconds === null ? "—" : `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}` })));
+      if (r.url && this.canInvite) { // the director's: a download, logged by the server
+        const a = el("a", "iso-download", t("guests.iso_download"));
+        a.href = r.url; a.download = `${r.guest}-${r.file}`;
+        li.append(" ", a);
+      }
+      return li;
+    });
+    row.iso.replaceChildren(...items);
+    show(row.iso, items.length > 0);
   }
 
   /** Ask for a new thumbnail of every connected guest, one request per guest at a time,
@@ -137,9 +173,12 @@ export class GuestsPanel {
       claim.append(allow, refuse);
     }
     show(claim, false);
-    li.append(head, link, claim);
-    const row = { li, thumb, name, other, status, meter, link, parts, claim, claimText,
+    const iso = el("ul", "guest-iso"); // full-quality recordings (refreshIso)
+    iso.setAttribute("aria-label", t("guests.iso_title"));
+    li.append(head, link, claim, iso);
+    const row = { li, thumb, name, other, status, meter, link, parts, claim, claimText, iso,
       connected: false, thumbLoading: false };
+    this.showIso(row, this.recordings.filter((r) => r.guest === g.id));
     if (this.canAct) li.append(this.controls(g.id, row));
     this.rows.set(g.id, row);
     return li;
