@@ -137,10 +137,11 @@ class _AllText(yaml.SafeLoader):
     """YAML as an editor's language server sees it (YAML 1.2 core: times stay text)."""
 
 
-for first in list(_AllText.yaml_implicit_resolvers):
-    _AllText.yaml_implicit_resolvers[first] = [
-        (tag, rx) for tag, rx in _AllText.yaml_implicit_resolvers[first]
-        if tag in ("tag:yaml.org,2002:null",)]
+# a dict of its own: the inherited one is SafeLoader's, and editing it in place took the
+# merge key (`<<`), booleans and numbers from every SafeLoader in the test process
+_AllText.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag == "tag:yaml.org,2002:null"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 def test_schema_is_valid_and_accepts_the_shipped_rundowns():
