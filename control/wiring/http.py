@@ -12,6 +12,7 @@ from control.bodies import BODY_TIMEOUT
 from control.config import Settings
 from control.metrics import Metrics
 from control.metrics import install as install_metrics
+from control.metrics.http import TokenCheck
 from control.metrics.looplag import LoopLagProbe
 from control.metrics.looplag import install_debug as install_looplag
 from control.overlays import OPENAPI_PATHS as OVERLAY_API_DOC
@@ -62,17 +63,22 @@ def make_app(show: ShowPort, auth: Auth, hub: StateHub, metrics: Metrics,
                      cluster_secret=settings.cluster_secret if cluster is not None else None)
     app[BODY_TIMEOUT] = settings.max_body_seconds
 
-    def token_ok(token: str, request: web.Request) -> bool:
-        """Any role (metrics are read only), throttled per address like every token."""
-        try:
-            return auth.check_token(token, request) is not None
-        except ApiError as e:  # the address is blocked: 429, its token never looked at
-            raise web.HTTPTooManyRequests(text=f"{e.reason}\n", headers=e.headers) from None
-
+    token_ok = metrics_token_check(auth)
     install_metrics(app, metrics, token_ok=token_ok, public=settings.metrics_public)
     install_looplag(app, LoopLagProbe(), token_ok=token_ok)
     trust_proxies(app, settings)  # first middleware: the client's scheme and address
     return app
+
+
+def metrics_token_check(auth: Auth) -> TokenCheck:
+    """/metrics' and /debug/looplag's token check: any role (read only), throttled per
+    address like every token (429 while the address is blocked, its token never looked at)."""
+    def token_ok(token: str, request: web.Request) -> bool:
+        try:
+            return auth.check_token(token, request) is not None
+        except ApiError as e:
+            raise web.HTTPTooManyRequests(text=f"{e.reason}\n", headers=e.headers) from None
+    return token_ok
 
 
 @contextlib.asynccontextmanager

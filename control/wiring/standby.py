@@ -45,7 +45,8 @@ from .cluster import (
     peer_asker,
     promise_handler,
 )
-from .http import make_auth
+from .http import make_auth, metrics_token_check
+from .listeners import make_certificates
 from .obs import make_gated_client, make_obs_link
 from .show import Opened, open_show
 
@@ -89,15 +90,21 @@ async def standby_server(view: PairView, settings: Settings) -> AsyncIterator[No
     install_routes(app, view, settings.cluster_secret)
     auth = make_auth(settings)
     install_metrics(app, Metrics(Sources(cluster=cluster_source(view.part, view.mirror))),
-                    token_ok=lambda token: auth.role_of(token) is not None,
-                    public=settings.metrics_public)
+                    token_ok=metrics_token_check(auth), public=settings.metrics_public)
     install_the_rest(app, view)
+    # HTTPS as the leader's listeners (pages and Prometheus reach both nodes the same way)
+    certificates = make_certificates(settings)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
+    watch = (asyncio.create_task(certificates.run(), name="standby-tls-watch")
+             if certificates is not None else None)
     try:
-        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        await web.TCPSite(runner, settings.http_host, settings.http_port,
+                          ssl_context=certificates.context if certificates else None).start()
         yield
     finally:
+        if watch is not None:
+            watch.cancel()
         await runner.cleanup()
 
 

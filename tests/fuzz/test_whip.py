@@ -112,7 +112,8 @@ def whip(live: Live, body: bytes, content_type: str | None = "application/sdp",
         location = resp.headers["Location"]
         assert location.startswith(f"/whip/{GUEST}/")
         end = live.request("DELETE", location, token=live.guest_token())
-        assert end.status == 200, end
+        # a session whose ICE failed at once (a mutated candidate) may have ended already
+        assert end.status == 200 or (end.status == 404 and b"no such session" in end.body), end
     else:
         assert_clean_error(resp, json_body=False)
         # the gateway's own words, never the WebRTC library's (its internals and version)
