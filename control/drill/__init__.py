@@ -11,6 +11,8 @@ An orchestrator like the wiring (control/wiring/): it may use every adapter.
   readmodel.py reading the read model and the journal; result.py a fault's result
   guests.py    the guests' browsers (Chromium, a loopback-only namespace); relay.py the
                lossy UDP relay
+  hostile.py   hostile websocket clients (the flood fault; bench/flood.py runs them too)
+  tls.py       the drill's own CA: the controller on HTTPS, its certificate renewed
   cli.py       the command line
 """
 
