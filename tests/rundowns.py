@@ -51,3 +51,16 @@ def errors(text: str) -> list[tuple[int, int, str]]:
 
 def warnings(text: str) -> list[tuple[int, int, str]]:
     return [(d.line, d.col, d.message) for d in load(text).warnings]
+
+
+def guest_show(title: str, guests: tuple[str, ...] = ("ada",), *, outro: bool = False) -> str:
+    """The live guest tests' show (YAML): a studio intro that holds, then a talk with the
+    first guest on the Guests scene, and a studio outro when asked. Each guest is named
+    after its id, capitalised."""
+    roster = "".join(f"  {g}:\n    name: {g.capitalize()}\n" for g in guests)
+    return (f"show:\n  title: {title}\n  timezone: Asia/Shanghai\n  start: 2023-12-31 22:00:00\n"
+            f"  safe_scene: Slate\nguests:\n{roster}segments:\n"
+            "  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}\n"
+            f"  - {{id: talk, title: Talk, duration: 10m, scene: Guests, guests: [{guests[0]}]}}\n"
+            + ("  - {id: outro, title: Outro, duration: 10m, scene: Studio, then: hold}\n"
+               if outro else ""))

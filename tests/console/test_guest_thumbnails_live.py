@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from helpers import CHROMIUM, launch_chromium, until
 from netns import only_inside, rerun_inside
+from rundowns import guest_show
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
@@ -28,21 +29,7 @@ Image = pytest.importorskip("PIL.Image")
 INNER = "SHOWCTL_TEST_NETNS_THUMBNAILS"
 ROOT = Path(__file__).resolve().parents[2]
 VIEWER = "viewer-thumbnail-token-0123"
-RUNDOWN = """\
-show:
-  title: Thumbnails
-  timezone: Asia/Shanghai
-  start: 2023-12-31 22:00:00
-  safe_scene: Slate
-guests:
-  ada:
-    name: Ada
-  bob:
-    name: Bob
-segments:
-  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
-  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
-"""
+RUNDOWN = guest_show("Thumbnails", ('ada', 'bob'))
 
 
 def test_in_a_loopback_namespace():

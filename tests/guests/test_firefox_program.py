@@ -18,6 +18,7 @@ from guests.support import differs, free_udp_port, shot
 from guests.test_firefox_guest import open_page
 from helpers import until
 from netns import only_inside, rerun_inside
+from rundowns import guest_show
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
@@ -31,19 +32,7 @@ from control.wiring.live import run_show
 Image = pytest.importorskip("PIL.Image")
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 INNER = "SHOWCTL_TEST_NETNS_FIREFOX_PROGRAM"
-RUNDOWN = """\
-show:
-  title: Firefox on air
-  timezone: Asia/Shanghai
-  start: 2023-12-31 22:00:00
-  safe_scene: Slate
-guests:
-  ada:
-    name: Ada
-segments:
-  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
-  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
-"""
+RUNDOWN = guest_show("Firefox on air")
 
 
 def test_firefox_on_air_in_a_loopback_namespace():

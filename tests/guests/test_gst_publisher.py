@@ -22,6 +22,7 @@ from aiohttp import web
 from guests.support import differs, free_udp_port, shot
 from helpers import until
 from netns import only_inside, rerun_inside
+from rundowns import guest_show
 
 from control.config import Settings
 from control.guests.gateway import Gateway, HeldFrames, configure_ice_hosts, passive_answer
@@ -185,19 +186,7 @@ async def test_gstreamer_publishes():
         await runner.cleanup()
 
 
-RUNDOWN = """\
-show:
-  title: A GStreamer guest
-  timezone: Asia/Shanghai
-  start: 2023-12-31 22:00:00
-  safe_scene: Slate
-guests:
-  ada:
-    name: Ada
-segments:
-  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
-  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
-"""
+RUNDOWN = guest_show("A GStreamer guest")
 
 
 @pytest.mark.timeout(100)

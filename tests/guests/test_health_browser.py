@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from helpers import CHROMIUM, launch_chromium, until
 from netns import only_inside, rerun_inside
+from rundowns import guest_show
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
@@ -35,19 +36,7 @@ from control.wiring.live import run_show
 
 INNER = "SHOWCTL_TEST_NETNS_HEALTH"
 DIRECTOR = "director-health-token-0123"
-RUNDOWN = """\
-show:
-  title: Health
-  timezone: Asia/Shanghai
-  start: 2023-12-31 22:00:00
-  safe_scene: Slate
-guests:
-  ada:
-    name: Ada
-segments:
-  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
-  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
-"""
+RUNDOWN = guest_show("Health")
 LOW_BATTERY = """Object.defineProperty(navigator, "getBattery", {
   value: () => Promise.resolve({ level: 0.08, charging: false }) });"""
 VIDEO_TRACK = ("showctlGuest.pc() && showctlGuest.pc().getSenders()"

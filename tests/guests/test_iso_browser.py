@@ -24,6 +24,7 @@ import pytest
 from guests.support import page_until
 from helpers import CHROMIUM, launch_chromium, until
 from netns import only_inside, rerun_inside
+from rundowns import guest_show
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
@@ -35,20 +36,7 @@ from control.wiring.live import LiveShow, run_show
 INNER = "SHOWCTL_TEST_NETNS_ISO"
 ON_AIR_S = 6.0
 BOUND_S = 2.0  # the file's length against the time the page showed ON AIR (1 s pieces)
-RUNDOWN = """\
-show:
-  title: ISO
-  timezone: Asia/Shanghai
-  start: 2023-12-31 22:00:00
-  safe_scene: Slate
-guests:
-  ada:
-    name: Ada
-segments:
-  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
-  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
-  - {id: outro, title: Outro, duration: 10m, scene: Studio, then: hold}
-"""
+RUNDOWN = guest_show("ISO", outro=True)
 
 
 class Tab(Protocol):

@@ -26,6 +26,7 @@ import pytest
 from guests.support import differs, free_udp_port, page_until, shot
 from helpers import CHROMIUM
 from netns import only_inside, rerun_inside
+from rundowns import guest_show
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
@@ -39,19 +40,7 @@ from control.wiring.live import run_show
 Image = pytest.importorskip("PIL.Image")
 INNER = "SHOWCTL_TEST_NETNS_PROGRAM"
 ROOT = Path(__file__).resolve().parents[2]
-RUNDOWN = """\
-show:
-  title: Guests end to end
-  timezone: Asia/Shanghai
-  start: 2023-12-31 22:00:00
-  safe_scene: Slate
-guests:
-  ada:
-    name: Ada
-segments:
-  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
-  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
-"""
+RUNDOWN = guest_show("Guests end to end")
 
 
 def test_program_feed_in_a_loopback_namespace():

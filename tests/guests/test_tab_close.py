@@ -16,6 +16,7 @@ import pytest
 from guests.support import page_until
 from helpers import CHROMIUM, launch_chromium, until
 from netns import only_inside, rerun_inside
+from rundowns import guest_show
 
 from control.config import Settings
 from control.guests.invites import SECRET_ENV, invite_url, load_secret, make_token
@@ -26,19 +27,7 @@ from control.wiring.live import run_show
 INNER = "SHOWCTL_TEST_NETNS_TAB_CLOSE"
 TRIES = 6
 BOUND_S = 3.0  # the goal is a second; the old behaviour took 10 s (a websocket heartbeat)
-RUNDOWN = """\
-show:
-  title: Tab close
-  timezone: Asia/Shanghai
-  start: 2023-12-31 22:00:00
-  safe_scene: Slate
-guests:
-  ada:
-    name: Ada
-segments:
-  - {id: intro, title: Intro, duration: 10m, scene: Studio, then: hold}
-  - {id: talk, title: Talk, duration: 10m, scene: Guests, guests: [ada]}
-"""
+RUNDOWN = guest_show("Tab close")
 
 
 def test_tab_close_in_a_loopback_namespace():
