@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -76,7 +77,9 @@ class ReplicatedJournal:
     Runs in the runner's journal thread; the etcd write runs on the event loop. Fenced (our
     lease no longer holds the leader key): JournalError, nothing written locally. etcd away
     while we drive on the peer's promise: written locally, kept, and sent ahead of the next
-    step's records once etcd answers (their numbers are taken, so the order holds)."""
+    step's records once etcd answers (their numbers are taken, so the order holds), or by
+    `flush_loop` as soon as etcd answers again, whichever comes first: a standby that takes
+    over must find them even if no step came after the outage."""
 
     def __init__(self, local: Journal, part: ClusterPart, loop: asyncio.AbstractEventLoop,
                  next_seq: int, clock: Callable[[], float] = time.monotonic) -> None:
@@ -86,6 +89,7 @@ class ReplicatedJournal:
         self.backlog: list[Pending] = []
         self._loop = loop
         self._clock = clock
+        self._lock = threading.Lock()  # the runner's journal thread and the flush's
 
     def _lease_valid(self) -> bool:
         return self.part.node.election.lease_valid(self._clock())
@@ -102,6 +106,33 @@ class ReplicatedJournal:
             raise EtcdUnavailable("etcd: the journal write took too long") from None
 
     def append_all(self, records: list[dict[str, Any]]) -> float:
+        with self._lock:
+            return self._append_all(records)
+
+    def flush(self) -> bool:
+        """Send the records kept while etcd was away (in a worker thread); True when none
+        are left."""
+        with self._lock:
+            if not self.backlog:
+                return True
+            try:
+                outcome = self._to_etcd(self.backlog)
+            except (ReplicaError, EtcdUnavailable):
+                return False
+            if outcome is Outcome.FENCED:
+                return False
+            log.info("journal: etcd back, %d kept record(s) sent", len(self.backlog))
+            self.backlog = []
+            return True
+
+    async def flush_loop(self, every_s: float = 0.5) -> None:
+        """While the show runs: the backlog goes to etcd once etcd answers again."""
+        while True:
+            await asyncio.sleep(every_s)
+            if self.backlog:
+                await asyncio.to_thread(self.flush)
+
+    def _append_all(self, records: list[dict[str, Any]]) -> float:
         began = time.perf_counter()
         first = self.outbox.next_seq  # given back if nothing is written: no gap
         items = [*self.backlog, *self.outbox.add(records)]

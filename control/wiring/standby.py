@@ -269,10 +269,12 @@ async def run_clustered(rundown_path: Path, settings: Settings,
         step_down_on_loss(part, stop)
         async with show.running(settings):
             applied = asyncio.create_task(report_applied(show, part.node.me.name))
+            flush = asyncio.create_task(journal.flush_loop(), name="cluster-journal-flush")
             try:
                 yield show
             finally:
                 applied.cancel()
+                flush.cancel()
     finally:
         peer.cancel()
         if opened is not None:

@@ -8,7 +8,8 @@ OBS: the drill's short forms (docs/redundancy.md#tests).
   to OBS (its send log's last line is before the new leader's first) and steps down;
 - the leader cut off from etcd (a relay the test cuts): it stops driving at its deadline,
   the standby refuses it a promise and takes over;
-- a failover two seconds before a hard start: the standby lands it on its target, once.
+- a failover two seconds before a hard start: the standby lands it on its target, once;
+- etcd's raft leader killed, then all of etcd: the show goes on, the standby catches up.
 
 Timing bounds here are generous (a loaded 2-core box); the 1.5 s goal is bench/failover.py's.
 """
@@ -298,3 +299,52 @@ def test_a_failover_two_seconds_before_a_hard_start_still_lands_it_once(
         assert takes(backup) == ["intro", "news"]  # journaled once
         applied = backup.marked(APPLIED_MARK)[0]["t"]
         print(f"\nhard start: the backup had OBS in hand {target_s - applied:.3f} s before it")
+
+
+def role_metric(node: Node) -> str:
+    """The role this node's /metrics says it has."""
+    req = urllib.request.Request(node.url + "/metrics",
+                                 headers={"Authorization": f"Bearer {DIRECTOR}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        text = resp.read().decode()
+    return next(line.split('role="', 1)[1].split('"', 1)[0] for line in text.splitlines()
+                if line.startswith("showctl_cluster_role{") and line.endswith(" 1.0"))
+
+
+def test_etcd_members_killed_one_then_all_the_show_goes_on_and_the_standby_catches_up(
+        pair: tuple[Node, Node], obs: ObsLauncher, etcd: EtcdMembers) -> None:
+    """One member killed (etcd's raft leader): nothing visible happens. All of them: the
+    leader drives on (the standby's promise: `leader without etcd`, an alarm), takes still
+    land; etcd back: the records kept meanwhile reach etcd with no step after them, so the
+    standby that takes over afterwards resumes with them."""
+    main, backup = pair
+    wait_for(lambda: main.on_air() == "intro", 10, "the show to start")
+    wait_for(main.sends, 20, "main driving OBS")
+    raft_leader = etcd.leader_index()
+    etcd.kill(raft_leader)
+    main.ready_to_take()
+    assert main.request("POST", "/api/take")[0] == 200
+    wait_for(lambda: program(obs) == "Studio Interview", 10, "OBS on talk")
+    assert main.proc is not None and main.proc.poll() is None
+    assert (backup.status() or {}).get("role") == "follower"
+    etcd.start_member(raft_leader)
+    etcd.wait_healthy()
+    for i in range(3):
+        etcd.kill(i)
+    wait_for(lambda: role_metric(main) == "leader without etcd", 20, "main on the promise")
+    main.ready_to_take()
+    assert main.request("POST", "/api/take")[0] == 200  # kept for etcd, journaled here
+    wait_for(lambda: program(obs) == "Credits", 10, "OBS on outro, etcd down")
+    assert main.proc.poll() is None and (backup.status() or {}).get("role") != "leader"
+    for i in range(3):
+        etcd.start_member(i)
+    etcd.wait_healthy()
+    wait_for(lambda: role_metric(main) == "leader", 20, "main's lease renewed")
+    wait_for(lambda: "kept record(s) sent" in main.log.read_text(), 20, "the backlog sent")
+    killed = time.time()
+    main.kill()
+    wait_for(lambda: (backup.status() or {}).get("drives"), 20, "the backup to drive")
+    after = wait_for(backup.api_state, 20, "the backup's API")
+    assert after["on_air"]["id"] == "outro"  # the take made while etcd was down
+    assert takes(backup) == ["intro", "talk", "outro"]
+    assert not [s for s in main.sends() if s["t"] > killed]
