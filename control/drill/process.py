@@ -33,9 +33,11 @@ class ControllerProcess:
                  start: str = "now", tls: DrillTls | None = None) -> None:
         self.rundown, self.speed, self.tokens, self.start_spec = rundown, speed, tokens, start
         self.port = free_port()
+        self.door_port = free_port()  # the guests-only door, as on show night
         self.tls = tls  # HTTPS with the drill's own CA, as on show night
         self.ssl: ssl.SSLContext | bool = tls.context if tls is not None else True
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.door_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.door_port}"
         self.state_dir = root / "state"
         self.log = root / "controller.log"
         self.env = {**os.environ, "SHOWCTL_OBS_URL": obs.url,
@@ -45,6 +47,7 @@ class ControllerProcess:
                     "SHOWCTL_DIRECTOR_TOKEN": tokens["director"],
                     "SHOWCTL_VIEWER_TOKEN": tokens["viewer"],
                     "SHOWCTL_MIXER_ENABLED": "false", "SHOWCTL_OSC_ENABLED": "false",
+                    "SHOWCTL_DOOR_HOST": "127.0.0.1", "SHOWCTL_DOOR_PORT": str(self.door_port),
                     **(tls.env() if tls is not None else {}), **(guests or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.http: aiohttp.ClientSession | None = None

@@ -44,7 +44,7 @@ def test_a_held_segment_lasts_until_the_next_hard_start_in_either_form():
 
 def test_every_fault_is_a_class_in_the_table_under_its_own_name():
     assert SHOW_FAULTS == ("obs-kill", "obs-freeze", "double-take", "viewer-take", "bad-reload",
-                           "flood", "tls-renew", "controller-kill")
+                           "flood", "door-probe", "tls-renew", "controller-kill")
     assert GUEST_FAULTS == ("guest-kill", "guest-lossy")
     for name, cls in FAULTS.items():
         assert issubclass(cls, Fault) and cls.name == name

@@ -4,6 +4,7 @@ name -> class. A new fault is a Fault subclass (faults/base.py) added to this ta
 from __future__ import annotations
 
 from .base import Fault, FaultContext
+from .door import DoorProbe
 from .flood import Flood
 from .guest_kill import GuestKill
 from .guest_lossy import GuestLossy
@@ -11,7 +12,8 @@ from .show import BadReload, ControllerKill, DoubleTake, ObsFreeze, ObsKill, Vie
 from .tls import TlsRenew
 
 FAULTS: dict[str, type[Fault]] = {f.name: f for f in (
-    ObsKill, ObsFreeze, DoubleTake, ViewerTake, BadReload, Flood, TlsRenew, ControllerKill,
+    ObsKill, ObsFreeze, DoubleTake, ViewerTake, BadReload, Flood, DoorProbe, TlsRenew,
+    ControllerKill,
     GuestKill, GuestLossy)}
 SHOW_FAULTS = tuple(name for name, f in FAULTS.items() if not f.needs_guests)
 GUEST_FAULTS = tuple(name for name, f in FAULTS.items() if f.needs_guests)  # need --guests N
