@@ -19,9 +19,10 @@ from rundowns import ROOT
 COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = ("obs_password", "director_token", "producer_token", "viewer_token",
            "grafana_admin_password", "srt_passphrase", "turn_secret", "tls_cert", "tls_key",
-           "cluster_secret")
+           "cluster_secret", "janus_admin_key")
 FILES = {"tls_cert": "tls_cert.pem", "tls_key": "tls_key.pem"}  # the rest: the secret's name
 CLUSTER = {"backup", "etcd1", "etcd2", "etcd3"}  # the `cluster` profile (docs/redundancy.md)
+SFU = {"janus"}  # the `sfu` profile (docs/scaling.md#janus)
 ENV = {"SHOWCTL_OBS_URL": "ws://broadcast-pc.example:4455",
        "SHOWCTL_MIXER_HOST": "broadcast-pc.example", "SHOWCTL_TURN_HOST": "turn.example.org"}
 
@@ -58,13 +59,13 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert set(config["services"]) == {"controller", "coturn", "prometheus", "alertmanager",
-                                       "grafana", *CLUSTER}
+                                       "grafana", *CLUSTER, *SFU}
     controller = config["services"]["controller"]
     env = controller["environment"]
     assert env["SHOWCTL_OBS_URL"] == ENV["SHOWCTL_OBS_URL"]
     assert {s["source"] for s in controller["secrets"]} == {
         "obs_password", "director_token", "producer_token", "viewer_token", "srt_passphrase",
-        "turn_secret", "tls_cert", "tls_key", "cluster_secret"}
+        "turn_secret", "tls_cert", "tls_key", "cluster_secret", "janus_admin_key"}
     # the feed to OBS is SRT to the broadcast PC; guests get TURN on the relay's name
     assert env["SHOWCTL_MIXER_TRANSPORT"] == "srt"
     assert env["SHOWCTL_MIXER_HOST"] == ENV["SHOWCTL_MIXER_HOST"]
@@ -83,6 +84,11 @@ def test_docker_compose_config_accepts_the_file(secrets_dir: Path):
                 "SHOWCTL_TLS_CERT_FILE", "SHOWCTL_DOOR_PORT"):
         assert backup["environment"][key] == env[key], key
     assert {s["source"] for s in backup["secrets"]} == {s["source"] for s in controller["secrets"]}
+    # Janus shares the controller's network (its API and RTP forwards on 127.0.0.1), off
+    # unless asked for
+    janus = config["services"]["janus"]
+    assert janus["network_mode"] == "service:controller" and env["SHOWCTL_GUEST_SFU"] == "off"
+    assert {s["source"] for s in janus["secrets"]} == {"janus_admin_key"}
     assert {s["source"] for s in config["services"]["prometheus"]["secrets"]} == {"viewer_token"}
     for name in SECRETS:
         assert config["secrets"][name]["file"] == str(secrets_dir / FILES.get(name, name))
