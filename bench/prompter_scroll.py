@@ -38,7 +38,8 @@ from bench.common import load_average, machine, ratio, summary, write_result  # 
 from control.obs.launcher import free_port  # noqa: E402
 from control.overlays import read_key  # noqa: E402
 
-DIRECTOR, PROMPTER = "bench-director-token", "bench-prompter-token"
+# tokens of 24+ characters: the controller refuses shorter ones
+DIRECTOR, PROMPTER = "bench-director-token-0123456", "bench-prompter-token-0123456"
 RUNDOWN = """\
 show:
   title: Prompter bench
@@ -106,7 +107,12 @@ async def controller(positions: int, screens: int, tmp: Path) -> list[float]:
                              "--start", "now", str(rundown)], cwd=ROOT, env=env, stdout=log,
                             stderr=log)
     try:
-        await _wait_up(f"http://127.0.0.1:{port}/api/state", DIRECTOR)
+        try:
+            await _wait_up(f"http://127.0.0.1:{port}/api/state", DIRECTOR)
+        except TimeoutError:
+            log.flush()
+            raise TimeoutError("the controller did not come up; its log ends:\n"
+                               + (tmp / "controller.log").read_text()[-2000:]) from None
         url = f"ws://127.0.0.1:{port}/stage/ws?key={read_key(DIRECTOR)}&screen=prompter"
         return await relay_latencies(url, positions, screens,
                                      {"type": "operate", "token": PROMPTER})
