@@ -177,7 +177,14 @@ class Tail:
                 raise ReplicaError(f"{event.kv.key} deleted: the journal was reset")
             puts.append(event.kv)
         records = self._take(puts)
-        self.revision = max(self.revision, response.revision)
+        if puts:  # the events' own revisions: a response's header may be ahead of them
+            self.revision = max(self.revision, max(kv.mod_revision for kv in puts))
+        elif not response.created and not response.events:
+            # a progress notice: every event up to its header's revision has been sent. Not
+            # the creation's header: it is the store's revision when the watch was made,
+            # and the events from the start revision up to it are still to come (taking it
+            # skipped them: "journal gap", seen under load)
+            self.revision = max(self.revision, response.revision)
         return records
 
     def range_request(self) -> p.Get:

@@ -156,7 +156,11 @@ async def test_a_follower_catches_up_from_a_revision_and_follows(etcd: EtcdMembe
         try:
             for n in range(3, 8):
                 await write(leader, outbox, outbox.add([{"n": n}]), lease)
-            await until(lambda: len(got) >= 5, timeout=10, what="the watch's records")
+            def arrived() -> bool:
+                if task.done():  # the watch must not die: say why it did
+                    task.result()
+                return len(got) >= 5
+            await until(arrived, timeout=10, what="the watch's records")
             assert got == [3, 4, 5, 6, 7] and tail.next_seq == 9
         finally:
             task.cancel()

@@ -96,6 +96,23 @@ def test_a_follower_reads_then_follows_without_doubles() -> None:
     assert tail.revision == 12 and tail.apply_watch(watch) == []
 
 
+def test_the_watchs_creation_header_does_not_skip_the_events_still_to_come() -> None:
+    """etcd answers a watch's creation with the store's revision now; the events from the
+    start revision up to it come after. Taking that header as seen skipped them (a "journal
+    gap" under load). A progress notice's header is all sent, and is taken."""
+    tail = Tail(KEYS)
+    tail.apply_range(p.RangeResult(10, (kv(KEYS.record(1), encode({"n": 1})),), 1, False))
+    assert tail.apply_watch(p.WatchResponse(14, created=True)) == [] and tail.revision == 10
+    assert tail.apply_watch(p.WatchResponse(14, (
+        p.WatchEvent(p.EventType.PUT, kv(KEYS.record(2), encode({"n": 2}), rev=11)),))) \
+        == [{"n": 2}]
+    assert tail.revision == 11  # the event's, not the header's 14
+    assert tail.apply_watch(p.WatchResponse(14, (
+        p.WatchEvent(p.EventType.PUT, kv(KEYS.record(3), encode({"n": 3}), rev=13)),))) \
+        == [{"n": 3}]
+    assert tail.apply_watch(p.WatchResponse(20)) == [] and tail.revision == 20  # progress
+
+
 def test_a_gap_a_reset_or_a_foreign_value_is_refused() -> None:
     tail = Tail(KEYS)
     with pytest.raises(ReplicaError, match="record 1 missing"):
